@@ -1,0 +1,133 @@
+// swift-tools-version:6.1
+//
+// fluxtel: an OpenTelemetry agent for FluxCD. Modules follow the data flow of DESIGN.md:
+//   sources (receivers) -> Pipeline (batch, queue) -> Exporters
+// with the OTLP wire format (OTLPWire), gzip (Compression), configuration (FluxtelConfig) and the
+// agent's own telemetry (SelfTelemetry) underneath, and a thin `fluxtel` executable on top (Agent wires it).
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "fluxtel",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "fluxtel", targets: ["fluxtel"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.30.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.25.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.1.0"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
+    ],
+    targets: [
+        // C libraries from Debian (zlib1g-dev, libyaml-dev), no vendored code.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CYAML", path: "Sources/CYAML", providers: [.apt(["libyaml-dev"])]),
+
+        // OTLP protobuf wire format, by hand: writer, bounds-checked reader, the data model.
+        .target(name: "OTLPWire", swiftSettings: swiftSettings),
+        // gzip / gunzip over zlib, with a hard cap on inflated size.
+        .target(name: "Compression", dependencies: ["CZlib"], swiftSettings: swiftSettings),
+        // YAML (libyaml) node tree with line/column, and the agent's configuration model.
+        .target(name: "FluxtelConfig", dependencies: ["CYAML"], swiftSettings: swiftSettings),
+        // The agent's own /metrics, /healthz, /readyz.
+        .target(
+            name: "SelfTelemetry",
+            dependencies: [
+                "OTLPWire",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // One batching pipeline: per-signal batches, a byte-bounded queue, export workers, acks.
+        .target(
+            name: "Pipeline",
+            dependencies: [
+                "OTLPWire", "SelfTelemetry",
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // otlp_http (AsyncHTTPClient) and debug exporters.
+        .target(
+            name: "Exporters",
+            dependencies: [
+                "OTLPWire", "Compression", "Pipeline", "SelfTelemetry",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Builds the services from a configuration and runs them in a ServiceGroup.
+        .target(
+            name: "Agent",
+            dependencies: [
+                "OTLPWire", "Compression", "FluxtelConfig", "Pipeline", "SelfTelemetry", "Exporters",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "fluxtel",
+            dependencies: [
+                "Agent", "FluxtelConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .testTarget(name: "OTLPWireTests", dependencies: ["OTLPWire"], swiftSettings: swiftSettings),
+        .testTarget(name: "CompressionTests", dependencies: ["Compression"], swiftSettings: swiftSettings),
+        .testTarget(name: "FluxtelConfigTests", dependencies: ["FluxtelConfig"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PipelineTests",
+            dependencies: ["Pipeline", "OTLPWire", "SelfTelemetry"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ExportersTests",
+            dependencies: [
+                "Exporters", "Pipeline", "OTLPWire", "Compression", "SelfTelemetry",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AgentTests",
+            dependencies: [
+                "Agent", "FluxtelConfig", "OTLPWire", "Compression",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

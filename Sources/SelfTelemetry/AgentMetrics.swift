@@ -1,0 +1,80 @@
+public import OTLPWire
+public import Prometheus
+
+/// The agent's own counters, in the spirit of the OpenTelemetry Collector's `otelcol_*` metrics.
+/// Rendered on `service.telemetry.address` at `/metrics`. One instance per agent; tests make their own.
+public final class AgentMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+
+    /// Per-signal instruments.
+    public struct SignalMetrics: Sendable {
+        /// Items a source handed to the pipeline and the pipeline accepted.
+        public let received: Counter
+        /// Items a source offered but the pipeline refused (queue full, malformed, unauthorised).
+        public let refused: Counter
+        /// Items the backend accepted.
+        public let exported: Counter
+        /// Items given up on after retries (or on shutdown).
+        public let failed: Counter
+        /// Items the backend refused permanently (4xx other than 429), or rejected via `partial_success`.
+        public let dropped: Counter
+        /// Export attempts that were retried.
+        public let retries: Counter
+        /// Bytes of this signal waiting in batches and in the queue.
+        public let queuedBytes: Gauge
+        /// Wall time of one export attempt.
+        public let exportDuration: DurationHistogram
+    }
+
+    private let perSignal: [Signal: SignalMetrics]
+    /// Capacity of the queue in bytes.
+    public let queueCapacityBytes: Gauge
+
+    public init() {
+        let registry = PrometheusCollectorRegistry()
+        self.registry = registry
+        var perSignal: [Signal: SignalMetrics] = [:]
+        for signal in Signal.allCases {
+            let labels = [("signal", signal.rawValue)]
+            perSignal[signal] = SignalMetrics(
+                received: registry.makeCounter(
+                    name: "fluxtel_items_received_total", labels: labels,
+                    help: "Items (spans, log records, metric data points) accepted into the pipeline."),
+                refused: registry.makeCounter(
+                    name: "fluxtel_items_refused_total", labels: labels,
+                    help: "Items refused at intake (queue full, malformed, unauthorised)."),
+                exported: registry.makeCounter(
+                    name: "fluxtel_items_exported_total", labels: labels,
+                    help: "Items the backend accepted."),
+                failed: registry.makeCounter(
+                    name: "fluxtel_items_failed_total", labels: labels,
+                    help: "Items given up on after retries or at shutdown."),
+                dropped: registry.makeCounter(
+                    name: "fluxtel_items_dropped_total", labels: labels,
+                    help: "Items the backend refused permanently (non-retryable status or partial_success)."),
+                retries: registry.makeCounter(
+                    name: "fluxtel_export_retries_total", labels: labels,
+                    help: "Export attempts that were retried."),
+                queuedBytes: registry.makeGauge(
+                    name: "fluxtel_queue_bytes", labels: labels,
+                    help: "Bytes waiting in open batches and in the export queue."),
+                exportDuration: registry.makeDurationHistogram(
+                    name: "fluxtel_export_duration_seconds", labels: labels,
+                    buckets: [
+                        .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+                        .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
+                        .milliseconds(2500), .seconds(5), .seconds(10), .seconds(30),
+                    ],
+                    help: "Wall time of one export attempt.")
+            )
+        }
+        self.perSignal = perSignal
+        self.queueCapacityBytes = registry.makeGauge(
+            name: "fluxtel_queue_capacity_bytes", help: "Configured capacity of the export queue in bytes.")
+    }
+
+    public subscript(signal: Signal) -> SignalMetrics { perSignal[signal]! }
+
+    /// Prometheus text exposition of every metric.
+    public func render() -> [UInt8] { registry.emitToBuffer() }
+}

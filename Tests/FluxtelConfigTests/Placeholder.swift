@@ -1,0 +1,2 @@
+import Testing
+@Test func placeholderFluxtelConfigTests() { #expect(Bool(true)) }

@@ -1,0 +1,2 @@
+import Testing
+@Test func placeholderOTLPWireTests() { #expect(Bool(true)) }
