@@ -37,44 +37,33 @@ public final class AgentMetrics: Sendable {
         for signal in Signal.allCases {
             let labels = [("signal", signal.rawValue)]
             perSignal[signal] = SignalMetrics(
-                received: registry.makeCounter(
-                    name: "fluxtel_items_received_total", labels: labels,
-                    help: "Items (spans, log records, metric data points) accepted into the pipeline."),
-                refused: registry.makeCounter(
-                    name: "fluxtel_items_refused_total", labels: labels,
-                    help: "Items refused at intake (queue full, malformed, unauthorised)."),
-                exported: registry.makeCounter(
-                    name: "fluxtel_items_exported_total", labels: labels,
-                    help: "Items the backend accepted."),
-                failed: registry.makeCounter(
-                    name: "fluxtel_items_failed_total", labels: labels,
-                    help: "Items given up on after retries or at shutdown."),
-                dropped: registry.makeCounter(
-                    name: "fluxtel_items_dropped_total", labels: labels,
-                    help: "Items the backend refused permanently (non-retryable status or partial_success)."),
-                retries: registry.makeCounter(
-                    name: "fluxtel_export_retries_total", labels: labels,
-                    help: "Export attempts that were retried."),
-                queuedBytes: registry.makeGauge(
-                    name: "fluxtel_queue_bytes", labels: labels,
-                    help: "Bytes waiting in open batches and in the export queue."),
-                exportDuration: registry.makeDurationHistogram(
-                    name: "fluxtel_export_duration_seconds", labels: labels,
+                received: registry.makeCounter(descriptor: d("fluxtel_items_received_total", "Items (spans, log records, metric data points) accepted into the pipeline."), labels: labels),
+                refused: registry.makeCounter(descriptor: d("fluxtel_items_refused_total", "Items refused at intake (queue full, malformed, unauthorised)."), labels: labels),
+                exported: registry.makeCounter(descriptor: d("fluxtel_items_exported_total", "Items the backend accepted."), labels: labels),
+                failed: registry.makeCounter(descriptor: d("fluxtel_items_failed_total", "Items given up on after retries or at shutdown."), labels: labels),
+                dropped: registry.makeCounter(descriptor: d("fluxtel_items_dropped_total", "Items the backend refused permanently (non-retryable status or partial_success)."), labels: labels),
+                retries: registry.makeCounter(descriptor: d("fluxtel_export_retries_total", "Export attempts that were retried."), labels: labels),
+                queuedBytes: registry.makeGauge(descriptor: d("fluxtel_queue_bytes", "Bytes waiting in open batches and in the export queue."), labels: labels),
+                exportDuration: registry.makeDurationHistogram(descriptor: d("fluxtel_export_duration_seconds", "Wall time of one export attempt."), labels: labels,
                     buckets: [
                         .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
                         .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
                         .milliseconds(2500), .seconds(5), .seconds(10), .seconds(30),
-                    ],
-                    help: "Wall time of one export attempt.")
+                    ])
             )
         }
         self.perSignal = perSignal
         self.queueCapacityBytes = registry.makeGauge(
-            name: "fluxtel_queue_capacity_bytes", help: "Configured capacity of the export queue in bytes.")
+            descriptor: d("fluxtel_queue_capacity_bytes", "Configured capacity of the export queue in bytes."))
     }
 
     public subscript(signal: Signal) -> SignalMetrics { perSignal[signal]! }
 
     /// Prometheus text exposition of every metric.
     public func render() -> [UInt8] { registry.emitToBuffer() }
+}
+
+/// A descriptor for a full metric name (swift-prometheus joins components with `_`; we pass it whole).
+private func d(_ name: String, _ help: String) -> MetricNameDescriptor {
+    MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
 }

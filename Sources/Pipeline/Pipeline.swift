@@ -1,0 +1,408 @@
+import DequeModule
+public import OTLPWire
+public import SelfTelemetry
+import Synchronization
+
+/// Limits of the one batching pipeline (`processors.batch` and `processors.queue`).
+public struct PipelineConfiguration: Sendable, Equatable {
+    /// Items per export request.
+    public var maxBatchItems: Int
+    /// Uncompressed bytes per export request.
+    public var maxBatchBytes: Int
+    /// Longest a partial batch waits before it is sealed.
+    public var batchTimeout: Duration
+    /// Bytes held in open batches, the ready queue and in flight, together. Sources are pushed back beyond it.
+    public var queueMaxBytes: Int
+
+    public init(maxBatchItems: Int = 8192, maxBatchBytes: Int = 4 << 20, batchTimeout: Duration = .seconds(1),
+                queueMaxBytes: Int = 64 << 20) {
+        self.maxBatchItems = max(1, maxBatchItems)
+        self.maxBatchBytes = max(64, maxBatchBytes)
+        self.batchTimeout = batchTimeout
+        self.queueMaxBytes = max(1, queueMaxBytes)
+    }
+}
+
+/// Splits an oversize chunk into parts that respect the batch limits (by repeating the resource and
+/// scope around subsets of the items). Injected so the pipeline stays independent of how.
+public typealias ChunkSplitter = @Sendable (_ signal: Signal, _ bytes: [UInt8], _ maxBytes: Int, _ maxItems: Int)
+    throws -> [(bytes: [UInt8], items: Int)]
+
+/// The result of a non-blocking `offer`.
+public enum OfferResult: Sendable, Equatable {
+    case accepted
+    /// The queue is full: tell the sender to come back later.
+    case full
+    /// The pipeline is shutting down and takes nothing new.
+    case closed
+}
+
+public struct PipelineClosedError: Error, CustomStringConvertible {
+    public var description: String { "the pipeline is shutting down" }
+}
+
+/// The one batching pipeline of DESIGN.md: sources hand over encoded chunks; the pipeline appends them
+/// to a per-signal open batch (a memcpy, never a re-encode), seals a batch when it reaches
+/// `maxBatchItems`, `maxBatchBytes` or `batchTimeout`, queues sealed batches, and hands them to the
+/// export workers. Every byte from intake to export completion counts against `queueMaxBytes`, so
+/// memory is bounded: `offer` says `.full`, `submit` waits. When a batch completes, the
+/// acknowledgement of every chunk in it is called.
+public final class Pipeline: Sendable {
+    public let configuration: PipelineConfiguration
+    let metrics: AgentMetrics
+    let splitter: ChunkSplitter?
+    private let state: Mutex<State>
+
+    public init(configuration: PipelineConfiguration, metrics: AgentMetrics, splitter: ChunkSplitter? = nil) {
+        self.configuration = configuration
+        self.metrics = metrics
+        self.splitter = splitter
+        self.state = Mutex(State())
+        metrics.queueCapacityBytes.set(Int64(configuration.queueMaxBytes))
+    }
+
+    // MARK: intake
+
+    /// Hands a chunk over without waiting. `.full` means nothing was taken: the caller keeps it
+    /// (and e.g. answers 429 with Retry-After).
+    public func offer(_ chunk: TelemetryChunk) -> OfferResult {
+        let parts = self.parts(of: chunk)
+        let result: OfferResult = state.withLock { state in
+            if state.closed { return .closed }
+            guard state.hasSpace(for: chunk.bytes.count, capacity: configuration.queueMaxBytes) else { return .full }
+            append(parts, signal: chunk.signal, state: &state)
+            return .accepted
+        }
+        account(result, chunk)
+        if result == .accepted { notifyTimerAndWorkers() }
+        return result
+    }
+
+    /// Hands a chunk over, waiting while the queue is full (the caller is pushed back, e.g. the file
+    /// tailer stops reading). Throws `PipelineClosedError` when the pipeline shuts down meanwhile,
+    /// and `CancellationError` when the calling task is cancelled; nothing was taken then.
+    public func submit(_ chunk: TelemetryChunk) async throws {
+        while true {
+            switch offer(chunk) {
+            case .accepted: return
+            case .closed: throw PipelineClosedError()
+            case .full: try await waitForSpace(chunk.bytes.count)
+            }
+        }
+    }
+
+    /// Stops intake: waiting submitters fail, open batches are sealed, workers drain the queue and
+    /// then see `nil` from `nextBatch()`.
+    public func close() {
+        let (waiters, workers, timer): ([SpaceWaiter], [CheckedContinuation<PendingBatch?, Never>], CheckedContinuation<Void, Never>?) =
+            state.withLock { state in
+                state.closed = true
+                for signal in Signal.allCases { seal(signal, state: &state) }
+                let waiters = Array(state.spaceWaiters)
+                state.spaceWaiters.removeAll()
+                var workers: [CheckedContinuation<PendingBatch?, Never>] = []
+                var handed: [(CheckedContinuation<PendingBatch?, Never>, PendingBatch)] = []
+                while let worker = state.workerWaiters.popFirst() {
+                    if let batch = state.ready.popFirst() { handed.append((worker, batch)) } else { workers.append(worker) }
+                }
+                for (worker, batch) in handed { worker.resume(returning: batch) }
+                let timer = state.timerWaiter
+                state.timerWaiter = nil
+                return (waiters, workers, timer)
+            }
+        for waiter in waiters { waiter.continuation.resume(throwing: PipelineClosedError()) }
+        for worker in workers { worker.resume(returning: nil) }
+        timer?.resume()
+    }
+
+    /// Whether `close()` was called.
+    public var isClosed: Bool { state.withLock { $0.closed } }
+
+    /// Bytes currently held (open batches, queued, in flight).
+    public var usedBytes: Int { state.withLock { $0.usedBytes } }
+
+    // MARK: export side
+
+    /// The next sealed batch, waiting if there is none; `nil` once the pipeline is closed and drained.
+    func nextBatch() async -> PendingBatch? {
+        if let immediate = state.withLock({ state -> PendingBatch?? in
+            if let batch = state.ready.popFirst() { return .some(batch) }
+            return state.closed ? .some(nil) : nil
+        }) {
+            return immediate
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<PendingBatch?, Never>) in
+                let resumeWith: PendingBatch?? = state.withLock { state in
+                    if let batch = state.ready.popFirst() { return .some(batch) }
+                    if state.closed || Task.isCancelled { return .some(nil) }
+                    state.workerWaiters.append(continuation)
+                    return nil
+                }
+                if let value = resumeWith { continuation.resume(returning: value) }
+            }
+        } onCancel: {
+            let waiters = state.withLock { state in
+                defer { state.workerWaiters.removeAll() }
+                return Array(state.workerWaiters)
+            }
+            for waiter in waiters { waiter.resume(returning: nil) }
+        }
+    }
+
+    /// Takes every batch still queued (after the drain deadline), so they can be failed.
+    func takeRemaining() -> [PendingBatch] {
+        state.withLock { state in
+            for signal in Signal.allCases { seal(signal, state: &state) }
+            defer { state.ready.removeAll() }
+            return Array(state.ready)
+        }
+    }
+
+    /// Marks a batch done: frees its bytes, wakes pushed-back sources, acknowledges its chunks.
+    func complete(_ batch: PendingBatch, outcome: DeliveryOutcome) {
+        let waiters: [SpaceWaiter] = state.withLock { state in
+            state.usedBytes -= batch.batch.body.count
+            state.bytesBySignal[batch.batch.signal, default: 0] -= batch.batch.body.count
+            return state.takeSatisfiedWaiters(capacity: configuration.queueMaxBytes)
+        }
+        metrics[batch.batch.signal].queuedBytes.set(Int64(state.withLock { $0.bytesBySignal[batch.batch.signal] ?? 0 }))
+        for waiter in waiters { waiter.continuation.resume() }
+        for ack in batch.acknowledgements { ack.complete(outcome) }
+    }
+
+    // MARK: timer
+
+    /// Seals batches older than `batchTimeout`. Returns the instant of the next deadline, if any.
+    func sealExpired(now: ContinuousClock.Instant) -> ContinuousClock.Instant? {
+        let (next, workers) = state.withLock { state -> (ContinuousClock.Instant?, [(CheckedContinuation<PendingBatch?, Never>, PendingBatch)]) in
+            var next: ContinuousClock.Instant?
+            for signal in Signal.allCases {
+                guard let open = state.open[signal] else { continue }
+                let deadline = open.openedAt.advanced(by: configuration.batchTimeout)
+                if deadline <= now {
+                    seal(signal, state: &state)
+                } else {
+                    next = next.map { min($0, deadline) } ?? deadline
+                }
+            }
+            return (next, state.matchWorkers())
+        }
+        for (worker, batch) in workers { worker.resume(returning: batch) }
+        return next
+    }
+
+    /// Waits until a batch is opened (or the pipeline closes).
+    func waitForOpenBatch() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { state in
+                    if state.closed || !state.open.isEmpty || Task.isCancelled { return true }
+                    state.timerWaiter = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state in
+                defer { state.timerWaiter = nil }
+                return state.timerWaiter
+            }
+            waiter?.resume()
+        }
+    }
+
+    // MARK: internals
+
+    private func parts(of chunk: TelemetryChunk) -> [Part] {
+        let ack = chunk.acknowledgement.map { AckGroup($0) }
+        let oversize = chunk.bytes.count > configuration.maxBatchBytes || chunk.itemCount > configuration.maxBatchItems
+        if oversize, let splitter,
+           let pieces = try? splitter(chunk.signal, chunk.bytes, configuration.maxBatchBytes, configuration.maxBatchItems),
+           pieces.count > 1
+        {
+            ack?.expect(pieces.count)
+            return pieces.map { Part(bytes: $0.bytes, items: $0.items, ack: ack) }
+        }
+        ack?.expect(1)
+        return [Part(bytes: chunk.bytes, items: chunk.itemCount, ack: ack)]
+    }
+
+    private func append(_ parts: [Part], signal: Signal, state: inout State) {
+        for part in parts {
+            if let open = state.open[signal],
+               open.body.count + part.bytes.count > configuration.maxBatchBytes
+                || open.items + part.items > configuration.maxBatchItems
+            {
+                seal(signal, state: &state)
+            }
+            var open = state.open.removeValue(forKey: signal) ?? OpenBatch(openedAt: .now)
+            if open.body.isEmpty { open.body.reserveCapacity(min(configuration.maxBatchBytes, max(part.bytes.count, 4096))) }
+            open.body.append(contentsOf: part.bytes)
+            open.items += part.items
+            if let ack = part.ack { open.acks.append(ack) }
+            state.usedBytes += part.bytes.count
+            state.bytesBySignal[signal, default: 0] += part.bytes.count
+            state.open[signal] = open
+            if open.body.count >= configuration.maxBatchBytes || open.items >= configuration.maxBatchItems {
+                seal(signal, state: &state)
+            }
+        }
+    }
+
+    private func seal(_ signal: Signal, state: inout State) {
+        guard let open = state.open.removeValue(forKey: signal) else { return }
+        state.nextID &+= 1
+        let batch = ExportBatch(signal: signal, body: open.body, itemCount: open.items, id: state.nextID)
+        state.ready.append(PendingBatch(batch: batch, acknowledgements: open.acks))
+    }
+
+    private func account(_ result: OfferResult, _ chunk: TelemetryChunk) {
+        let signalMetrics = metrics[chunk.signal]
+        switch result {
+        case .accepted:
+            signalMetrics.received.increment(by: Int64(chunk.itemCount))
+            signalMetrics.queuedBytes.set(Int64(state.withLock { $0.bytesBySignal[chunk.signal] ?? 0 }))
+        case .full, .closed:
+            break  // the caller decides whether this is a refusal (receiver) or a wait (tailer)
+        }
+    }
+
+    private func notifyTimerAndWorkers() {
+        let (timer, workers) = state.withLock { state in
+            let timer = state.open.isEmpty ? nil : state.timerWaiter
+            if timer != nil { state.timerWaiter = nil }
+            return (timer, state.matchWorkers())
+        }
+        timer?.resume()
+        for (worker, batch) in workers { worker.resume(returning: batch) }
+    }
+
+    private func waitForSpace(_ bytes: Int) async throws {
+        let id = state.withLock { state -> UInt64 in
+            state.nextWaiterID &+= 1
+            return state.nextWaiterID
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                enum Now { case wait, retry, closed, cancelled }
+                let now: Now = state.withLock { state in
+                    if state.closed { return .closed }
+                    if Task.isCancelled { return .cancelled }
+                    if state.hasSpace(for: bytes, capacity: configuration.queueMaxBytes) { return .retry }
+                    state.spaceWaiters.append(SpaceWaiter(id: id, bytes: bytes, continuation: continuation))
+                    return .wait
+                }
+                switch now {
+                case .wait: break
+                case .retry: continuation.resume()
+                case .closed: continuation.resume(throwing: PipelineClosedError())
+                case .cancelled: continuation.resume(throwing: CancellationError())
+                }
+            }
+        } onCancel: {
+            let waiter: SpaceWaiter? = state.withLock { state in
+                guard let index = state.spaceWaiters.firstIndex(where: { $0.id == id }) else { return nil }
+                return state.spaceWaiters.remove(at: index)
+            }
+            waiter?.continuation.resume(throwing: CancellationError())
+        }
+    }
+}
+
+// MARK: - state
+
+struct PendingBatch: Sendable {
+    var batch: ExportBatch
+    var acknowledgements: [AckGroup]
+}
+
+struct Part {
+    var bytes: [UInt8]
+    var items: Int
+    var ack: AckGroup?
+}
+
+struct OpenBatch {
+    var body: [UInt8] = []
+    var items = 0
+    var acks: [AckGroup] = []
+    var openedAt: ContinuousClock.Instant
+}
+
+struct SpaceWaiter {
+    var id: UInt64
+    var bytes: Int
+    var continuation: CheckedContinuation<Void, any Error>
+}
+
+extension Pipeline {
+    struct State: ~Copyable {
+        var open: [Signal: OpenBatch] = [:]
+        var ready: Deque<PendingBatch> = []
+        var usedBytes = 0
+        var bytesBySignal: [Signal: Int] = [:]
+        var spaceWaiters: Deque<SpaceWaiter> = []
+        var workerWaiters: Deque<CheckedContinuation<PendingBatch?, Never>> = []
+        var timerWaiter: CheckedContinuation<Void, Never>?
+        var closed = false
+        var nextID: UInt64 = 0
+        var nextWaiterID: UInt64 = 0
+
+        /// A chunk fits when it stays within capacity, or when the pipeline is empty (a chunk larger
+        /// than the whole queue must still be able to pass, alone).
+        func hasSpace(for bytes: Int, capacity: Int) -> Bool {
+            usedBytes == 0 || usedBytes + bytes <= capacity
+        }
+
+        /// Pushed-back sources that now fit, first come first served.
+        mutating func takeSatisfiedWaiters(capacity: Int) -> [SpaceWaiter] {
+            var woken: [SpaceWaiter] = []
+            var projected = usedBytes
+            while let first = spaceWaiters.first, projected == 0 || projected + first.bytes <= capacity {
+                projected += first.bytes
+                woken.append(spaceWaiters.removeFirst())
+            }
+            return woken
+        }
+
+        /// Pairs waiting workers with ready batches.
+        mutating func matchWorkers() -> [(CheckedContinuation<PendingBatch?, Never>, PendingBatch)] {
+            var pairs: [(CheckedContinuation<PendingBatch?, Never>, PendingBatch)] = []
+            while !workerWaiters.isEmpty, let batch = ready.popFirst() {
+                pairs.append((workerWaiters.removeFirst(), batch))
+            }
+            return pairs
+        }
+    }
+}
+
+/// Counts the parts of one chunk still in the pipeline; calls the source's acknowledgement once,
+/// with the worst outcome of its parts, when the last part completes.
+final class AckGroup: Sendable {
+    private let acknowledgement: Acknowledgement
+    private let state = Mutex<(pending: Int, worst: DeliveryOutcome)>((0, .exported))
+
+    init(_ acknowledgement: Acknowledgement) { self.acknowledgement = acknowledgement }
+
+    func expect(_ parts: Int) { state.withLock { $0.pending = parts } }
+
+    func complete(_ outcome: DeliveryOutcome) {
+        let done: DeliveryOutcome? = state.withLock { state in
+            state.pending -= 1
+            if outcome.severity > state.worst.severity { state.worst = outcome }
+            return state.pending == 0 ? state.worst : nil
+        }
+        if let done { acknowledgement(done) }
+    }
+}
+
+extension DeliveryOutcome {
+    var severity: Int {
+        switch self {
+        case .exported: 0
+        case .rejected: 1
+        case .failed: 2
+        }
+    }
+}

@@ -1,0 +1,101 @@
+public import Logging
+public import ServiceLifecycle
+
+/// Runs the pipeline's batch timer and its export workers as one `Service`.
+///
+/// Graceful shutdown (SIGTERM): the pipeline is closed (sources were stopped before, since the agent
+/// lists them after this service), open batches are sealed, and the workers drain the queue. After
+/// `drainTimeout` whatever is still in flight is cancelled and acknowledged as `.failed`.
+public final class PipelineService: Service, Sendable {
+    public let pipeline: Pipeline
+    let exporters: [any BatchExporter]
+    let workers: Int
+    let drainTimeout: Duration
+    let logger: Logger
+
+    public init(pipeline: Pipeline, exporters: [any BatchExporter], workers: Int, drainTimeout: Duration, logger: Logger) {
+        self.pipeline = pipeline
+        self.exporters = exporters
+        self.workers = max(1, workers)
+        self.drainTimeout = drainTimeout
+        var logger = logger
+        logger[metadataKey: "component"] = "pipeline"
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let pipeline = self.pipeline
+        enum Role: Sendable { case timer, worker, deadline(passed: Bool) }
+        await withTaskGroup(of: Role.self) { group in
+            group.addTask {
+                await self.runTimer()
+                return .timer
+            }
+            for _ in 0..<workers {
+                group.addTask {
+                    await self.runWorker()
+                    return .worker
+                }
+            }
+            group.addTask {
+                // Graceful shutdown: close intake, then bound the drain by the deadline.
+                try? await gracefulShutdown()
+                pipeline.close()
+                self.logger.info("Draining the export queue", metadata: ["queue.bytes": "\(pipeline.usedBytes)"])
+                try? await Task.sleep(for: self.drainTimeout)
+                return .deadline(passed: !Task.isCancelled)
+            }
+            var workersLeft = workers
+            for await role in group {
+                switch role {
+                case .timer:
+                    break
+                case .worker:
+                    workersLeft -= 1
+                    if workersLeft == 0 { group.cancelAll() }  // closed and drained
+                case .deadline(let passed):
+                    if passed {
+                        self.logger.warning("Drain deadline passed, giving up on what is left",
+                                            metadata: ["queue.bytes": "\(pipeline.usedBytes)"])
+                    }
+                    group.cancelAll()
+                }
+            }
+        }
+        for batch in pipeline.takeRemaining() {
+            pipeline.metrics[batch.batch.signal].failed.increment(by: Int64(batch.batch.itemCount))
+            pipeline.complete(batch, outcome: .failed)
+        }
+        for exporter in exporters { await exporter.shutdown() }
+        logger.info("Pipeline stopped")
+    }
+
+    private func runTimer() async {
+        while !Task.isCancelled {
+            if pipeline.isClosed { return }
+            if let next = pipeline.sealExpired(now: .now) {
+                try? await Task.sleep(until: next, clock: .continuous)
+            } else {
+                await pipeline.waitForOpenBatch()
+            }
+        }
+    }
+
+    private func runWorker() async {
+        while let pending = await pipeline.nextBatch() {
+            let outcome = await export(pending.batch)
+            pipeline.complete(pending, outcome: outcome)
+        }
+    }
+
+    /// Sends one batch to every exporter; the batch's outcome is the worst of theirs.
+    private func export(_ batch: ExportBatch) async -> DeliveryOutcome {
+        if exporters.count == 1 { return await exporters[0].export(batch) }
+        return await withTaskGroup(of: DeliveryOutcome.self) { group in
+            for exporter in exporters { group.addTask { await exporter.export(batch) } }
+            var worst = DeliveryOutcome.exported
+            for await outcome in group where outcome.severity > worst.severity { worst = outcome }
+            return worst
+        }
+    }
+}
