@@ -102,7 +102,12 @@ let package = Package(
         .testTarget(name: "FluxtelConfigTests", dependencies: ["FluxtelConfig"], swiftSettings: swiftSettings),
         .testTarget(
             name: "PipelineTests",
-            dependencies: ["Pipeline", "OTLPWire", "SelfTelemetry"],
+            dependencies: [
+                "Pipeline", "OTLPWire", "SelfTelemetry",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
