@@ -62,6 +62,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Sources. A receiver depends on the pipeline's intake, never on an exporter.
+        .target(
+            name: "OTLPReceiver",
+            dependencies: [
+                "OTLPWire", "Compression", "Pipeline", "SelfTelemetry",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // otlp_http (AsyncHTTPClient) and debug exporters.
         .target(
             name: "Exporters",
@@ -79,7 +92,7 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "OTLPWire", "Compression", "FluxtelConfig", "Pipeline", "SelfTelemetry", "Exporters",
+                "OTLPWire", "Compression", "FluxtelConfig", "Pipeline", "SelfTelemetry", "Exporters", "OTLPReceiver",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,0 +1,127 @@
+public import FluxtelConfig
+public import Logging
+public import Pipeline
+public import SelfTelemetry
+public import ServiceLifecycle
+import Exporters
+import OTLPWire
+import SelfTelemetry
+
+/// Everything one fluxtel process runs, built from a configuration. Building starts nothing;
+/// `run()` runs the services in a `ServiceGroup` until SIGTERM/SIGINT (or cancellation).
+///
+/// Service order matters: the group shuts services down in reverse order, so sources come last
+/// (they stop first), the pipeline drains after them, and the telemetry server (first) answers
+/// probes and serves `/metrics` until the very end.
+public final class Agent: Sendable {
+    public let configuration: AgentConfiguration
+    public let metrics: AgentMetrics
+    public let health: HealthState
+    public let pipeline: Pipeline
+    public let telemetryServer: TelemetryServer?
+    let pipelineService: PipelineService
+    let logger: Logger
+
+    public init(configuration: AgentConfiguration, logger: Logger, exporters overrideExporters: [any BatchExporter]? = nil) throws {
+        self.configuration = configuration
+        self.logger = logger
+        let metrics = AgentMetrics()
+        self.metrics = metrics
+        self.health = HealthState()
+        let batch = configuration.processors.batch
+        let queue = configuration.processors.queue
+        self.pipeline = Pipeline(
+            configuration: PipelineConfiguration(
+                maxBatchItems: batch.maxItems, maxBatchBytes: batch.maxBytes, batchTimeout: batch.timeout,
+                queueMaxBytes: queue.maxBytes),
+            metrics: metrics,
+            splitter: { signal, bytes, maxBytes, maxItems in
+                try OTLPWalker.split(signal: signal, body: bytes, maxBytes: maxBytes, maxItems: maxItems)
+            })
+        let exporters = try overrideExporters ?? Self.makeExporters(configuration.exporters, metrics: metrics, logger: logger)
+        self.pipelineService = PipelineService(
+            pipeline: pipeline, exporters: exporters, workers: queue.workers,
+            drainTimeout: configuration.service.shutdownTimeout, logger: logger)
+        if let address = try Self.listenAddress(configuration.service.telemetryAddress) {
+            self.telemetryServer = TelemetryServer(
+                host: address.host, port: address.port, metrics: metrics, health: health, logger: logger)
+        } else {
+            self.telemetryServer = nil
+        }
+    }
+
+    /// The services in start order (see the type's doc for why the order matters).
+    public var services: [any Service] {
+        var services: [any Service] = []
+        if let telemetryServer { services.append(telemetryServer) }
+        services.append(pipelineService)
+        services.append(ReadinessService(agent: self))
+        // Sources (receivers) are appended here, after the pipeline, so they stop first.
+        return services
+    }
+
+    /// Runs until SIGTERM/SIGINT: then sources stop, batches flush, the queue drains within
+    /// `service.shutdown_timeout`, and `run()` returns.
+    public func run() async throws {
+        var groupLogger = logger
+        groupLogger[metadataKey: "component"] = "service-group"
+        let group = ServiceGroup(
+            configuration: .init(
+                services: services.map { .init(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                cancellationSignals: [],
+                logger: groupLogger))
+        logger.info("fluxtel started", metadata: [
+            "version": "\(FluxtelVersion.string)",
+            "exporters": "\(pipelineService.exporterNames.joined(separator: ","))",
+        ])
+        try await group.run()
+        logger.info("fluxtel stopped")
+    }
+
+    static func makeExporters(_ configuration: Exporters, metrics: AgentMetrics, logger: Logger) throws -> [any BatchExporter] {
+        var exporters: [any BatchExporter] = []
+        if let otlp = configuration.otlpHTTP {
+            exporters.append(try OTLPHTTPExporter(configuration: otlp, metrics: metrics, logger: logger))
+        }
+        if let debug = configuration.debug {
+            exporters.append(DebugExporter(configuration: debug, metrics: metrics, logger: logger))
+        }
+        if exporters.isEmpty {
+            exporters.append(DebugExporter(configuration: .init(), metrics: metrics, logger: logger))
+        }
+        return exporters
+    }
+
+    /// `host:port` → (host, port); empty → nil (server off).
+    static func listenAddress(_ address: String) throws -> (host: String, port: Int)? {
+        if address.isEmpty { return nil }
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
+              (0...65535).contains(port)
+        else { throw AgentError(message: "invalid listen address '\(address)': expected host:port") }
+        var host = String(address[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host.isEmpty ? "0.0.0.0" : host, port)
+    }
+}
+
+public struct AgentError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
+
+/// Marks the agent ready once its listeners are bound; not ready again as soon as shutdown begins.
+struct ReadinessService: Service {
+    let agent: Agent
+
+    func run() async throws {
+        if let server = agent.telemetryServer, await server.waitUntilBound() == nil { return }
+        agent.health.isReady = true
+        try? await gracefulShutdown()
+        agent.health.isReady = false
+    }
+}
+
+extension PipelineService {
+    var exporterNames: [String] { exporters.map(\.name) }
+}

@@ -1,0 +1,132 @@
+public import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+public import ServiceLifecycle
+import Synchronization
+
+/// Liveness and readiness as the probes see them.
+public final class HealthState: Sendable {
+    private let ready = Atomic<Bool>(false)
+    public init() {}
+    /// Set once every service has started (sockets bound); cleared when shutdown begins.
+    public var isReady: Bool {
+        get { ready.load(ordering: .acquiring) }
+        set { ready.store(newValue, ordering: .releasing) }
+    }
+}
+
+/// Serves `/metrics` (Prometheus text), `/healthz` and `/readyz` on `service.telemetry.address`.
+public final class TelemetryServer: Service, Sendable {
+    let host: String
+    let port: Int
+    let metrics: AgentMetrics
+    let health: HealthState
+    let logger: Logger
+    private let boundPort = Mutex<Int?>(nil)
+    private let (bound, boundContinuation) = AsyncStream.makeStream(of: Int.self)
+
+    public init(host: String, port: Int, metrics: AgentMetrics, health: HealthState, logger: Logger) {
+        self.host = host
+        self.port = port
+        self.metrics = metrics
+        self.health = health
+        var logger = logger
+        logger[metadataKey: "component"] = "telemetry"
+        self.logger = logger
+    }
+
+    /// The port actually bound (useful with port 0), once `run()` has bound it.
+    public func waitUntilBound() async -> Int? {
+        if let port = boundPort.withLock({ $0 }) { return port }
+        for await port in bound { return port }
+        return boundPort.withLock { $0 }
+    }
+
+    public func run() async throws {
+        let metrics = self.metrics
+        let health = self.health
+        let channel: any Channel
+        do {
+            channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .serverChannelOption(.backlog, value: 64)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                        try channel.pipeline.syncOperations.addHandler(TelemetryHandler(metrics: metrics, health: health))
+                    }
+                }
+                .bind(host: host, port: port).get()
+        } catch {
+            boundContinuation.finish()
+            logger.error("Cannot listen for self-telemetry", metadata: ["address": "\(host):\(port)", "error": "\(error)"])
+            throw error
+        }
+        let actualPort = channel.localAddress?.port ?? port
+        boundPort.withLock { $0 = actualPort }
+        boundContinuation.yield(actualPort)
+        boundContinuation.finish()
+        logger.info("Serving /metrics, /healthz, /readyz", metadata: ["address": "\(host):\(actualPort)"])
+        await withGracefulShutdownHandler {
+            try? await channel.closeFuture.get()
+        } onGracefulShutdown: {
+            channel.close(promise: nil)
+        }
+    }
+}
+
+final class TelemetryHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    let metrics: AgentMetrics
+    let health: HealthState
+    private var head: HTTPRequestHead?
+
+    init(metrics: AgentMetrics, health: HealthState) {
+        self.metrics = metrics
+        self.health = health
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch Self.unwrapInboundIn(data) {
+        case .head(let head): self.head = head
+        case .body: break
+        case .end:
+            guard let head else { return }
+            self.head = nil
+            let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
+            let (status, contentType, body): (HTTPResponseStatus, String, [UInt8])
+            switch (head.method, path) {
+            case (.GET, "/metrics"):
+                (status, contentType, body) = (.ok, "text/plain; version=0.0.4; charset=utf-8", metrics.render())
+            case (.GET, "/healthz"):
+                (status, contentType, body) = (.ok, "text/plain", Array("ok\n".utf8))
+            case (.GET, "/readyz"):
+                (status, contentType, body) = health.isReady
+                    ? (.ok, "text/plain", Array("ready\n".utf8))
+                    : (.serviceUnavailable, "text/plain", Array("not ready\n".utf8))
+            case (_, "/metrics"), (_, "/healthz"), (_, "/readyz"):
+                (status, contentType, body) = (.methodNotAllowed, "text/plain", Array("use GET\n".utf8))
+            default:
+                (status, contentType, body) = (.notFound, "text/plain", Array("not found: try /metrics, /healthz, /readyz\n".utf8))
+            }
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Type", value: contentType)
+            headers.add(name: "Content-Length", value: "\(body.count)")
+            let keepAlive = head.isKeepAlive
+            if !keepAlive { headers.add(name: "Connection", value: "close") }
+            context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
+            context.write(Self.wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil)
+            let done = context.writeAndFlush(Self.wrapOutboundOut(.end(nil)))
+            if !keepAlive {
+                let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+                done.whenComplete { _ in loopBound.value.close(promise: nil) }
+            }
+        }
+    }
+}
+
+@available(*, unavailable)
+extension TelemetryHandler: Sendable {}
