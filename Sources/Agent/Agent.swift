@@ -4,6 +4,7 @@ public import Pipeline
 public import SelfTelemetry
 public import ServiceLifecycle
 import Exporters
+public import OTLPReceiver
 import OTLPWire
 import SelfTelemetry
 
@@ -19,6 +20,7 @@ public final class Agent: Sendable {
     public let health: HealthState
     public let pipeline: Pipeline
     public let telemetryServer: TelemetryServer?
+    public let otlpReceiver: OTLPReceiver?
     let pipelineService: PipelineService
     let logger: Logger
 
@@ -48,6 +50,15 @@ public final class Agent: Sendable {
         } else {
             self.telemetryServer = nil
         }
+        if let otlp = configuration.receivers.otlp, let address = try Self.listenAddress(otlp.endpoint) {
+            self.otlpReceiver = OTLPReceiver(
+                settings: OTLPReceiverSettings(
+                    host: address.host, port: address.port, maxRequestBody: otlp.maxRequestBody,
+                    bearerToken: otlp.bearerToken),
+                pipeline: pipeline, metrics: metrics, logger: logger)
+        } else {
+            self.otlpReceiver = nil
+        }
     }
 
     /// The services in start order (see the type's doc for why the order matters).
@@ -56,7 +67,8 @@ public final class Agent: Sendable {
         if let telemetryServer { services.append(telemetryServer) }
         services.append(pipelineService)
         services.append(ReadinessService(agent: self))
-        // Sources (receivers) are appended here, after the pipeline, so they stop first.
+        // Sources (receivers) come after the pipeline, so they stop first.
+        if let otlpReceiver { services.append(otlpReceiver) }
         return services
     }
 
@@ -116,6 +128,7 @@ struct ReadinessService: Service {
 
     func run() async throws {
         if let server = agent.telemetryServer, await server.waitUntilBound() == nil { return }
+        if let receiver = agent.otlpReceiver, await receiver.waitUntilBound() == nil { return }
         agent.health.isReady = true
         try? await gracefulShutdown()
         agent.health.isReady = false

@@ -125,8 +125,8 @@ struct IngestResponse {
     /// 4xx/5xx with a `google.rpc.Status { code = 1; message = 2 }` body.
     static func error(_ status: HTTPResponseStatus, grpcCode: Int, _ message: String, close: Bool = false) -> Self {
         var writer = ProtoWriter()
-        writer.writeVarintField(1, UInt64(grpcCode))
-        writer.writeStringField(2, message)
+        writer.int32(1, Int32(grpcCode))
+        writer.string(2, message)
         return IngestResponse(status: status, contentType: "application/x-protobuf", body: writer.bytes, close: close)
     }
 }

@@ -1,0 +1,157 @@
+import Foundation
+import OTLPWire
+import Testing
+
+/// End-to-end tests of the real `fluxtel` binary: a process, real sockets on 127.0.0.1, real signals.
+@Suite(.serialized) struct AgentProcessTests {
+    /// A Flux-shaped span as notification-controller's `otel` Provider sends it (FLUX.md section 1).
+    static func fluxSpan(_ index: Int) -> OTLP.Span {
+        OTLP.Span(
+            traceID: Array(0..<16).map { UInt8($0) },
+            spanID: [1, 2, 3, 4, 5, 6, 7, UInt8(index & 0xFF)],
+            flags: 0x301,
+            name: "Kustomization: flux-system/apps-\(index)",
+            kind: .internal,
+            startTimeUnixNano: 1_786_525_200_000_000_000,
+            endTimeUnixNano: 1_786_525_200_250_000_000,
+            attributes: [
+                .init("object.kind", "Kustomization"), .init("object.name", "apps-\(index)"),
+                .init("revision", "main@sha1:129d971f5eb5561984e5e2f7aed4ba493015be2b"),
+            ],
+            status: .init(code: .ok))
+    }
+
+    static func fluxRequest(spans: Int) -> OTLP.ExportTraceServiceRequest {
+        OTLP.ExportTraceServiceRequest(resourceSpans: [
+            OTLP.ResourceSpans(
+                resource: OTLP.Resource(attributes: [
+                    .init("service.name", "flux-system/on-call"), .init("service.namespace", "flux-system"),
+                ]),
+                scopeSpans: [OTLP.ScopeSpans(scope: OTLP.InstrumentationScope(name: "flux:notification-controller"),
+                                             spans: (0..<spans).map(fluxSpan))],
+                schemaURL: "https://opentelemetry.io/schemas/1.34.0")
+        ])
+    }
+
+    func writeConfig(_ yaml: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("fluxtel-\(UUID().uuidString).yaml").path
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func waitReady(_ port: Int, _ process: RunningProcess) async throws -> Bool {
+        for _ in 0..<500 {
+            if !process.process.isRunning { return false }
+            if httpRequest(port: port, path: "/readyz", timeoutSeconds: 1)?.status == 200 { return true }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return false
+    }
+
+    @Test func versionPrints() async throws {
+        let result = try await runFluxtel(["--version"])
+        #expect(result.status == 0)
+        #expect(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines).first?.isNumber == true)
+    }
+
+    @Test func validateAcceptsEveryShippedConfig() async throws {
+        let configDir = packageRoot.appendingPathComponent("config")
+        let files = FileManager.default.enumerator(atPath: configDir.path)!.compactMap { $0 as? String }
+            .filter { ($0.hasSuffix(".yaml") || $0.hasSuffix(".yml")) && !$0.hasPrefix("kubernetes/") }
+        #expect(files.contains("fluxtel.yaml"))
+        for file in files {
+            let result = try await runFluxtel(["validate", "--config", configDir.appendingPathComponent(file).path], environment: [:])
+            #expect(result.status == 0, "\(file): \(result.stderr)")
+        }
+    }
+
+    @Test func validateReportsEveryErrorWithLineAndColumn() async throws {
+        let path = try writeConfig("""
+            processors:
+              batch:
+                max_itmes: 10
+                timeout: fast
+            """)
+        let result = try await runFluxtel(["validate", "--config", path])
+        #expect(result.status == 1)
+        let name = URL(fileURLWithPath: path).lastPathComponent
+        #expect(result.stderr.contains("\(name):3:5"), "\(result.stderr)")
+        #expect(result.stderr.contains("\(name):4:14"), "\(result.stderr)")
+    }
+
+    /// Acceptance: SIGTERM with a full batch pending → the sink receives it before the process exits 0.
+    @Test func sigtermFlushesThePendingBatchThenExitsZero() async throws {
+        let sink = try await RecordingSink()
+        let otlpPort = try freePort()
+        let telemetryPort = try freePort()
+        let path = try writeConfig("""
+            receivers:
+              otlp:
+                endpoint: 127.0.0.1:\(otlpPort)
+            processors:
+              batch: { max_items: 100000, timeout: 1h }
+            exporters:
+              otlp_http:
+                endpoint: http://127.0.0.1:\(sink.port)
+                headers: { Dash0-Dataset: flux }
+                retry: { initial_interval: 10ms, max_elapsed_time: 5s }
+            service:
+              telemetry: { address: "127.0.0.1:\(telemetryPort)" }
+              shutdown_timeout: 5s
+            """)
+        let process = try startFluxtel(["--config", path])
+        #expect(try await waitReady(telemetryPort, process), "agent did not become ready")
+
+        let request = Self.fluxRequest(spans: 25)
+        for _ in 0..<4 {
+            let response = httpRequest(
+                port: otlpPort, method: "POST", path: "/v1/traces",
+                headers: [("Content-Type", "application/x-protobuf")], body: request.serializedBytes())
+            #expect(response?.status == 200)
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(sink.requests.isEmpty, "the batch must still be pending (timeout 1h)")
+
+        kill(process.pid, SIGTERM)
+        let finished = try await process.wait(timeout: .seconds(15))
+        #expect(finished.status == 0, "\(finished.stderr)")
+        let received = sink.requests
+        #expect(received.count == 1)
+        #expect(received.first?.path == "/v1/traces")
+        #expect(received.first?.headers.contains { $0.0.lowercased() == "dash0-dataset" && $0.1 == "flux" } == true)
+        let decoded = try OTLP.ExportTraceServiceRequest(decoding: received.first?.body ?? [])
+        #expect(decoded.resourceSpans.count == 4)
+        #expect(decoded.resourceSpans.flatMap { $0.scopeSpans.flatMap(\.spans) }.count == 100)
+        #expect(decoded.resourceSpans.first == request.resourceSpans.first)
+        await sink.close()
+    }
+
+    @Test func embeddedDefaultsRunAndStopCleanly() async throws {
+        let otlpPort = try freePort()
+        let telemetryPort = try freePort()
+        let process = try startFluxtel([], environment: [
+            "FLUXTEL_OTLP_ENDPOINT": "127.0.0.1:\(otlpPort)",
+            "FLUXTEL_TELEMETRY_ADDRESS": "127.0.0.1:\(telemetryPort)",
+            "DASH0_ENDPOINT": "",
+        ])
+        #expect(try await waitReady(telemetryPort, process), "agent did not become ready")
+        let metrics = httpRequest(port: telemetryPort, path: "/metrics")
+        #expect(metrics?.status == 200)
+        #expect(String(decoding: metrics?.body ?? [], as: UTF8.self).contains("fluxtel_items_received_total"))
+        #expect(httpRequest(port: telemetryPort, path: "/healthz")?.status == 200)
+        // the debug exporter (no endpoint) prints one line per batch on stdout
+        let response = httpRequest(
+            port: otlpPort, method: "POST", path: "/v1/traces",
+            headers: [("Content-Type", "application/x-protobuf")], body: Self.fluxRequest(spans: 3).serializedBytes())
+        #expect(response?.status == 200)
+        kill(process.pid, SIGTERM)
+        let finished = try await process.wait(timeout: .seconds(15))
+        #expect(finished.status == 0, "\(finished.stderr)")
+        #expect(finished.stdout.contains("traces"), "\(finished.stdout)")
+        #expect(finished.stdout.contains("3"), "\(finished.stdout)")
+        // every stderr line is a JSON log line
+        for line in finished.stderr.split(separator: "\n") {
+            #expect(line.hasPrefix("{\"ts\":"), "\(line)")
+        }
+    }
+}
