@@ -172,16 +172,11 @@ private let sizeUnits: [String: Int64] = [
 /// Byte sizes: `512KiB`, `16MiB`, `1GiB` (binary), `500KB`, `10MB`, `1GB` (decimal), `1048576` (bytes).
 /// Units are case-insensitive; a space between number and unit is allowed; fractions round down.
 func parseSize(_ text: String) -> Int? {
-    let trimmed = text.trimmingSpaces
-    guard let part = numberAndUnit(Substring(trimmed)), let unit = sizeUnits[String(part.unit).lowercased()] else {
-        // "16 MiB": the number run stops at the space.
-        let pieces = trimmed.split(separator: " ", omittingEmptySubsequences: true)
-        guard pieces.count == 2 else { return nil }
-        return parseSize(String(pieces[0] + pieces[1]))
-    }
-    guard part.rest.isEmpty, let bytes = scaled(part.whole, part.fraction, part.fractionDigits, by: unit) else {
-        return nil
-    }
+    let compact = text.filter { $0 != " " && $0 != "\t" }
+    guard let part = numberAndUnit(Substring(compact)), part.rest.isEmpty,
+        let unit = sizeUnits[String(part.unit).lowercased()],
+        let bytes = scaled(part.whole, part.fraction, part.fractionDigits, by: unit)
+    else { return nil }
     return Int(exactly: bytes)
 }
 
@@ -342,7 +337,7 @@ extension ValueKind where T == Bool {
 // MARK: - URLs and addresses
 
 private func validateURL(_ url: String) throws(ValueError) {
-    func invalid(_ why: String) -> ValueError { ValueError("invalid URL \(quoted(url)): \(why)") }
+    func invalid(_ why: String) -> ValueError { ValueError("invalid URL '\(url)': \(why)") }
     guard !url.contains(where: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }) else {
         throw invalid("contains whitespace")
     }
@@ -361,7 +356,7 @@ private func validateURL(_ url: String) throws(ValueError) {
 
 private func validateListenAddress(_ address: String) throws(ValueError) {
     func invalid(_ why: String) -> ValueError {
-        ValueError("invalid listen address \(quoted(address)): \(why)")
+        ValueError("invalid listen address '\(address)': \(why)")
     }
     let (host, port) = try splitHostPort(Substring(address), requirePort: true, invalid: invalid)
     guard !host.isEmpty else { throw invalid("missing host; expected host:port like 0.0.0.0:4318") }

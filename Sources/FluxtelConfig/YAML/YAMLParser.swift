@@ -147,7 +147,7 @@ private struct Builder {
                 let why = openAnchors.contains(name) ? "refers to a node that contains it (recursive alias)" : "refers to no anchor"
                 return .failed(error(.tooComplex, "alias *\(name) \(why); define &\(name) before using it", line: line, column: column))
             }
-            return add(anchored.node, count: anchored.count, anchor: nil)
+            return add(anchored.node, count: anchored.count, anchor: nil, line: line, column: column)
         case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
             let isMapping = event.type == YAML_MAPPING_START_EVENT
             guard stack.count < maxDepth else {
@@ -182,13 +182,14 @@ private struct Builder {
     }
 
     /// Attaches a finished node (`count` nodes including copies from aliases) to its parent.
-    private mutating func add(_ node: YAMLNode, count: Int, anchor: String?) -> Step {
+    /// `line`/`column` locate the event for the limit error (an alias's copy keeps the anchor's position).
+    private mutating func add(_ node: YAMLNode, count: Int, anchor: String?, line: Int? = nil, column: Int? = nil) -> Step {
         totalNodes += count
         guard totalNodes <= maxNodes else {
             return .failed(
                 error(
                     .tooComplex, "document expands to more than \(maxNodes) nodes (aliases counted each time they are used)",
-                    line: node.line, column: node.column))
+                    line: line ?? node.line, column: column ?? node.column))
         }
         if let anchor { anchors[anchor] = (node, count) }
         if stack.isEmpty {
