@@ -88,8 +88,8 @@ public struct PrometheusReceiverConfiguration: Sendable, Equatable {
 }
 
 public struct FileLogReceiverConfiguration: Sendable, Equatable {
-    public enum StartAt: String, Sendable, Equatable { case beginning, end }
-    public enum Format: String, Sendable, Equatable { case auto, cri, docker, raw }
+    public enum StartAt: String, Sendable, Equatable, CaseIterable { case beginning, end }
+    public enum Format: String, Sendable, Equatable, CaseIterable { case auto, cri, docker, raw }
 
     /// `include`: globs of files to tail.
     public var include: [String] = ["/var/log/pods/flux-system_*/*/*.log"]
@@ -189,7 +189,7 @@ public struct TLSClientConfiguration: Sendable, Equatable {
 }
 
 public struct OTLPHTTPExporterConfiguration: Sendable, Equatable {
-    public enum Compression: String, Sendable, Equatable { case gzip, none }
+    public enum Compression: String, Sendable, Equatable, CaseIterable { case gzip, none }
 
     /// `endpoint`: base URL; `/v1/traces`, `/v1/logs`, `/v1/metrics` are appended.
     public var endpoint: String
@@ -212,7 +212,7 @@ public struct OTLPHTTPExporterConfiguration: Sendable, Equatable {
 }
 
 public struct DebugExporterConfiguration: Sendable, Equatable {
-    public enum Verbosity: String, Sendable, Equatable { case basic, detailed }
+    public enum Verbosity: String, Sendable, Equatable, CaseIterable { case basic, detailed }
     /// `verbosity`: `basic` (one line per batch) or `detailed` (every item).
     public var verbosity: Verbosity = .basic
     public init(verbosity: Verbosity = .basic) { self.verbosity = verbosity }

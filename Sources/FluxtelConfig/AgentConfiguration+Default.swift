@@ -1,0 +1,36 @@
+extension AgentConfiguration {
+    /// The Flux defaults that run when no configuration file is given, as YAML so that they go
+    /// through the same loader as a user's file (`ConfigLoader.loadDefault(environment:)`).
+    /// `config/fluxtel.yaml` spells out every key of it with comments; a test keeps them equivalent.
+    public static let embeddedDefaultYAML = """
+        receivers:
+          prometheus: {}
+          filelog: {}
+          otlp: {}
+        processors:
+          resource:
+            attributes:
+              k8s.cluster.name: "${env:CLUSTER_NAME:-}"
+          batch: { max_items: 8192, max_bytes: 4MiB, timeout: 1s }
+          queue: { max_bytes: 64MiB, directory: "", workers: 2 }
+        exporters:
+          otlp_http:
+            endpoint: "${env:DASH0_ENDPOINT:-}"
+            headers:
+              Authorization: "Bearer ${env:DASH0_AUTH_TOKEN:-}"
+              Dash0-Dataset: "${env:DASH0_DATASET:-default}"
+        service:
+          telemetry: { address: "0.0.0.0:8888", log_level: info }
+          shutdown_timeout: 10s
+
+        """
+
+    /// `embeddedDefaultYAML` with no environment variables set: every receiver with its defaults,
+    /// the debug exporter (there is no endpoint), no resource attributes.
+    public static var `default`: AgentConfiguration {
+        AgentConfiguration(
+            receivers: Receivers(prometheus: .init(), filelog: .init(), otlp: .init()),
+            exporters: Exporters(otlpHTTP: nil, debug: .init(verbosity: .basic))
+        )
+    }
+}

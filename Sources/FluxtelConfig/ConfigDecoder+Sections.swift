@@ -1,0 +1,248 @@
+/// The sections of the file, one method per mapping of DESIGN.md's reference shape.
+/// Every method starts from the defaults of the model and overwrites what the file sets.
+extension ConfigDecoder {
+    static let topLevelKeys = ["receivers", "processors", "exporters", "service"]
+
+    /// Decodes a whole document. A top-level section that is absent is taken from `fallback`
+    /// (the embedded default); with no fallback it keeps the model's defaults.
+    mutating func decode(_ root: YAMLNode?, fallback: AgentConfiguration?) -> AgentConfiguration {
+        var configuration = fallback ?? AgentConfiguration()
+        guard let top = fields(root, path: "", known: Self.topLevelKeys) else { return configuration }
+        if top.has("receivers") { configuration.receivers = receivers(top["receivers"]) }
+        if top.has("processors") { configuration.processors = processors(top["processors"]) }
+        if top.has("exporters") || fallback == nil {
+            configuration.exporters = exporters(top["exporters"])
+        }
+        if top.has("service") { configuration.service = service(top["service"]) }
+        return configuration
+    }
+
+    // MARK: receivers
+
+    mutating func receivers(_ node: YAMLNode?) -> Receivers {
+        var receivers = Receivers()
+        guard let fields = fields(node, path: "receivers", known: ["prometheus", "filelog", "otlp"]) else {
+            return receivers
+        }
+        if fields.values.isEmpty, let node {
+            fail(
+                .missingKey, at: node,
+                "no receivers configured; list at least one of prometheus, filelog, otlp (or leave out 'receivers' to run all three)")
+        }
+        if fields.has("prometheus") { receivers.prometheus = prometheus(fields["prometheus"], path: fields.child("prometheus")) }
+        if fields.has("filelog") { receivers.filelog = filelog(fields["filelog"], path: fields.child("filelog")) }
+        if fields.has("otlp") { receivers.otlp = otlpReceiver(fields["otlp"], path: fields.child("otlp")) }
+        return receivers
+    }
+
+    mutating func prometheus(_ node: YAMLNode?, path: String) -> PrometheusReceiverConfiguration {
+        var config = PrometheusReceiverConfiguration()
+        let known = ["scrape_interval", "scrape_timeout", "include_metrics", "exclude_metrics", "targets"]
+        guard let fields = fields(node, path: path, known: known) else { return config }
+        let intervalOK = read(fields["scrape_interval"], .duration(), into: &config.scrapeInterval)
+        let timeoutOK = read(fields["scrape_timeout"], .duration(), into: &config.scrapeTimeout)
+        if config.scrapeTimeout > config.scrapeInterval, intervalOK || fields["scrape_interval"] == nil,
+            timeoutOK || fields["scrape_timeout"] == nil, let at = fields["scrape_timeout"] ?? fields["scrape_interval"]
+        {
+            fail(
+                .invalidValue, at: at,
+                "scrape_timeout (\(formatDuration(config.scrapeTimeout))) must not exceed scrape_interval (\(formatDuration(config.scrapeInterval)))"
+            )
+        }
+        strings(fields["include_metrics"], into: &config.includeMetrics)
+        strings(fields["exclude_metrics"], into: &config.excludeMetrics)
+        if let targetsNode = fields["targets"] {
+            if targetsNode.isNull {
+                config.targets = []
+            } else if case .sequence(let items) = targetsNode.content {
+                config.targets = []
+                for (index, item) in items.enumerated() {
+                    if let target = scrapeTarget(item, path: "\(fields.child("targets"))[\(index)]") {
+                        config.targets.append(target)
+                    }
+                }
+            } else {
+                fail(.wrongType, at: targetsNode, "expected a sequence of targets (url, labels), got \(targetsNode.kindDescription)")
+            }
+        }
+        return config
+    }
+
+    mutating func scrapeTarget(_ node: YAMLNode, path: String) -> ScrapeTarget? {
+        guard let fields = fields(node, path: path, known: ["url", "labels"]) else { return nil }
+        guard let urlNode = fields["url"] else {
+            fail(.missingKey, at: node, "missing key 'url' in \(path)")
+            return nil
+        }
+        var target = ScrapeTarget(url: "")
+        let urlOK = read(urlNode, .url(allowEmpty: false), into: &target.url)
+        target.labels = pairs(fields["labels"], path: fields.child("labels"), validate: labelProblem) ?? []
+        return urlOK ? target : nil
+    }
+
+    mutating func filelog(_ node: YAMLNode?, path: String) -> FileLogReceiverConfiguration {
+        var config = FileLogReceiverConfiguration()
+        let known = ["include", "exclude", "start_at", "format", "checkpoint_dir", "poll_interval", "max_log_size"]
+        guard let fields = fields(node, path: path, known: known) else { return config }
+        strings(fields["include"], into: &config.include)
+        if config.include.isEmpty, let at = fields["include"] {
+            fail(.invalidValue, at: at, "include must list at least one glob, like /var/log/pods/flux-system_*/*/*.log")
+        }
+        strings(fields["exclude"], into: &config.exclude)
+        read(fields["start_at"], .word, into: &config.startAt)
+        read(fields["format"], .word, into: &config.format)
+        read(fields["checkpoint_dir"], .nonEmptyString("a directory path"), into: &config.checkpointDirectory)
+        read(fields["poll_interval"], .duration(), into: &config.pollInterval)
+        read(fields["max_log_size"], .size(1024...(1 << 30)), into: &config.maxLogSize)
+        return config
+    }
+
+    mutating func otlpReceiver(_ node: YAMLNode?, path: String) -> OTLPReceiverConfiguration {
+        var config = OTLPReceiverConfiguration()
+        guard let fields = fields(node, path: path, known: ["endpoint", "max_request_body", "auth"]) else { return config }
+        read(fields["endpoint"], .listenAddress(allowEmpty: false), into: &config.endpoint)
+        read(fields["max_request_body"], .size(1024...(1 << 30)), into: &config.maxRequestBody)
+        if let auth = self.fields(fields["auth"], path: fields.child("auth"), known: ["bearer_token"]) {
+            read(auth["bearer_token"], .string, into: &config.bearerToken)
+        }
+        return config
+    }
+
+    // MARK: processors
+
+    mutating func processors(_ node: YAMLNode?) -> Processors {
+        var processors = Processors()
+        guard let fields = fields(node, path: "processors", known: ["resource", "batch", "queue"]) else { return processors }
+        if let resource = self.fields(fields["resource"], path: "processors.resource", known: ["attributes"]) {
+            processors.resourceAttributes = pairs(resource["attributes"], path: "processors.resource.attributes") ?? []
+        }
+        var batchMaxBytesNode: YAMLNode?
+        if let batch = self.fields(fields["batch"], path: "processors.batch", known: ["max_items", "max_bytes", "timeout"]) {
+            read(batch["max_items"], .integer(1...1_000_000), into: &processors.batch.maxItems)
+            read(batch["max_bytes"], .size(1024...(1 << 30)), into: &processors.batch.maxBytes)
+            read(batch["timeout"], .duration(), into: &processors.batch.timeout)
+            batchMaxBytesNode = batch["max_bytes"]
+        }
+        var queueMaxBytesNode: YAMLNode?
+        if let queue = self.fields(fields["queue"], path: "processors.queue", known: ["max_bytes", "directory", "workers"]) {
+            read(queue["max_bytes"], .size(1024...Int.max), into: &processors.queue.maxBytes)
+            read(queue["directory"], .string, into: &processors.queue.directory)
+            read(queue["workers"], .integer(1...64), into: &processors.queue.workers)
+            queueMaxBytesNode = queue["max_bytes"]
+        }
+        if processors.queue.maxBytes < processors.batch.maxBytes, let at = queueMaxBytesNode ?? batchMaxBytesNode {
+            fail(
+                .invalidValue, at: at,
+                "processors.queue.max_bytes (\(formatSize(processors.queue.maxBytes))) must be at least processors.batch.max_bytes (\(formatSize(processors.batch.maxBytes)))"
+            )
+        }
+        return processors
+    }
+
+    // MARK: exporters
+
+    /// `exporters`: `otlp_http` with no endpoint at all is dropped; with no exporter left, `debug` is on.
+    mutating func exporters(_ node: YAMLNode?) -> Exporters {
+        var exporters = Exporters()
+        if let fields = fields(node, path: "exporters", known: ["otlp_http", "debug"]) {
+            if fields.has("otlp_http") {
+                let otlp = otlpHTTP(fields["otlp_http"], path: "exporters.otlp_http")
+                let hasEndpoint = !(otlp.endpoint.isEmpty && otlp.tracesEndpoint.isEmpty && otlp.logsEndpoint.isEmpty
+                    && otlp.metricsEndpoint.isEmpty)
+                if hasEndpoint { exporters.otlpHTTP = otlp }
+            }
+            if fields.has("debug") {
+                var debug = DebugExporterConfiguration()
+                if let debugFields = self.fields(fields["debug"], path: "exporters.debug", known: ["verbosity"]) {
+                    read(debugFields["verbosity"], .word, into: &debug.verbosity)
+                }
+                exporters.debug = debug
+            }
+        }
+        if exporters.otlpHTTP == nil, exporters.debug == nil { exporters.debug = DebugExporterConfiguration(verbosity: .basic) }
+        return exporters
+    }
+
+    mutating func otlpHTTP(_ node: YAMLNode?, path: String) -> OTLPHTTPExporterConfiguration {
+        var config = OTLPHTTPExporterConfiguration(endpoint: "")
+        let known = [
+            "endpoint", "traces_endpoint", "logs_endpoint", "metrics_endpoint", "headers", "compression",
+            "compression_level", "timeout", "retry", "tls",
+        ]
+        guard let fields = fields(node, path: path, known: known) else { return config }
+        read(fields["endpoint"], .url(allowEmpty: true), into: &config.endpoint)
+        read(fields["traces_endpoint"], .url(allowEmpty: true), into: &config.tracesEndpoint)
+        read(fields["logs_endpoint"], .url(allowEmpty: true), into: &config.logsEndpoint)
+        read(fields["metrics_endpoint"], .url(allowEmpty: true), into: &config.metricsEndpoint)
+        config.headers = pairs(fields["headers"], path: fields.child("headers"), validate: headerProblem) ?? []
+        read(fields["compression"], .word, into: &config.compression)
+        read(fields["compression_level"], .integer(1...9), into: &config.compressionLevel)
+        read(fields["timeout"], .duration(), into: &config.timeout)
+        let retryKnown = ["enabled", "initial_interval", "max_interval", "max_elapsed_time", "multiplier"]
+        if let retry = self.fields(fields["retry"], path: fields.child("retry"), known: retryKnown) {
+            read(retry["enabled"], .bool, into: &config.retry.enabled)
+            let initialOK = read(retry["initial_interval"], .duration(), into: &config.retry.initialInterval)
+            let maxOK = read(retry["max_interval"], .duration(), into: &config.retry.maxInterval)
+            read(retry["max_elapsed_time"], .duration(), into: &config.retry.maxElapsedTime)
+            read(retry["multiplier"], .number(atLeast: 1), into: &config.retry.multiplier)
+            if config.retry.initialInterval > config.retry.maxInterval, initialOK || retry["initial_interval"] == nil,
+                maxOK || retry["max_interval"] == nil, let at = retry["initial_interval"] ?? retry["max_interval"]
+            {
+                fail(
+                    .invalidValue, at: at,
+                    "initial_interval (\(formatDuration(config.retry.initialInterval))) must not exceed max_interval (\(formatDuration(config.retry.maxInterval)))"
+                )
+            }
+        }
+        let tlsKnown = ["ca_file", "cert_file", "key_file", "insecure_skip_verify"]
+        if let tls = self.fields(fields["tls"], path: fields.child("tls"), known: tlsKnown) {
+            read(tls["ca_file"], .string, into: &config.tls.caFile)
+            read(tls["cert_file"], .string, into: &config.tls.certFile)
+            read(tls["key_file"], .string, into: &config.tls.keyFile)
+            read(tls["insecure_skip_verify"], .bool, into: &config.tls.insecureSkipVerify)
+            if config.tls.certFile.isEmpty != config.tls.keyFile.isEmpty, let at = tls["cert_file"] ?? tls["key_file"] {
+                fail(.missingKey, at: at, "cert_file and key_file go together: set both for a client certificate, or neither")
+            }
+        }
+        return config
+    }
+
+    // MARK: service
+
+    mutating func service(_ node: YAMLNode?) -> Service {
+        var service = Service()
+        guard let fields = fields(node, path: "service", known: ["telemetry", "shutdown_timeout"]) else { return service }
+        if let telemetry = self.fields(fields["telemetry"], path: "service.telemetry", known: ["address", "log_level"]) {
+            read(telemetry["address"], .listenAddress(allowEmpty: true), into: &service.telemetryAddress)
+            read(telemetry["log_level"], .oneOf(Service.logLevels), into: &service.logLevel)
+        }
+        read(fields["shutdown_timeout"], .duration(), into: &service.shutdownTimeout)
+        return service
+    }
+}
+
+extension Service {
+    /// The values `service.telemetry.log_level` accepts (swift-log's levels).
+    public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+}
+
+
+/// HTTP header names are tokens; values must not break the header block.
+private func headerProblem(_ name: String, _ value: String) -> String? {
+    let separators = "()<>@,;:\\\"/[]?={} \t"
+    if name.isEmpty || name.contains(where: { !$0.isASCII || $0.asciiValue! < 0x21 || $0.asciiValue! == 0x7F || separators.contains($0) }) {
+        return "invalid HTTP header name '\(name)'"
+    }
+    if value.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) {
+        return "the value of header '\(name)' contains a line break"
+    }
+    return nil
+}
+
+/// Prometheus label names: `[a-zA-Z_][a-zA-Z0-9_]*`.
+private func labelProblem(_ name: String, _ value: String) -> String? {
+    let valid =
+        name.first.map { $0.isASCII && ($0.isLetter || $0 == "_") } == true
+        && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }
+    return valid ? nil : "invalid label name '\(name)' (letters, digits and _, not starting with a digit)"
+}
