@@ -1,0 +1,315 @@
+import AsyncHTTPClient
+import Compression
+public import Logging
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+import Prometheus
+import OTLPWire
+public import Pipeline
+public import SelfTelemetry
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Exports batches as OTLP/HTTP protobuf (`POST <endpoint>/v1/<signal>`, optionally gzip), retrying
+/// 429/502/503/504 and transport failures with exponential backoff and `Retry-After`, as
+/// ``RetryStateMachine`` decides. Owns one `HTTPClient`, shut down by ``shutdown()``.
+public final class OTLPHTTPExporter: BatchExporter {
+    public let name = "otlp_http"
+    public let configuration: Configuration
+
+    private let client: HTTPClient
+    private let metrics: AgentMetrics
+    private let logger: Logger
+    private let headers: HTTPHeaders
+    private let urls: [Signal: String]
+    private let clock = ContinuousClock()
+
+    /// The most of a response body we read (the rest is discarded): OTLP responses are tiny.
+    static let maxResponseBytes = 64 * 1024
+
+    /// - Parameters:
+    ///   - configuration: endpoint, headers, compression, timeout, retry and TLS settings.
+    ///   - metrics: per-signal counters updated for every batch (exported/dropped/failed items,
+    ///     retries, attempt duration).
+    ///   - logger: tagged `component=exporter.otlp_http`.
+    ///   - version: the agent version sent as `User-Agent: fluxtel/<version>`.
+    /// - Throws: ``ExporterConfigurationError`` for a URL that is not http(s) or unreadable TLS files.
+    public init(
+        configuration: Configuration, metrics: AgentMetrics, logger: Logger, version: String = "dev"
+    ) throws(ExporterConfigurationError) {
+        var logger = logger
+        logger[metadataKey: "component"] = "exporter.otlp_http"
+        self.logger = logger
+        self.configuration = configuration
+        self.metrics = metrics
+
+        var urls: [Signal: String] = [:]
+        for signal in Signal.allCases {
+            let url = configuration.url(for: signal)
+            let lower = url.lowercased()
+            guard lower.hasPrefix("http://") || lower.hasPrefix("https://"), url.count > 8 else {
+                throw .invalidEndpoint("\(signal) endpoint must be an http:// or https:// URL, got \"\(url)\"")
+            }
+            urls[signal] = url
+        }
+        self.urls = urls
+
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/x-protobuf")
+        if configuration.compression == .gzip { headers.add(name: "Content-Encoding", value: "gzip") }
+        headers.add(name: "User-Agent", value: "fluxtel/\(version)")
+        for header in configuration.headers {
+            switch header.name.lowercased() {
+            case "user-agent": headers.replaceOrAdd(name: "User-Agent", value: header.value)
+            case "content-type", "content-encoding", "content-length": continue  // ours describe the body
+            default: headers.add(name: header.name, value: header.value)
+            }
+        }
+        self.headers = headers
+
+        var httpConfiguration = HTTPClient.Configuration(
+            tlsConfiguration: try Self.tlsConfiguration(configuration.tls),
+            redirectConfiguration: .disallow,
+            timeout: .init(connect: Self.timeAmount(configuration.timeout)),
+            decompression: .disabled
+        )
+        // Our retry policy decides about retries; let connection errors (TLS!) surface at once.
+        httpConfiguration.connectionPool.retryConnectionEstablishment = false
+        self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
+    }
+
+    static func tlsConfiguration(_ tls: TLS) throws(ExporterConfigurationError) -> TLSConfiguration {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        if !tls.caFile.isEmpty {
+            do {
+                let certificates = try NIOSSLCertificate.fromPEMFile(tls.caFile)
+                guard !certificates.isEmpty else { throw ExporterConfigurationError.tls("no certificate in file") }
+                configuration.trustRoots = .certificates(certificates)
+            } catch {
+                throw .tls("cannot read tls.ca_file \(tls.caFile): \(error)")
+            }
+        }
+        switch (tls.certFile.isEmpty, tls.keyFile.isEmpty) {
+        case (true, true): break
+        case (false, false):
+            do {
+                configuration.certificateChain = try NIOSSLCertificate.fromPEMFile(tls.certFile).map { .certificate($0) }
+            } catch {
+                throw .tls("cannot read tls.cert_file \(tls.certFile): \(error)")
+            }
+            do {
+                configuration.privateKey = .privateKey(try NIOSSLPrivateKey(file: tls.keyFile, format: .pem))
+            } catch {
+                throw .tls("cannot read tls.key_file \(tls.keyFile): \(error)")
+            }
+        default:
+            throw .tls("tls.cert_file and tls.key_file must be set together")
+        }
+        if tls.insecureSkipVerify { configuration.certificateVerification = .none }
+        return configuration
+    }
+
+    static func timeAmount(_ duration: Duration) -> TimeAmount {
+        let (seconds, attoseconds) = duration.components
+        let nanos = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        guard !nanos.overflow else { return .nanoseconds(Int64.max) }
+        return .nanoseconds(max(0, nanos.partialValue + attoseconds / 1_000_000_000))
+    }
+
+    public func shutdown() async {
+        do {
+            try await client.shutdown()
+        } catch {
+            logger.debug("HTTP client shutdown failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    // MARK: export
+
+    public func export(_ batch: ExportBatch) async -> DeliveryOutcome {
+        var logger = self.logger
+        logger[metadataKey: "signal"] = "\(batch.signal)"
+        logger[metadataKey: "batch.id"] = "\(batch.id)"
+        let counters = metrics[batch.signal]
+        let items = Int64(batch.itemCount)
+
+        let payload =
+            configuration.compression == .gzip
+            ? Gzip.compress(batch.body, level: configuration.compressionLevel) : batch.body
+        var request = HTTPClientRequest(url: urls[batch.signal]!)
+        request.method = .POST
+        request.headers = headers
+        request.body = .bytes(ByteBuffer(bytes: payload))
+
+        var retry = RetryStateMachine(policy: configuration.retry, start: clock.now)
+        while true {
+            if Task.isCancelled {
+                counters.failed.increment(by: items)
+                logger.warning("Export cancelled", metadata: ["batch.items": "\(items)"])
+                return .failed
+            }
+            let attemptStart = clock.now
+            let outcome = await attempt(request, logger: logger)
+            counters.exportDuration.record(clock.now - attemptStart)
+
+            let failure: RetryStateMachine<ContinuousClock.Instant>.Failure
+            switch outcome {
+            case .accepted(let partial):
+                guard let partial else {
+                    counters.exported.increment(by: items)
+                    logger.debug("Exported batch", metadata: ["batch.items": "\(items)"])
+                    return .exported
+                }
+                let rejected = min(max(partial.rejected, 0), items)
+                counters.exported.increment(by: items - rejected)
+                if rejected > 0 { counters.dropped.increment(by: rejected) }
+                logger.warning(
+                    "Export partially rejected by the backend",
+                    metadata: [
+                        "batch.items": "\(items)", "items.rejected": "\(rejected)",
+                        "error.message": "\(ResponseBody.printable(Array(partial.errorMessage.utf8)))",
+                    ])
+                return .exported
+            case .cancelled:
+                counters.failed.increment(by: items)
+                logger.warning("Export cancelled", metadata: ["batch.items": "\(items)"])
+                return .failed
+            case .status(let status, let retryAfter, let message):
+                failure = .status(status, retryAfter: retryAfter)
+                if !RetryStateMachine<ContinuousClock.Instant>.isRetryable(status: status) {
+                    counters.dropped.increment(by: items)
+                    var metadata: Logger.Metadata = [
+                        "http.status": "\(status)", "batch.items": "\(items)", "error.message": "\(message)",
+                    ]
+                    if status == 401 || status == 403 {
+                        metadata["hint"] =
+                            "check the Authorization token and the Dash0-Dataset header in exporters.otlp_http.headers"
+                    }
+                    logger.error("Export rejected by the backend, dropping batch", metadata: metadata)
+                    return .rejected
+                }
+                logger.info(
+                    "Export got a retryable status",
+                    metadata: [
+                        "http.status": "\(status)", "error.message": "\(message)",
+                        "retry.after": "\(retryAfter.map { "\($0)" } ?? "")",
+                    ])
+            case .transport(let kind, let error):
+                failure = .transport
+                var metadata: Logger.Metadata = ["error": "\(error)", "url": "\(request.url)"]
+                switch kind {
+                case .tlsVerification:
+                    metadata["hint"] = "the server certificate is not trusted: set tls.ca_file or check the endpoint"
+                    logger.warning("Export failed: TLS certificate verification failed", metadata: metadata)
+                case .tlsHandshake:
+                    logger.warning("Export failed: TLS handshake failed", metadata: metadata)
+                case .timeout:
+                    logger.warning("Export failed: request timed out", metadata: metadata)
+                case .connection:
+                    logger.warning("Export failed: connection error", metadata: metadata)
+                }
+            }
+
+            switch retry.failed(failure, now: clock.now) {
+            case .retry(let delay):
+                counters.retries.increment()
+                logger.debug(
+                    "Retrying export", metadata: ["retry.after": "\(delay)", "retry.attempt": "\(retry.failures)"])
+                do {
+                    try await Task.sleep(for: delay, clock: clock)
+                } catch {
+                    counters.failed.increment(by: items)
+                    logger.warning("Export cancelled", metadata: ["batch.items": "\(items)"])
+                    return .failed
+                }
+            case .drop:
+                // Only reached for non-retryable statuses, handled above.
+                counters.dropped.increment(by: items)
+                return .rejected
+            case .giveUp:
+                counters.failed.increment(by: items)
+                logger.error(
+                    "Export failed, giving up on batch",
+                    metadata: [
+                        "batch.items": "\(items)", "retry.attempts": "\(retry.failures)",
+                        "retry.elapsed": "\(clock.now - retry.start)",
+                    ])
+                return .failed
+            }
+        }
+    }
+
+    enum TransportFailure: Equatable { case tlsVerification, tlsHandshake, timeout, connection }
+
+    enum AttemptOutcome {
+        case accepted(PartialSuccess?)
+        case status(Int, retryAfter: Duration?, message: String)
+        case transport(TransportFailure, any Error)
+        case cancelled
+    }
+
+    private func attempt(_ request: HTTPClientRequest, logger: Logger) async -> AttemptOutcome {
+        do {
+            let response = try await client.execute(request, timeout: Self.timeAmount(configuration.timeout))
+            var body: [UInt8] = []
+            for try await chunk in response.body where body.count < Self.maxResponseBytes {
+                body += chunk.readableBytesView.prefix(Self.maxResponseBytes - body.count)
+            }
+            if response.headers.first(name: "content-encoding")?.lowercased() == "gzip" {
+                body = (try? Gzip.decompress(body, maxOutputBytes: Self.maxResponseBytes)) ?? body
+            }
+            let status = Int(response.status.code)
+            if (200..<300).contains(status) {
+                let isProtobuf = response.headers.first(name: "content-type").map {
+                    $0.lowercased().hasPrefix("application/x-protobuf") || $0.lowercased().hasPrefix("application/protobuf")
+                } ?? true
+                return .accepted(isProtobuf ? PartialSuccess.parse(body) : nil)
+            }
+            let retryAfter = response.headers.first(name: "retry-after").flatMap {
+                RetryAfter.parse($0, nowUnixSeconds: Self.wallClockSeconds())
+            }
+            let message = ResponseBody.errorMessage(body, contentType: response.headers.first(name: "content-type"))
+            return .status(status, retryAfter: retryAfter, message: message)
+        } catch {
+            if Task.isCancelled || error is CancellationError { return .cancelled }
+            if let clientError = error as? HTTPClientError, clientError == .cancelled { return .cancelled }
+            return .transport(Self.classify(error), error)
+        }
+    }
+
+    static func classify(_ error: any Error) -> TransportFailure {
+        let text = String(describing: error)
+        if error is NIOSSLError || error is NIOSSLExtraError || text.contains("SSL") || text.contains("TLS") {
+            let lower = text.lowercased()
+            if lower.contains("certificate_verify_failed") || lower.contains("certificate verify")
+                || lower.contains("unable to get local issuer")
+            {
+                return .tlsVerification
+            }
+            return .tlsHandshake
+        }
+        if let clientError = error as? HTTPClientError {
+            switch clientError {
+            case .deadlineExceeded, .readTimeout, .connectTimeout, .tlsHandshakeTimeout, .writeTimeout:
+                return .timeout
+            default:
+                break
+            }
+        }
+        if text.lowercased().contains("timeout") || text.lowercased().contains("timed out") { return .timeout }
+        return .connection
+    }
+
+    static func wallClockSeconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec)
+    }
+}

@@ -1,2 +1,0 @@
-import Testing
-@Test func placeholderCompressionTests() { #expect(Bool(true)) }
