@@ -1,5 +1,6 @@
 /// The whole agent configuration, one YAML file in the shape of DESIGN.md. Every property has a
-/// default; `AgentConfiguration.default` is what runs when no file is given (the Flux defaults).
+/// default; `ConfigLoader.loadDefault(environment:)` is what runs when no file is given (the Flux defaults,
+/// `AgentConfiguration.default` with no environment variables set).
 ///
 /// YAML keys are snake_case versions of the property names (`scrape_interval`, `max_bytes`, ...).
 public struct AgentConfiguration: Sendable, Equatable {

@@ -27,9 +27,12 @@ extension ConfigDecoder {
         if fields.values.isEmpty, let node {
             fail(
                 .missingKey, at: node,
-                "no receivers configured; list at least one of prometheus, filelog, otlp (or leave out 'receivers' to run all three)")
+                "no receivers configured; list at least one of prometheus, filelog, otlp (or leave out 'receivers' to run all three)"
+            )
         }
-        if fields.has("prometheus") { receivers.prometheus = prometheus(fields["prometheus"], path: fields.child("prometheus")) }
+        if fields.has("prometheus") {
+            receivers.prometheus = prometheus(fields["prometheus"], path: fields.child("prometheus"))
+        }
         if fields.has("filelog") { receivers.filelog = filelog(fields["filelog"], path: fields.child("filelog")) }
         if fields.has("otlp") { receivers.otlp = otlpReceiver(fields["otlp"], path: fields.child("otlp")) }
         return receivers
@@ -62,7 +65,9 @@ extension ConfigDecoder {
                     }
                 }
             } else {
-                fail(.wrongType, at: targetsNode, "expected a sequence of targets (url, labels), got \(targetsNode.kindDescription)")
+                fail(
+                    .wrongType, at: targetsNode,
+                    "expected a sequence of targets (url, labels), got \(targetsNode.kindDescription)")
             }
         }
         return config
@@ -99,7 +104,9 @@ extension ConfigDecoder {
 
     mutating func otlpReceiver(_ node: YAMLNode?, path: String) -> OTLPReceiverConfiguration {
         var config = OTLPReceiverConfiguration()
-        guard let fields = fields(node, path: path, known: ["endpoint", "max_request_body", "auth"]) else { return config }
+        guard let fields = fields(node, path: path, known: ["endpoint", "max_request_body", "auth"]) else {
+            return config
+        }
         read(fields["endpoint"], .listenAddress(allowEmpty: false), into: &config.endpoint)
         read(fields["max_request_body"], .size(1024...(1 << 30)), into: &config.maxRequestBody)
         if let auth = self.fields(fields["auth"], path: fields.child("auth"), known: ["bearer_token"]) {
@@ -112,19 +119,25 @@ extension ConfigDecoder {
 
     mutating func processors(_ node: YAMLNode?) -> Processors {
         var processors = Processors()
-        guard let fields = fields(node, path: "processors", known: ["resource", "batch", "queue"]) else { return processors }
+        guard let fields = fields(node, path: "processors", known: ["resource", "batch", "queue"]) else {
+            return processors
+        }
         if let resource = self.fields(fields["resource"], path: "processors.resource", known: ["attributes"]) {
             processors.resourceAttributes = pairs(resource["attributes"], path: "processors.resource.attributes") ?? []
         }
         var batchMaxBytesNode: YAMLNode?
-        if let batch = self.fields(fields["batch"], path: "processors.batch", known: ["max_items", "max_bytes", "timeout"]) {
+        if let batch = self.fields(
+            fields["batch"], path: "processors.batch", known: ["max_items", "max_bytes", "timeout"])
+        {
             read(batch["max_items"], .integer(1...1_000_000), into: &processors.batch.maxItems)
             read(batch["max_bytes"], .size(1024...(1 << 30)), into: &processors.batch.maxBytes)
             read(batch["timeout"], .duration(), into: &processors.batch.timeout)
             batchMaxBytesNode = batch["max_bytes"]
         }
         var queueMaxBytesNode: YAMLNode?
-        if let queue = self.fields(fields["queue"], path: "processors.queue", known: ["max_bytes", "directory", "workers"]) {
+        if let queue = self.fields(
+            fields["queue"], path: "processors.queue", known: ["max_bytes", "directory", "workers"])
+        {
             read(queue["max_bytes"], .size(1024...Int.max), into: &processors.queue.maxBytes)
             read(queue["directory"], .string, into: &processors.queue.directory)
             read(queue["workers"], .integer(1...64), into: &processors.queue.workers)
@@ -147,7 +160,8 @@ extension ConfigDecoder {
         if let fields = fields(node, path: "exporters", known: ["otlp_http", "debug"]) {
             if fields.has("otlp_http") {
                 let otlp = otlpHTTP(fields["otlp_http"], path: "exporters.otlp_http")
-                let hasEndpoint = !(otlp.endpoint.isEmpty && otlp.tracesEndpoint.isEmpty && otlp.logsEndpoint.isEmpty
+                let hasEndpoint =
+                    !(otlp.endpoint.isEmpty && otlp.tracesEndpoint.isEmpty && otlp.logsEndpoint.isEmpty
                     && otlp.metricsEndpoint.isEmpty)
                 if hasEndpoint { exporters.otlpHTTP = otlp }
             }
@@ -159,7 +173,9 @@ extension ConfigDecoder {
                 exporters.debug = debug
             }
         }
-        if exporters.otlpHTTP == nil, exporters.debug == nil { exporters.debug = DebugExporterConfiguration(verbosity: .basic) }
+        if exporters.otlpHTTP == nil, exporters.debug == nil {
+            exporters.debug = DebugExporterConfiguration(verbosity: .basic)
+        }
         return exporters
     }
 
@@ -201,7 +217,9 @@ extension ConfigDecoder {
             read(tls["key_file"], .string, into: &config.tls.keyFile)
             read(tls["insecure_skip_verify"], .bool, into: &config.tls.insecureSkipVerify)
             if config.tls.certFile.isEmpty != config.tls.keyFile.isEmpty, let at = tls["cert_file"] ?? tls["key_file"] {
-                fail(.missingKey, at: at, "cert_file and key_file go together: set both for a client certificate, or neither")
+                fail(
+                    .missingKey, at: at,
+                    "cert_file and key_file go together: set both for a client certificate, or neither")
             }
         }
         return config
@@ -211,8 +229,11 @@ extension ConfigDecoder {
 
     mutating func service(_ node: YAMLNode?) -> Service {
         var service = Service()
-        guard let fields = fields(node, path: "service", known: ["telemetry", "shutdown_timeout"]) else { return service }
-        if let telemetry = self.fields(fields["telemetry"], path: "service.telemetry", known: ["address", "log_level"]) {
+        guard let fields = fields(node, path: "service", known: ["telemetry", "shutdown_timeout"]) else {
+            return service
+        }
+        if let telemetry = self.fields(fields["telemetry"], path: "service.telemetry", known: ["address", "log_level"])
+        {
             read(telemetry["address"], .listenAddress(allowEmpty: true), into: &service.telemetryAddress)
             read(telemetry["log_level"], .oneOf(Service.logLevels), into: &service.logLevel)
         }
@@ -226,11 +247,14 @@ extension Service {
     public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 }
 
-
 /// HTTP header names are tokens; values must not break the header block.
 private func headerProblem(_ name: String, _ value: String) -> String? {
     let separators = "()<>@,;:\\\"/[]?={} \t"
-    if name.isEmpty || name.contains(where: { !$0.isASCII || $0.asciiValue! < 0x21 || $0.asciiValue! == 0x7F || separators.contains($0) }) {
+    if name.isEmpty
+        || name.contains(where: {
+            !$0.isASCII || $0.asciiValue! < 0x21 || $0.asciiValue! == 0x7F || separators.contains($0)
+        })
+    {
         return "invalid HTTP header name '\(name)'"
     }
     if value.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) {

@@ -37,7 +37,9 @@ struct ConfigDecoder {
             guard let key = entry.key.scalar?.value else { continue }
             if !known.contains(key) {
                 let place = path.isEmpty ? "at the top level" : "in \(path)"
-                fail(.unknownKey, at: entry.key, "unknown key '\(key)' \(place) (known: \(known.joined(separator: ", ")))")
+                fail(
+                    .unknownKey, at: entry.key,
+                    "unknown key '\(key)' \(place) (known: \(known.joined(separator: ", ")))")
                 continue
             }
             fields.values[key] = entry.value
@@ -50,7 +52,9 @@ struct ConfigDecoder {
     private mutating func entries(_ node: YAMLNode, path: String, expected: String) -> [YAMLMappingEntry]? {
         if node.isNull { return [] }
         guard case .mapping(let entries) = node.content else {
-            fail(.wrongType, at: node, "expected \(expected)\(path.isEmpty ? "" : " for \(path)"), got \(node.kindDescription)")
+            fail(
+                .wrongType, at: node,
+                "expected \(expected)\(path.isEmpty ? "" : " for \(path)"), got \(node.kindDescription)")
             return nil
         }
         var seen: [String: YAMLNode] = [:]
@@ -63,7 +67,8 @@ struct ConfigDecoder {
             if let first = seen[key] {
                 fail(
                     .duplicateKey, at: entry.key,
-                    "duplicate key '\(key)'\(path.isEmpty ? "" : " in \(path)") (first at line \(first.line), column \(first.column))")
+                    "duplicate key '\(key)'\(path.isEmpty ? "" : " in \(path)") (first at line \(first.line), column \(first.column))"
+                )
                 continue
             }
             seen[key] = entry.key
@@ -74,12 +79,16 @@ struct ConfigDecoder {
 
     /// A free-form mapping of strings (headers, labels, resource attributes), in file order.
     /// Entries whose value is empty after expansion are left out, so `${env:X:-}` means "only if set".
-    mutating func pairs(_ node: YAMLNode?, path: String, validate: ((String, String) -> String?)? = nil) -> [KeyValuePair]? {
+    mutating func pairs(_ node: YAMLNode?, path: String, validate: ((String, String) -> String?)? = nil)
+        -> [KeyValuePair]?
+    {
         guard let node else { return nil }
         guard let entries = entries(node, path: path, expected: "a mapping of names to strings") else { return nil }
         var pairs: [KeyValuePair] = []
         for entry in entries {
-            guard let key = entry.key.scalar?.value, let value = text(entry.value, expected: "a string") else { continue }
+            guard let key = entry.key.scalar?.value, let value = text(entry.value, expected: "a string") else {
+                continue
+            }
             if let problem = validate?(key, value) {
                 fail(.invalidValue, at: entry.key, problem)
                 continue

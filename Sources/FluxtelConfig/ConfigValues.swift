@@ -93,7 +93,9 @@ private func isEnvironmentName(_ name: Substring) -> Bool {
 // MARK: - numbers with units
 
 /// A run of digits with an optional fraction, then a unit; `1m30s` is several such runs.
-private func numberAndUnit(_ text: Substring) -> (whole: Int64, fraction: Int64, fractionDigits: Int, unit: Substring, rest: Substring)? {
+private func numberAndUnit(_ text: Substring) -> (
+    whole: Int64, fraction: Int64, fractionDigits: Int, unit: Substring, rest: Substring
+)? {
     var index = text.startIndex
     var whole: Int64 = 0
     var digits = 0
@@ -120,7 +122,9 @@ private func numberAndUnit(_ text: Substring) -> (whole: Int64, fraction: Int64,
     }
     guard digits > 0 || fractionDigits > 0 else { return nil }
     var unitEnd = index
-    while unitEnd < text.endIndex, text[unitEnd].isLetter || text[unitEnd] == "µ" { unitEnd = text.index(after: unitEnd) }
+    while unitEnd < text.endIndex, text[unitEnd].isLetter || text[unitEnd] == "µ" {
+        unitEnd = text.index(after: unitEnd)
+    }
     return (whole, fraction, fractionDigits, text[index..<unitEnd], text[unitEnd...])
 }
 
@@ -185,7 +189,9 @@ func formatDuration(_ duration: Duration) -> String {
     let (seconds, attoseconds) = duration.components
     let nanoseconds = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     if nanoseconds == 0 { return "0s" }
-    for (unit, size) in [("h", Int64(3_600_000_000_000)), ("m", 60_000_000_000), ("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000)]
+    for (unit, size) in [
+        ("h", Int64(3_600_000_000_000)), ("m", 60_000_000_000), ("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000),
+    ]
     where nanoseconds % size == 0 {
         return "\(nanoseconds / size)\(unit)"
     }
@@ -256,7 +262,9 @@ extension ValueKind where T: RawRepresentable<String>, T: CaseIterable {
     static var word: Self {
         let allowed = T.allCases.map(\.rawValue).joined(separator: ", ")
         return Self(expected: "one of \(allowed)") { text throws(ValueError) in
-            guard let value = T(rawValue: text) else { throw ValueError("expected one of \(allowed), got \(quoted(text))") }
+            guard let value = T(rawValue: text) else {
+                throw ValueError("expected one of \(allowed), got \(quoted(text))")
+            }
             return value
         }
     }
@@ -272,7 +280,9 @@ extension ValueKind where T == Duration {
                 throw ValueError("expected \(example), got \(quoted(text))")
             }
             guard duration >= minimum else {
-                let bound = minimum == .nanoseconds(1) ? "a positive duration" : "a duration of at least \(formatDuration(minimum))"
+                let bound =
+                    minimum == .nanoseconds(1)
+                    ? "a positive duration" : "a duration of at least \(formatDuration(minimum))"
                 throw ValueError("expected \(bound), got \(quoted(text))")
             }
             return duration
@@ -308,7 +318,8 @@ extension ValueKind where T == Int {
 }
 
 private func describe(_ range: ClosedRange<Int>, _ format: (Int) -> String) -> String {
-    range.upperBound == Int.max ? "of at least \(format(range.lowerBound))" : "from \(format(range.lowerBound)) to \(format(range.upperBound))"
+    range.upperBound == Int.max
+        ? "of at least \(format(range.lowerBound))" : "from \(format(range.lowerBound)) to \(format(range.upperBound))"
 }
 
 extension ValueKind where T == Double {
@@ -386,7 +397,9 @@ private func splitHostPort(
     } else {
         host = authority
     }
-    if host.contains(where: { !($0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == "_" || $0 == ":" || $0 == "%") }) {
+    if host.contains(where: {
+        !($0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == "_" || $0 == ":" || $0 == "%")
+    }) {
         throw invalid("invalid host '\(host)'")
     }
     guard let portText else {

@@ -8,7 +8,9 @@ import Testing
         var state = seed
         var out: [UInt8] = []
         out.reserveCapacity(count)
-        let words: [[UInt8]] = ["span", "kustomize", "helm", "reconcile", "gotk_", "0123", "\n", " "].map { Array($0.utf8) }
+        let words: [[UInt8]] = ["span", "kustomize", "helm", "reconcile", "gotk_", "0123", "\n", " "].map {
+            Array($0.utf8)
+        }
         while out.count < count {
             state ^= state << 13
             state ^= state >> 7

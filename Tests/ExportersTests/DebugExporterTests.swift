@@ -1,9 +1,10 @@
-@testable import Exporters
 import OTLPWire
 import Pipeline
 import SelfTelemetry
 import Synchronization
 import Testing
+
+@testable import Exporters
 
 @Suite struct DebugExporterTests {
     final class Output: Sendable {

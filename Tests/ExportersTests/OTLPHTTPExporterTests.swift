@@ -68,7 +68,9 @@ struct OTLPHTTPExporterTests {
     }
 
     @Test func uncompressedWhenCompressionIsNone() async throws {
-        try await withSink { $0.compression = .none } _: { sink, exporter in
+        try await withSink {
+            $0.compression = .none
+        } _: { sink, exporter in
             let batch = Fixtures.batch()
             #expect(await exporter.export(batch) == .exported)
             let request = try #require(sink.requests.first)
@@ -90,7 +92,8 @@ struct OTLPHTTPExporterTests {
             OTLPHTTPExporter.Configuration(endpoint: "https://ingress.example.com//").url(for: .metrics)
                 == "https://ingress.example.com/v1/metrics")
         #expect(throws: ExporterConfigurationError.invalidEndpoint("")) {
-            try OTLPHTTPExporter(configuration: .init(endpoint: "ingress:4318"), metrics: metrics, logger: logs.logger())
+            try OTLPHTTPExporter(
+                configuration: .init(endpoint: "ingress:4318"), metrics: metrics, logger: logs.logger())
         }
     }
 
@@ -180,7 +183,8 @@ struct OTLPHTTPExporterTests {
     }
 
     @Test func forbiddenLogsAHintAboutTheDatasetAndToken() async throws {
-        let forbidden = HTTPSink.Response.status(403, headers: [("Content-Type", "text/plain")], body: Array("forbidden".utf8))
+        let forbidden = HTTPSink.Response.status(
+            403, headers: [("Content-Type", "text/plain")], body: Array("forbidden".utf8))
         try await withSink(fallback: forbidden) { sink, exporter in
             #expect(await exporter.export(Fixtures.batch()) == .rejected)
             let entry = try #require(logs.entries.first { $0.metadata["http.status"] == "403" })
@@ -260,7 +264,9 @@ struct OTLPHTTPExporterTests {
         let pki = try TestCertificates.generate()
         defer { pki.remove() }
         let tls = HTTPSink.TLS(certificateChainFile: pki.serverCertificate, privateKeyFile: pki.serverKey)
-        try await withSink(tls: tls) { $0.tls.caFile = pki.caCertificate } _: { sink, exporter in
+        try await withSink(tls: tls) {
+            $0.tls.caFile = pki.caCertificate
+        } _: { sink, exporter in
             #expect(sink.baseURL.hasPrefix("https://127.0.0.1:"))
             #expect(await exporter.export(Fixtures.batch()) == .exported)
             #expect(sink.requests.first?.body == Fixtures.body())
@@ -300,7 +306,9 @@ struct OTLPHTTPExporterTests {
         let pki = try TestCertificates.generate()
         defer { pki.remove() }
         let tls = HTTPSink.TLS(certificateChainFile: pki.serverCertificate, privateKeyFile: pki.serverKey)
-        try await withSink(tls: tls) { $0.tls.insecureSkipVerify = true } _: { _, exporter in
+        try await withSink(tls: tls) {
+            $0.tls.insecureSkipVerify = true
+        } _: { _, exporter in
             #expect(await exporter.export(Fixtures.batch()) == .exported)
         }
     }

@@ -1,5 +1,6 @@
-@testable import Exporters
 import Testing
+
+@testable import Exporters
 
 @Suite struct ResponseBodyTests {
     @Test func partialSuccessParses() {
@@ -16,7 +17,8 @@ import Testing
     }
 
     @Test func unknownFieldsAreSkipped() {
-        let body = Fixtures.varint(2 << 3) + Fixtures.varint(99) + Fixtures.partialSuccess(rejected: 1, message: "x")
+        let body =
+            Fixtures.varint(2 << 3) + Fixtures.varint(99) + Fixtures.partialSuccess(rejected: 1, message: "x")
             + [0x1D, 1, 2, 3, 4]  // field 3, fixed32
         #expect(PartialSuccess.parse(body)?.rejected == 1)
     }

@@ -1,5 +1,6 @@
-@testable import Exporters
 import Testing
+
+@testable import Exporters
 
 @Suite struct RetryAfterTests {
     static let backToTheFuture: Int64 = 1_445_412_480  // 2015-10-21T07:28:00Z

@@ -29,7 +29,8 @@ import Testing
         }
         #expect(
             delays == [
-                .milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800), .seconds(1), .seconds(1),
+                .milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800), .seconds(1),
+                .seconds(1),
                 .seconds(1),
             ])
         #expect(m.failures == 7)
@@ -68,7 +69,8 @@ import Testing
     @Test func zeroMaxElapsedTimeMeansNoDeadline() {
         var m = machine(elapsed: .zero)
         #expect(m.deadline == nil)
-        #expect(m.failed(.transport, now: t0 + .seconds(86_400 * 365), random: 0.5) == .retry(after: .milliseconds(100)))
+        #expect(
+            m.failed(.transport, now: t0 + .seconds(86_400 * 365), random: 0.5) == .retry(after: .milliseconds(100)))
     }
 
     @Test func retryAfterIsALowerBound() {
@@ -77,7 +79,9 @@ import Testing
         // Retry-After may exceed max_interval: it is honoured.
         #expect(m.failed(.status(503, retryAfter: .seconds(5)), now: t0, random: 0.5) == .retry(after: .seconds(5)))
         // Shorter than the backoff: the backoff wins.
-        #expect(m.failed(.status(503, retryAfter: .milliseconds(1)), now: t0, random: 0.5) == .retry(after: .milliseconds(400)))
+        #expect(
+            m.failed(.status(503, retryAfter: .milliseconds(1)), now: t0, random: 0.5)
+                == .retry(after: .milliseconds(400)))
     }
 
     @Test func retryAfterBeyondTheDeadlineGivesUp() {

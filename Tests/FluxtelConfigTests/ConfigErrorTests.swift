@@ -38,7 +38,8 @@ import Testing
     @Test func unknownTopLevelKey() {
         expectError(
             "recievers: {}\n", .unknownKey,
-            "fluxtel.yaml:1:1: unknown key 'recievers' at the top level (known: receivers, processors, exporters, service)")
+            "fluxtel.yaml:1:1: unknown key 'recievers' at the top level (known: receivers, processors, exporters, service)"
+        )
     }
 
     @Test func mappingWhereASequenceBelongs() {
@@ -159,7 +160,8 @@ import Testing
     @Test func unsupportedExpansion() {
         expectError(
             "processors:\n  queue:\n    directory: ${HOME}/queue\n", .environment,
-            "fluxtel.yaml:3:16: unsupported expansion '${HOME}'; write ${env:NAME} or ${env:NAME:-default}, or $$ for a literal $")
+            "fluxtel.yaml:3:16: unsupported expansion '${HOME}'; write ${env:NAME} or ${env:NAME:-default}, or $$ for a literal $"
+        )
     }
 
     @Test func duplicateKey() {
@@ -177,7 +179,8 @@ import Testing
     @Test func multipleDocuments() {
         expectError(
             "service: {}\n---\nservice: {}\n", .multipleDocuments,
-            "fluxtel.yaml:2:1: a second YAML document starts here; a configuration file holds exactly one (remove the '---')")
+            "fluxtel.yaml:2:1: a second YAML document starts here; a configuration file holds exactly one (remove the '---')"
+        )
     }
 
     @Test func unknownAlias() {
@@ -188,7 +191,10 @@ import Testing
 
     @Test func missingFile() {
         let errors = ConfigLoader.validate(path: "/nonexistent/fluxtel.yaml", environment: [:])
-        #expect(errors.map(\.description) == ["/nonexistent/fluxtel.yaml: cannot open configuration file: No such file or directory"])
+        #expect(
+            errors.map(\.description) == [
+                "/nonexistent/fluxtel.yaml: cannot open configuration file: No such file or directory"
+            ])
         #expect(errors.map(\.code) == [.unreadableFile])
         #expect(errors.first?.line == 0)
     }

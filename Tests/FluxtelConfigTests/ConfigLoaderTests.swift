@@ -27,7 +27,10 @@ import Testing
         let configuration = try ConfigLoader.loadDefault(environment: environment)
         let otlp = try #require(configuration.exporters.otlpHTTP)
         #expect(otlp.endpoint == "https://ingress.eu-west-1.aws.dash0.com")
-        #expect(otlp.headers == [KeyValuePair("Authorization", "Bearer auth_token"), KeyValuePair("Dash0-Dataset", "default")])
+        #expect(
+            otlp.headers == [
+                KeyValuePair("Authorization", "Bearer auth_token"), KeyValuePair("Dash0-Dataset", "default"),
+            ])
         #expect(otlp.compression == .gzip)
         #expect(configuration.exporters.debug == nil)
         #expect(configuration.processors.resourceAttributes == [KeyValuePair("k8s.cluster.name", "prod-eu")])
@@ -37,11 +40,14 @@ import Testing
         #expect(load("") == AgentConfiguration.default)
         #expect(load("# nothing but a comment\n") == AgentConfiguration.default)
         #expect(load("---\n") == AgentConfiguration.default)
-        #expect(load("", environment: Self.dash0Environment) == (try ConfigLoader.loadDefault(environment: Self.dash0Environment)))
+        #expect(
+            load("", environment: Self.dash0Environment)
+                == (try ConfigLoader.loadDefault(environment: Self.dash0Environment)))
     }
 
     @Test func absentSectionsComeFromTheEmbeddedDefault() throws {
-        let configuration = try #require(load("processors:\n  batch: { max_items: 100 }\n", environment: Self.dash0Environment))
+        let configuration = try #require(
+            load("processors:\n  batch: { max_items: 100 }\n", environment: Self.dash0Environment))
         #expect(configuration.receivers == AgentConfiguration.default.receivers)
         #expect(configuration.exporters.otlpHTTP?.endpoint == "https://ingress.eu-west-1.aws.dash0.com")
         #expect(configuration.processors.batch.maxItems == 100)
@@ -128,7 +134,10 @@ import Testing
                 """))
         let prometheus = try #require(configuration.receivers.prometheus)
         #expect(prometheus.includeMetrics == ["gotk_*", "controller_runtime_*"])
-        #expect(prometheus.targets == [ScrapeTarget(url: "http://localhost:8080/metrics", labels: [KeyValuePair("controller", "local")])])
+        #expect(
+            prometheus.targets == [
+                ScrapeTarget(url: "http://localhost:8080/metrics", labels: [KeyValuePair("controller", "local")])
+            ])
         let filelog = try #require(configuration.receivers.filelog)
         #expect(filelog.startAt == .beginning)
         #expect(filelog.format == .cri)
@@ -142,20 +151,23 @@ import Testing
     }
 
     @Test func readsAFile() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("fluxtel-\(UUID().uuidString).yaml").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("fluxtel-\(UUID().uuidString).yaml")
+            .path
         try "processors:\n  queue: { workers: 4 }\n".write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
         #expect(try ConfigLoader.load(path: path, environment: [:]).processors.queue.workers == 4)
         try "processors:\n  queue: { workers: 0 }\n".write(toFile: path, atomically: true, encoding: .utf8)
-        #expect(ConfigLoader.validate(path: path, environment: [:]).map(\.description) == [
-            "\(path):2:21: expected an integer from 1 to 64, got '0'"
-        ])
+        #expect(
+            ConfigLoader.validate(path: path, environment: [:]).map(\.description) == [
+                "\(path):2:21: expected an integer from 1 to 64, got '0'"
+            ])
     }
 
     @Test func invalidUTF8IsASyntaxError() {
         let errors: [ConfigError]
         do {
-            _ = try ConfigLoader.load(bytes: Array("a: ".utf8) + [0xFF, 0xFE, 0x41], fileName: "bad.yaml", environment: [:])
+            _ = try ConfigLoader.load(
+                bytes: Array("a: ".utf8) + [0xFF, 0xFE, 0x41], fileName: "bad.yaml", environment: [:])
             errors = []
         } catch {
             errors = error.errors
@@ -180,7 +192,9 @@ import Testing
         return walker.compactMap { $0 as? String }.filter { relative in
             guard relative.hasSuffix(".yaml") || relative.hasSuffix(".yml") else { return false }
             guard !relative.hasPrefix("kubernetes/") else { return false }
-            let text = (try? String(contentsOfFile: configDirectory.appendingPathComponent(relative).path, encoding: .utf8)) ?? ""
+            let text =
+                (try? String(contentsOfFile: configDirectory.appendingPathComponent(relative).path, encoding: .utf8))
+                ?? ""
             return !text.split(separator: "\n").contains { $0.hasPrefix("apiVersion:") || $0.hasPrefix("kind:") }
         }.sorted()
     }
@@ -197,7 +211,10 @@ import Testing
         #expect(errors.isEmpty, "\(ConfigErrors(errors))")
     }
 
-    @Test(arguments: [[:], ConfigLoaderTests.dash0Environment, ["CLUSTER_NAME": "c", "DASH0_ENDPOINT": "http://x", "DASH0_DATASET": "d"]])
+    @Test(arguments: [
+        [:], ConfigLoaderTests.dash0Environment,
+        ["CLUSTER_NAME": "c", "DASH0_ENDPOINT": "http://x", "DASH0_DATASET": "d"],
+    ])
     func referenceFileEqualsTheEmbeddedDefault(environment: [String: String]) throws {
         let path = Self.configDirectory.appendingPathComponent("fluxtel.yaml").path
         let reference = try ConfigLoader.load(path: path, environment: environment)
@@ -206,9 +223,12 @@ import Testing
 
     @Test func examplesDoWhatTheySay() throws {
         let examples = Self.configDirectory.appendingPathComponent("examples")
-        let dash0 = try ConfigLoader.load(path: examples.appendingPathComponent("dash0.yaml").path, environment: ConfigLoaderTests.dash0Environment)
+        let dash0 = try ConfigLoader.load(
+            path: examples.appendingPathComponent("dash0.yaml").path, environment: ConfigLoaderTests.dash0Environment)
         #expect(dash0.exporters.otlpHTTP?.endpoint == "https://ingress.eu-west-1.aws.dash0.com")
-        let debug = try ConfigLoader.load(path: examples.appendingPathComponent("debug-only.yaml").path, environment: ConfigLoaderTests.dash0Environment)
+        let debug = try ConfigLoader.load(
+            path: examples.appendingPathComponent("debug-only.yaml").path,
+            environment: ConfigLoaderTests.dash0Environment)
         #expect(debug.exporters.debug?.verbosity == .detailed)
         #expect(debug.exporters.otlpHTTP == nil)
         #expect(debug.receivers.prometheus == nil)

@@ -32,7 +32,10 @@ import Testing
         ("${env:MISSING}", "environment variable MISSING is not set and has no default (write ${env:MISSING:-value})"),
         ("${env:A", "unterminated '${' in '${env:A'; write ${env:NAME} or ${env:NAME:-default}, or $$ for a literal $"),
         ("${A}", "unsupported expansion '${A}'; write ${env:NAME} or ${env:NAME:-default}, or $$ for a literal $"),
-        ("${env:1X}", "invalid environment variable name '1X' in '${env:1X}' (letters, digits and _, not starting with a digit)"),
+        (
+            "${env:1X}",
+            "invalid environment variable name '1X' in '${env:1X}' (letters, digits and _, not starting with a digit)"
+        ),
     ])
     func rejects(input: String, message: String) {
         #expect(throws: ValueError(message, code: .environment)) {
@@ -42,7 +45,9 @@ import Testing
 
     @Test func expandsBeforeTypeConversion() throws {
         let configuration = try #require(
-            load("processors:\n  batch: { timeout: \"${env:T:-5s}\", max_items: \"${env:N}\" }\n", environment: ["N": "100"]))
+            load(
+                "processors:\n  batch: { timeout: \"${env:T:-5s}\", max_items: \"${env:N}\" }\n",
+                environment: ["N": "100"]))
         #expect(configuration.processors.batch.timeout == .seconds(5))
         #expect(configuration.processors.batch.maxItems == 100)
     }
@@ -74,7 +79,9 @@ import Testing
         #expect(parseDuration(text) == expected)
     }
 
-    @Test(arguments: ["", "30", "fast", "s", "30 s", "-5s", "1.s", "5d", "30S", "1m30", "99999999999999999999s", "3000000h"])
+    @Test(arguments: [
+        "", "30", "fast", "s", "30 s", "-5s", "1.s", "5d", "30S", "1m30", "99999999999999999999s", "3000000h",
+    ])
     func rejectsDurations(text: String) {
         #expect(parseDuration(text) == nil)
     }
@@ -137,15 +144,20 @@ import Testing
 }
 
 @Suite struct AddressTests {
-    @Test(arguments: ["http://x", "https://ingress.eu-west-1.aws.dash0.com", "http://127.0.0.1:8080/metrics", "HTTPS://X:443/a?b=c",
-        "http://[::1]:8080/metrics", "http://user:pass@host:1/"])
+    @Test(arguments: [
+        "http://x", "https://ingress.eu-west-1.aws.dash0.com", "http://127.0.0.1:8080/metrics", "HTTPS://X:443/a?b=c",
+        "http://[::1]:8080/metrics", "http://user:pass@host:1/",
+    ])
     func acceptsURLs(url: String) throws {
         _ = try ValueKind<String>.url(allowEmpty: false).parse(url)
     }
 
     @Test(arguments: [
         ("ftp://x", "invalid URL 'ftp://x': scheme must be http or https"),
-        ("x.example.com", "invalid URL 'x.example.com': expected http://host[:port][/path] or https://host[:port][/path]"),
+        (
+            "x.example.com",
+            "invalid URL 'x.example.com': expected http://host[:port][/path] or https://host[:port][/path]"
+        ),
         ("http://", "invalid URL 'http://': missing host"),
         ("http://x:0", "invalid URL 'http://x:0': port must be from 1 to 65535"),
         ("http://x:http", "invalid URL 'http://x:http': invalid port 'http'"),

@@ -44,12 +44,16 @@ import Testing
     }
 
     @Test func scalarsKeepStyleTagAndNull() throws {
-        let root = try #require(try parse("- plain\n- 'single'\n- \"double\"\n- |\n  literal\n- >\n  folded\n- !!str null\n- ~\n-\n"))
+        let root = try #require(
+            try parse("- plain\n- 'single'\n- \"double\"\n- |\n  literal\n- >\n  folded\n- !!str null\n- ~\n-\n"))
         guard case .sequence(let items) = root.content else {
             Issue.record("expected a sequence")
             return
         }
-        #expect(items.map { $0.scalar?.style } == [.plain, .singleQuoted, .doubleQuoted, .literal, .folded, .plain, .plain, .plain])
+        #expect(
+            items.map { $0.scalar?.style } == [
+                .plain, .singleQuoted, .doubleQuoted, .literal, .folded, .plain, .plain, .plain,
+            ])
         #expect(items[3].scalar?.value == "literal\n")
         #expect(items[5].scalar?.tag == "tag:yaml.org,2002:str")
         #expect(items.map(\.isNull) == [false, false, false, false, false, false, true, true])
@@ -78,22 +82,32 @@ import Testing
                       - url: http://b:8080/metrics
                         labels: *team
                 """))
-        #expect(configuration.receivers.prometheus?.targets.map(\.labels) == [[KeyValuePair("team", "flux")], [KeyValuePair("team", "flux")]])
+        #expect(
+            configuration.receivers.prometheus?.targets.map(\.labels) == [
+                [KeyValuePair("team", "flux")], [KeyValuePair("team", "flux")],
+            ])
     }
 
     @Test func aliasBombHitsTheNodeLimit() {
         var text = "l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n"
         for level in 1...9 {
-            text += "l\(level): &l\(level) [" + Array(repeating: "*l\(level - 1)", count: 10).joined(separator: ", ") + "]\n"
+            text +=
+                "l\(level): &l\(level) [" + Array(repeating: "*l\(level - 1)", count: 10).joined(separator: ", ")
+                + "]\n"
         }
         let error = parseError(text)
         #expect(error?.code == .tooComplex)
-        #expect(error?.description == "t.yaml:5:45: document expands to more than 100000 nodes (aliases counted each time they are used)")
+        #expect(
+            error?.description
+                == "t.yaml:5:45: document expands to more than 100000 nodes (aliases counted each time they are used)")
     }
 
     @Test func recursiveAliasIsRejected() {
         let error = parseError("a: &a [1, *a]\n")
-        #expect(error?.description == "t.yaml:1:11: alias *a refers to a node that contains it (recursive alias); define &a before using it")
+        #expect(
+            error?.description
+                == "t.yaml:1:11: alias *a refers to a node that contains it (recursive alias); define &a before using it"
+        )
     }
 
     @Test func deepNestingIsRejected() {

@@ -87,7 +87,8 @@ enum ProtobufDump {
                     out += "\(pad)}\n"
                 } else {
                     let shown = slice.prefix(maxBytesShown).map { hex(UInt64($0), width: 2) }.joined()
-                    out += "\(pad)\(number): 0x\(shown)\(slice.count > maxBytesShown ? "…" : "") (\(slice.count) bytes)\n"
+                    out +=
+                        "\(pad)\(number): 0x\(shown)\(slice.count > maxBytesShown ? "…" : "") (\(slice.count) bytes)\n"
                 }
             }
         }

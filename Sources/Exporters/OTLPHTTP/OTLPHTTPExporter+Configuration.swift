@@ -87,7 +87,8 @@ extension OTLPHTTPExporter {
         /// Accept any server certificate. For tests only.
         public var insecureSkipVerify: Bool
 
-        public init(caFile: String = "", certFile: String = "", keyFile: String = "", insecureSkipVerify: Bool = false) {
+        public init(caFile: String = "", certFile: String = "", keyFile: String = "", insecureSkipVerify: Bool = false)
+        {
             self.caFile = caFile
             self.certFile = certFile
             self.keyFile = keyFile

@@ -4,17 +4,17 @@ public import Logging
 import NIOCore
 import NIOHTTP1
 import NIOSSL
-import Prometheus
 import OTLPWire
 public import Pipeline
+import Prometheus
 public import SelfTelemetry
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Exports batches as OTLP/HTTP protobuf (`POST <endpoint>/v1/<signal>`, optionally gzip), retrying
@@ -100,7 +100,9 @@ public final class OTLPHTTPExporter: BatchExporter {
         case (true, true): break
         case (false, false):
             do {
-                configuration.certificateChain = try NIOSSLCertificate.fromPEMFile(tls.certFile).map { .certificate($0) }
+                configuration.certificateChain = try NIOSSLCertificate.fromPEMFile(tls.certFile).map {
+                    .certificate($0)
+                }
             } catch {
                 throw .tls("cannot read tls.cert_file \(tls.certFile): \(error)")
             }
@@ -203,7 +205,7 @@ public final class OTLPHTTPExporter: BatchExporter {
                     ])
             case .transport(let kind, let error):
                 failure = .transport
-                var metadata: Logger.Metadata = ["error": "\(error)", "url": "\(request.url)"]
+                var metadata: Logger.Metadata = ["error": "\(error)", "url.full": "\(request.url)"]
                 switch kind {
                 case .tlsVerification:
                     metadata["hint"] = "the server certificate is not trusted: set tls.ca_file or check the endpoint"
@@ -267,9 +269,11 @@ public final class OTLPHTTPExporter: BatchExporter {
             }
             let status = Int(response.status.code)
             if (200..<300).contains(status) {
-                let isProtobuf = response.headers.first(name: "content-type").map {
-                    $0.lowercased().hasPrefix("application/x-protobuf") || $0.lowercased().hasPrefix("application/protobuf")
-                } ?? true
+                let isProtobuf =
+                    response.headers.first(name: "content-type").map {
+                        $0.lowercased().hasPrefix("application/x-protobuf")
+                            || $0.lowercased().hasPrefix("application/protobuf")
+                    } ?? true
                 return .accepted(isProtobuf ? PartialSuccess.parse(body) : nil)
             }
             let retryAfter = response.headers.first(name: "retry-after").flatMap {

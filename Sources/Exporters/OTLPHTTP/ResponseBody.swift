@@ -66,7 +66,8 @@ struct ProtoFieldScanner {
 
 /// `Export*ServiceResponse.partial_success = 1` →
 /// `Export*PartialSuccess { int64 rejected_<items> = 1; string error_message = 2; }`
-/// (same numbers for traces, logs and metrics; opentelemetry-proto `collector/*/v1/*_service.proto`).
+/// (same numbers for traces, logs and metrics; checked in opentelemetry-proto
+/// `opentelemetry/proto/collector/{trace,logs,metrics}/v1/*_service.proto` at 1af43249).
 struct PartialSuccess: Equatable {
     var rejected: Int64
     var errorMessage: String
@@ -101,7 +102,8 @@ enum ResponseBody {
     /// body is that protobuf, else the body itself as printable text; truncated either way.
     static func errorMessage(_ body: [UInt8], contentType: String?) -> String {
         if body.isEmpty { return "" }
-        let isJSONOrText = contentType.map { $0.lowercased().contains("json") || $0.lowercased().hasPrefix("text/") }
+        let isJSONOrText =
+            contentType.map { $0.lowercased().contains("json") || $0.lowercased().hasPrefix("text/") }
             ?? false
         if !isJSONOrText, let status = statusMessage(body) { return printable(Array(status.utf8)) }
         return printable(body)
@@ -128,9 +130,10 @@ enum ResponseBody {
     /// Printable characters only (control characters become `.`), at most ``maxLoggedBytes``.
     static func printable(_ bytes: [UInt8]) -> String {
         var text = String(decoding: bytes.prefix(maxLoggedBytes), as: UTF8.self)
-        text = String(text.unicodeScalars.map { scalar -> Character in
-            scalar.properties.generalCategory == .control || scalar == "\u{FFFD}" ? "." : Character(scalar)
-        })
+        text = String(
+            text.unicodeScalars.map { scalar -> Character in
+                scalar.properties.generalCategory == .control || scalar == "\u{FFFD}" ? "." : Character(scalar)
+            })
         if bytes.count > maxLoggedBytes { text += "…" }
         return text
     }

@@ -144,8 +144,13 @@ private struct Builder {
         case YAML_ALIAS_EVENT:
             let name = Self.string(event.data.alias.anchor) ?? ""
             guard let anchored = anchors[name] else {
-                let why = openAnchors.contains(name) ? "refers to a node that contains it (recursive alias)" : "refers to no anchor"
-                return .failed(error(.tooComplex, "alias *\(name) \(why); define &\(name) before using it", line: line, column: column))
+                let why =
+                    openAnchors.contains(name)
+                    ? "refers to a node that contains it (recursive alias)" : "refers to no anchor"
+                return .failed(
+                    error(
+                        .tooComplex, "alias *\(name) \(why); define &\(name) before using it", line: line,
+                        column: column))
             }
             return add(anchored.node, count: anchored.count, anchor: nil, line: line, column: column)
         case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
@@ -175,7 +180,8 @@ private struct Builder {
             }
             // Children were counted as they arrived; count only this node now.
             totalNodes -= frame.nodeCount - 1
-            return add(YAMLNode(content, line: frame.line, column: frame.column), count: frame.nodeCount, anchor: frame.anchor)
+            return add(
+                YAMLNode(content, line: frame.line, column: frame.column), count: frame.nodeCount, anchor: frame.anchor)
         default:
             return .continue
         }
@@ -183,12 +189,15 @@ private struct Builder {
 
     /// Attaches a finished node (`count` nodes including copies from aliases) to its parent.
     /// `line`/`column` locate the event for the limit error (an alias's copy keeps the anchor's position).
-    private mutating func add(_ node: YAMLNode, count: Int, anchor: String?, line: Int? = nil, column: Int? = nil) -> Step {
+    private mutating func add(_ node: YAMLNode, count: Int, anchor: String?, line: Int? = nil, column: Int? = nil)
+        -> Step
+    {
         totalNodes += count
         guard totalNodes <= maxNodes else {
             return .failed(
                 error(
-                    .tooComplex, "document expands to more than \(maxNodes) nodes (aliases counted each time they are used)",
+                    .tooComplex,
+                    "document expands to more than \(maxNodes) nodes (aliases counted each time they are used)",
                     line: line ?? node.line, column: column ?? node.column))
         }
         if let anchor { anchors[anchor] = (node, count) }

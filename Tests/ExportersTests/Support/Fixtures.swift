@@ -10,7 +10,9 @@ enum Fixtures {
     static func body(resources: Int = 3, bytesEach: Int = 300) -> [UInt8] {
         var body: [UInt8] = []
         for index in 0..<resources {
-            let inner = Array(String(repeating: "resource-\(index) span kustomize-controller ", count: bytesEach / 40 + 1).utf8.prefix(bytesEach))
+            let inner = Array(
+                String(repeating: "resource-\(index) span kustomize-controller ", count: bytesEach / 40 + 1).utf8
+                    .prefix(bytesEach))
             body.append(0x0A)
             var length = inner.count
             while length >= 0x80 {
@@ -34,7 +36,9 @@ enum Fixtures {
         RetryPolicy(initialInterval: initial, maxInterval: max, maxElapsedTime: elapsed, multiplier: 1.5)
     }
 
-    static func configuration(_ endpoint: String, retry: RetryPolicy = Fixtures.retry()) -> OTLPHTTPExporter.Configuration {
+    static func configuration(_ endpoint: String, retry: RetryPolicy = Fixtures.retry())
+        -> OTLPHTTPExporter.Configuration
+    {
         OTLPHTTPExporter.Configuration(endpoint: endpoint, timeout: .seconds(5), retry: retry)
     }
 

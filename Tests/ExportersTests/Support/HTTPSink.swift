@@ -187,8 +187,11 @@ private final class SinkHandler: ChannelInboundHandler {
             let keepAlive = head.isKeepAlive
             if let delay = response.delay {
                 let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-                context.eventLoop.scheduleTask(in: .nanoseconds(Int64(delay.components.seconds) * 1_000_000_000
-                    + delay.components.attoseconds / 1_000_000_000)) {
+                context.eventLoop.scheduleTask(
+                    in: .nanoseconds(
+                        Int64(delay.components.seconds) * 1_000_000_000
+                            + delay.components.attoseconds / 1_000_000_000)
+                ) {
                     let (handler, context) = loopBound.value
                     handler.respond(response, keepAlive: keepAlive, context: context)
                 }
@@ -202,7 +205,9 @@ private final class SinkHandler: ChannelInboundHandler {
         var headers = HTTPHeaders(response.headers)
         headers.replaceOrAdd(name: "Content-Length", value: "\(response.body.count)")
         if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
-        context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: response.status, headers: headers))), promise: nil)
+        context.write(
+            Self.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: response.status, headers: headers))),
+            promise: nil)
         if !response.body.isEmpty {
             context.write(Self.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: response.body)))), promise: nil)
         }

@@ -45,7 +45,8 @@ struct TestCertificates {
             """.utf8
         ).write(to: directory.appendingPathComponent("client.ext"))
         for (name, subject) in [("server", "/CN=localhost"), ("client", "/CN=fluxtel test client")] {
-            try openssl(["req"] + ec + ["-keyout", "\(name).key", "-out", "\(name).csr", "-subj", subject], in: directory)
+            try openssl(
+                ["req"] + ec + ["-keyout", "\(name).key", "-out", "\(name).csr", "-subj", subject], in: directory)
             try openssl(
                 [
                     "x509", "-req", "-in", "\(name).csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
