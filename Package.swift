@@ -56,6 +56,7 @@ let package = Package(
             name: "Pipeline",
             dependencies: [
                 "OTLPWire", "SelfTelemetry",
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -67,6 +68,7 @@ let package = Package(
             name: "OTLPReceiver",
             dependencies: [
                 "OTLPWire", "Compression", "Pipeline", "SelfTelemetry",
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -80,6 +82,7 @@ let package = Package(
             name: "Exporters",
             dependencies: [
                 "OTLPWire", "Compression", "Pipeline", "SelfTelemetry",
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

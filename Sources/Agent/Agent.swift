@@ -62,8 +62,8 @@ public final class Agent: Sendable {
     }
 
     /// The services in start order (see the type's doc for why the order matters).
-    public var services: [any Service] {
-        var services: [any Service] = []
+    public var services: [any ServiceLifecycle.Service] {
+        var services: [any ServiceLifecycle.Service] = []
         if let telemetryServer { services.append(telemetryServer) }
         services.append(pipelineService)
         services.append(ReadinessService(agent: self))
@@ -91,16 +91,21 @@ public final class Agent: Sendable {
         logger.info("fluxtel stopped")
     }
 
-    static func makeExporters(_ configuration: Exporters, metrics: AgentMetrics, logger: Logger) throws -> [any BatchExporter] {
+    static func makeExporters(_ configuration: FluxtelConfig.Exporters, metrics: AgentMetrics, logger: Logger) throws -> [any BatchExporter] {
         var exporters: [any BatchExporter] = []
         if let otlp = configuration.otlpHTTP {
-            exporters.append(try OTLPHTTPExporter(configuration: otlp, metrics: metrics, logger: logger))
+            exporters.append(try OTLPHTTPExporter(
+                configuration: OTLPHTTPExporter.Configuration(otlp), metrics: metrics, logger: logger,
+                version: FluxtelVersion.string))
         }
+        // With an otlp_http exporter the debug exporter only counts what it prints; the backend's counts win.
+        let debugCounts = exporters.isEmpty
         if let debug = configuration.debug {
-            exporters.append(DebugExporter(configuration: debug, metrics: metrics, logger: logger))
+            exporters.append(DebugExporter(verbosity: debug.verbosity == .detailed ? .detailed : .basic,
+                                           metrics: debugCounts ? metrics : nil))
         }
         if exporters.isEmpty {
-            exporters.append(DebugExporter(configuration: .init(), metrics: metrics, logger: logger))
+            exporters.append(DebugExporter(verbosity: .basic, metrics: metrics))
         }
         return exporters
     }
@@ -117,13 +122,32 @@ public final class Agent: Sendable {
     }
 }
 
+extension OTLPHTTPExporter.Configuration {
+    /// Maps `exporters.otlp_http` onto the exporter's own configuration.
+    init(_ config: OTLPHTTPExporterConfiguration) {
+        var retry = RetryPolicy()
+        retry.enabled = config.retry.enabled
+        retry.initialInterval = config.retry.initialInterval
+        retry.maxInterval = config.retry.maxInterval
+        retry.maxElapsedTime = config.retry.maxElapsedTime
+        retry.multiplier = config.retry.multiplier
+        self.init(
+            endpoint: config.endpoint, tracesEndpoint: config.tracesEndpoint, logsEndpoint: config.logsEndpoint,
+            metricsEndpoint: config.metricsEndpoint, headers: config.headers.map { .init($0.key, $0.value) },
+            compression: config.compression == .gzip ? .gzip : .none, compressionLevel: config.compressionLevel,
+            timeout: config.timeout, retry: retry,
+            tls: .init(caFile: config.tls.caFile, certFile: config.tls.certFile, keyFile: config.tls.keyFile,
+                       insecureSkipVerify: config.tls.insecureSkipVerify))
+    }
+}
+
 public struct AgentError: Error, CustomStringConvertible {
     public var message: String
     public var description: String { message }
 }
 
 /// Marks the agent ready once its listeners are bound; not ready again as soon as shutdown begins.
-struct ReadinessService: Service {
+struct ReadinessService: ServiceLifecycle.Service {
     let agent: Agent
 
     func run() async throws {

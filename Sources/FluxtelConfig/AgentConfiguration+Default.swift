@@ -6,7 +6,7 @@ extension AgentConfiguration {
         receivers:
           prometheus: {}
           filelog: {}
-          otlp: {}
+          otlp: { endpoint: "${env:FLUXTEL_OTLP_ENDPOINT:-0.0.0.0:4318}" }
         processors:
           resource:
             attributes:
@@ -20,7 +20,9 @@ extension AgentConfiguration {
               Authorization: "Bearer ${env:DASH0_AUTH_TOKEN:-}"
               Dash0-Dataset: "${env:DASH0_DATASET:-default}"
         service:
-          telemetry: { address: "0.0.0.0:8888", log_level: info }
+          telemetry:
+            address: "${env:FLUXTEL_TELEMETRY_ADDRESS:-0.0.0.0:8888}"
+            log_level: "${env:FLUXTEL_LOG_LEVEL:-info}"
           shutdown_timeout: 10s
 
         """

@@ -225,10 +225,10 @@ final class OTLPIngestHandler: ChannelInboundHandler {
                 bytes = try Gzip.decompress(bytes, maxOutputBytes: context.settings.maxRequestBody)
             } catch {
                 refuse(signal, items: 0)
-                if case .tooLarge = error {
+                if error.code == .tooLarge {
                     return .error(.payloadTooLarge, grpcCode: 3, "inflated body exceeds max_request_body (\(context.settings.maxRequestBody) bytes)")
                 }
-                return .error(.badRequest, grpcCode: 3, "invalid gzip body: \(error)")
+                return .error(.badRequest, grpcCode: 3, "invalid gzip body: \(error.message)")
             }
         }
         let items: Int

@@ -8,7 +8,7 @@ public import ServiceLifecycle
 /// `drainTimeout` whatever is still in flight is cancelled and acknowledged as `.failed`.
 public final class PipelineService: Service, Sendable {
     public let pipeline: Pipeline
-    let exporters: [any BatchExporter]
+    public let exporters: [any BatchExporter]
     let workers: Int
     let drainTimeout: Duration
     let logger: Logger

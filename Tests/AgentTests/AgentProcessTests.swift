@@ -137,7 +137,8 @@ import Testing
         #expect(try await waitReady(telemetryPort, process), "agent did not become ready")
         let metrics = httpRequest(port: telemetryPort, path: "/metrics")
         #expect(metrics?.status == 200)
-        #expect(String(decoding: metrics?.body ?? [], as: UTF8.self).contains("fluxtel_items_received_total"))
+        let exposition = String(decoding: metrics?.body ?? [], as: UTF8.self)
+        #expect(exposition.contains("fluxtel_items_received_total"))
         #expect(httpRequest(port: telemetryPort, path: "/healthz")?.status == 200)
         // the debug exporter (no endpoint) prints one line per batch on stdout
         let response = httpRequest(
