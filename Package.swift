@@ -14,7 +14,11 @@ let package = Package(
     name: "fluxtel",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "fluxtel", targets: ["fluxtel"])
+        .executable(name: "fluxtel", targets: ["fluxtel"]),
+        // Libraries for benchmarks/ (a separate package, so CI never builds the benchmark harness).
+        .library(name: "OTLPWire", targets: ["OTLPWire"]),
+        .library(name: "Compression", targets: ["Compression"]),
+        .library(name: "FluxtelAgent", targets: ["Agent"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
