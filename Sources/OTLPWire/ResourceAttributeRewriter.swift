@@ -38,7 +38,7 @@ public struct ResourceAttributeRewriter: Sendable {
             try rewriteResourceContainer(&rs, body: body, into: &w)
             w.endMessage(mark)
         }
-        return w.bytes
+        return w.finish()
     }
 
     private func copy(_ body: [UInt8], _ range: Range<Int>, to w: inout ProtoWriter) {
