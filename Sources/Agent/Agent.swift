@@ -67,7 +67,11 @@ public final class Agent: Sendable {
             self.otlpReceiver = OTLPReceiver(
                 settings: OTLPReceiverSettings(
                     host: address.host, port: address.port, maxRequestBody: otlp.maxRequestBody,
-                    bearerToken: otlp.bearerToken),
+                    extraTracesPaths: otlp.tracesPaths, bearerToken: otlp.bearerToken,
+                    basicUsername: otlp.basicUsername, basicPassword: otlp.basicPassword,
+                    tls: otlp.tls.certFile.isEmpty
+                        ? nil
+                        : .init(certFile: otlp.tls.certFile, keyFile: otlp.tls.keyFile, clientCAFile: otlp.tls.clientCAFile)),
                 pipeline: pipeline, metrics: metrics, logger: logger)
         } else {
             self.otlpReceiver = nil
