@@ -91,13 +91,15 @@ public final class Agent: Sendable {
 
     /// Runs until SIGTERM/SIGINT: then sources stop, batches flush, the queue drains within
     /// `service.shutdown_timeout`, and `run()` returns.
-    public func run() async throws {
+    /// - Parameter handleSignals: false when embedded (tests): graceful shutdown then comes from the
+    ///   calling task (ServiceLifecycle's graceful-shutdown propagation) instead of SIGTERM/SIGINT.
+    public func run(handleSignals: Bool = true) async throws {
         var groupLogger = logger
         groupLogger[metadataKey: "component"] = "service-group"
         let group = ServiceGroup(
             configuration: .init(
                 services: services.map { .init(service: $0) },
-                gracefulShutdownSignals: [.sigterm, .sigint],
+                gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [],
                 cancellationSignals: [],
                 logger: groupLogger))
         logger.info("fluxtel started", metadata: [

@@ -405,6 +405,10 @@ final class OTLPIngestHandler: ChannelInboundHandler {
                     .badRequest, grpcCode: 3, "invalid \(compression) body: \(error.message)", encoding: encoding))
             }
         }
+        if bytes.isEmpty {
+            throw Refusal(reason: "malformed", response: .error(
+                .badRequest, grpcCode: 3, "empty request body: send an Export\(signal.messageStem)ServiceRequest", encoding: encoding))
+        }
         if encoding == .json {
             do {
                 bytes = try JSONRequestDecoder.decode(signal: signal, json: bytes)

@@ -20,7 +20,7 @@ final class RecordingSink: Sendable {
     private let channel: any Channel
     let port: Int
 
-    init() async throws {
+    init(port: Int = 0) async throws {
         let store = self.store
         channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -30,8 +30,8 @@ final class RecordingSink: Sendable {
                     try channel.pipeline.syncOperations.addHandler(SinkHandler(store: store))
                 }
             }
-            .bind(host: "127.0.0.1", port: 0).get()
-        port = channel.localAddress!.port!
+            .bind(host: "127.0.0.1", port: port).get()
+        self.port = channel.localAddress!.port!
     }
 
     var requests: [Request] { store.requests.withLock { $0 } }
