@@ -6,6 +6,7 @@
 //        FLUXTEL_BENCH_GZIP_RECORDS  log records in the gzip input, default 8192 (the default batch max_items)
 //        FLUXTEL_BENCH_DUMP      if set, write the gzip input bytes there (for other zlib references)
 //        FLUXTEL_BENCH_QUICK=1   shorter samples (smoke test)
+//        FLUXTEL_BENCH_ONLY=PREFIX  run only the sections whose name starts with PREFIX (for perf/callgrind)
 // Prints one JSON object (see BenchSupport.Report) on stdout; progress on stderr.
 import BenchSupport
 import CMallocCount
@@ -27,6 +28,8 @@ let samples = quick ? 3 : 7
 let sampleSeconds = quick ? 0.03 : 0.12
 
 @MainActor func run(_ body: () -> Void) -> Measurement { measure(samples: samples, sampleSeconds: sampleSeconds, body) }
+let only = env("FLUXTEL_BENCH_ONLY") ?? ""
+func selected(_ name: String) -> Bool { only.isEmpty || name.hasPrefix(only) }
 
 var report = Report(benchmark: "encode")
 precondition(fluxtel_malloc_interposed() != 0, "CMallocCount is not interposing malloc")
@@ -131,44 +134,54 @@ note("spans: \(perRequest) spans/request, \(spansBytes.count) bytes (\(spansByte
 var w = ProtoWriter(reservingCapacity: max(logsBytes.count, spansBytes.count) * 2)
 
 report.add("logs.bytes_per_record", Double(logsBytes.count) / Double(perRequest), "B", better: "lower")
-addEncode(
-    "logs.encode.model",
-    run {
-        w.removeAll()
-        logsReq.encode(into: &w)
-        blackHole(w.count)
-    }, items: perRequest, bytes: logsBytes.count, unit: "records")
-addEncode(
-    "logs.encode.writer",
-    run {
-        w.removeAll()
-        w.writeLogsRequest(logBatch[...])
-        blackHole(w.count)
-    }, items: perRequest, bytes: logsBytes.count, unit: "records")
+if selected("logs.encode.model") {
+    addEncode(
+        "logs.encode.model",
+        run {
+            w.removeAll()
+            logsReq.encode(into: &w)
+            blackHole(w.count)
+        }, items: perRequest, bytes: logsBytes.count, unit: "records")
+}
+if selected("logs.encode.writer") {
+    addEncode(
+        "logs.encode.writer",
+        run {
+            w.removeAll()
+            w.writeLogsRequest(logBatch[...])
+            blackHole(w.count)
+        }, items: perRequest, bytes: logsBytes.count, unit: "records")
+}
 // What a source that builds model values first pays: construction + encoding.
-addEncode(
-    "logs.build_and_encode.model",
-    run {
-        w.removeAll()
-        logsRequest(logBatch.map(modelLog)).encode(into: &w)
-        blackHole(w.count)
-    }, items: perRequest, bytes: logsBytes.count, unit: "records")
+if selected("logs.build_and_encode.model") {
+    addEncode(
+        "logs.build_and_encode.model",
+        run {
+            w.removeAll()
+            logsRequest(logBatch.map(modelLog)).encode(into: &w)
+            blackHole(w.count)
+        }, items: perRequest, bytes: logsBytes.count, unit: "records")
+}
 
 report.add("spans.bytes_per_span", Double(spansBytes.count) / Double(perRequest), "B", better: "lower")
-addEncode(
-    "spans.encode.model",
-    run {
-        w.removeAll()
-        spansReq.encode(into: &w)
-        blackHole(w.count)
-    }, items: perRequest, bytes: spansBytes.count, unit: "spans")
-addEncode(
-    "spans.encode.writer",
-    run {
-        w.removeAll()
-        w.writeSpansRequest(spanFixture, spanBatch[...])
-        blackHole(w.count)
-    }, items: perRequest, bytes: spansBytes.count, unit: "spans")
+if selected("spans.encode.model") {
+    addEncode(
+        "spans.encode.model",
+        run {
+            w.removeAll()
+            spansReq.encode(into: &w)
+            blackHole(w.count)
+        }, items: perRequest, bytes: spansBytes.count, unit: "spans")
+}
+if selected("spans.encode.writer") {
+    addEncode(
+        "spans.encode.writer",
+        run {
+            w.removeAll()
+            w.writeSpansRequest(spanFixture, spanBatch[...])
+            blackHole(w.count)
+        }, items: perRequest, bytes: spansBytes.count, unit: "spans")
+}
 
 // MARK: gzip, ours vs zlib's own, on the same bytes
 
@@ -182,7 +195,7 @@ if let dump = env("FLUXTEL_BENCH_DUMP"), let f = fopen(dump, "w") {
 note("gzip input: \(gzipRecords) log records, \(gzipInput.count) bytes")
 report.add("gzip.input_bytes", Double(gzipInput.count), "B", better: "lower")
 
-for level in [6, 1] {
+for level in [6, 1] where selected("gzip.l\(level)") {
     let ours = GzipCompressor(level: level)
     guard let zref = fluxtel_zref_new(Int32(level)) else { fatalError("deflateInit2 failed") }
     defer { fluxtel_zref_free(zref) }
@@ -235,6 +248,7 @@ for level in [6, 1] {
 
 // MARK: the whole export-side cost per record: encode (model) + gzip level 6
 
+if selected("logs.encode_gzip6") {
 let gzipModels = logsRequest(varyLogs(gzipRecords).map(modelLog))
 let pipeCompressor = GzipCompressor(level: 6)
 var pw = ProtoWriter(reservingCapacity: gzipInput.count * 2)
@@ -245,5 +259,6 @@ let pipe = run {
 }
 report.add("logs.encode_gzip6.records_per_s", Double(gzipRecords) / (pipe.wallNanosPerIteration / 1e9), "records/s", better: "higher")
 report.add("logs.encode_gzip6.cpu_s_per_M_records", pipe.cpuNanosPerIteration / Double(gzipRecords) * 1e6 / 1e9, "CPU s/M records", better: "lower")
+}
 
 report.printJSON()
