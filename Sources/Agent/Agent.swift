@@ -32,14 +32,27 @@ public final class Agent: Sendable {
         self.health = HealthState()
         let batch = configuration.processors.batch
         let queue = configuration.processors.queue
+        let attributes = configuration.processors.resourceAttributes
+        let rewriter = ResourceAttributeRewriter(attributes: attributes.map { (key: $0.key, value: $0.value) })
+        let splitter: ChunkSplitter = { signal, bytes, maxBytes, maxItems in
+            do {
+                return try OTLPWalker.split(signal: signal, body: bytes, maxBytes: maxBytes, maxItems: maxItems)
+            } catch {
+                throw error
+            }
+        }
+        var enricher: ChunkEnricher?
+        if !attributes.isEmpty {
+            enricher = { (_: Signal, bytes: [UInt8]) throws -> [UInt8] in
+                do { return try rewriter.rewrite(bytes) } catch { throw error }
+            }
+        }
         self.pipeline = Pipeline(
             configuration: PipelineConfiguration(
                 maxBatchItems: batch.maxItems, maxBatchBytes: batch.maxBytes, batchTimeout: batch.timeout,
                 queueMaxBytes: queue.maxBytes),
             metrics: metrics,
-            splitter: { signal, bytes, maxBytes, maxItems in
-                try OTLPWalker.split(signal: signal, body: bytes, maxBytes: maxBytes, maxItems: maxItems)
-            })
+            splitter: splitter, enricher: enricher)
         let exporters = try overrideExporters ?? Self.makeExporters(configuration.exporters, metrics: metrics, logger: logger)
         self.pipelineService = PipelineService(
             pipeline: pipeline, exporters: exporters, workers: queue.workers,
@@ -54,7 +67,11 @@ public final class Agent: Sendable {
             self.otlpReceiver = OTLPReceiver(
                 settings: OTLPReceiverSettings(
                     host: address.host, port: address.port, maxRequestBody: otlp.maxRequestBody,
-                    bearerToken: otlp.bearerToken),
+                    extraTracesPaths: otlp.tracesPaths, bearerToken: otlp.bearerToken,
+                    basicUsername: otlp.basicUsername, basicPassword: otlp.basicPassword,
+                    tls: otlp.tls.certFile.isEmpty
+                        ? nil
+                        : .init(certFile: otlp.tls.certFile, keyFile: otlp.tls.keyFile, clientCAFile: otlp.tls.clientCAFile)),
                 pipeline: pipeline, metrics: metrics, logger: logger)
         } else {
             self.otlpReceiver = nil

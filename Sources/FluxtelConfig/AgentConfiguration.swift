@@ -115,9 +115,24 @@ public struct OTLPReceiverConfiguration: Sendable, Equatable {
     public var endpoint: String = "0.0.0.0:4318"
     /// `max_request_body`: on the wire and inflated, default 16MiB.
     public var maxRequestBody: Int = 16 << 20
+    /// `traces_paths`: paths that take traces besides `/v1/traces`, default `["/"]` (Flux's `otel`
+    /// Provider posts to its address's path verbatim: `/` with otel-go ≥ 1.45).
+    public var tracesPaths: [String] = ["/"]
     /// `auth.bearer_token`: when non-empty, requests must carry `Authorization: Bearer <token>`.
     public var bearerToken: String = ""
+    /// `auth.basic.username` / `auth.basic.password`: when set, `Authorization: Basic …` is accepted too.
+    public var basicUsername: String = ""
+    public var basicPassword: String = ""
+    /// `tls`: serve https (`cert_file`, `key_file`), and require client certificates signed by `client_ca_file`.
+    public var tls: ServerTLSConfiguration = .init()
 
+    public init() {}
+}
+
+public struct ServerTLSConfiguration: Sendable, Equatable {
+    public var certFile: String = ""
+    public var keyFile: String = ""
+    public var clientCAFile: String = ""
     public init() {}
 }
 

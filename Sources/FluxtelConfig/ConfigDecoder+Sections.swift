@@ -104,13 +104,34 @@ extension ConfigDecoder {
 
     mutating func otlpReceiver(_ node: YAMLNode?, path: String) -> OTLPReceiverConfiguration {
         var config = OTLPReceiverConfiguration()
-        guard let fields = fields(node, path: path, known: ["endpoint", "max_request_body", "auth"]) else {
-            return config
-        }
+        let known = ["endpoint", "max_request_body", "traces_paths", "auth", "tls"]
+        guard let fields = fields(node, path: path, known: known) else { return config }
         read(fields["endpoint"], .listenAddress(allowEmpty: false), into: &config.endpoint)
         read(fields["max_request_body"], .size(1024...(1 << 30)), into: &config.maxRequestBody)
-        if let auth = self.fields(fields["auth"], path: fields.child("auth"), known: ["bearer_token"]) {
+        strings(fields["traces_paths"], into: &config.tracesPaths)
+        if let node = fields["traces_paths"], let bad = config.tracesPaths.first(where: { !$0.hasPrefix("/") }) {
+            fail(.invalidValue, at: node, "traces_paths entries are URL paths starting with '/', got '\(bad)'")
+        }
+        if let auth = self.fields(fields["auth"], path: fields.child("auth"), known: ["bearer_token", "basic"]) {
             read(auth["bearer_token"], .string, into: &config.bearerToken)
+            if let basic = self.fields(auth["basic"], path: auth.child("basic"), known: ["username", "password"]) {
+                read(basic["username"], .string, into: &config.basicUsername)
+                read(basic["password"], .string, into: &config.basicPassword)
+                if config.basicUsername.isEmpty != config.basicPassword.isEmpty, let at = basic["username"] ?? basic["password"] {
+                    fail(.missingKey, at: at, "username and password go together: set both for basic auth, or neither")
+                }
+            }
+        }
+        if let tls = self.fields(fields["tls"], path: fields.child("tls"), known: ["cert_file", "key_file", "client_ca_file"]) {
+            read(tls["cert_file"], .string, into: &config.tls.certFile)
+            read(tls["key_file"], .string, into: &config.tls.keyFile)
+            read(tls["client_ca_file"], .string, into: &config.tls.clientCAFile)
+            if config.tls.certFile.isEmpty != config.tls.keyFile.isEmpty, let at = tls["cert_file"] ?? tls["key_file"] {
+                fail(.missingKey, at: at, "cert_file and key_file go together: set both to serve https, or neither")
+            }
+            if !config.tls.clientCAFile.isEmpty, config.tls.certFile.isEmpty, let at = tls["client_ca_file"] {
+                fail(.missingKey, at: at, "client_ca_file needs cert_file and key_file (client certificates need https)")
+            }
         }
         return config
     }

@@ -7,6 +7,8 @@ import OTLPWire
 public import Pipeline
 public import SelfTelemetry
 public import ServiceLifecycle
+import NIOSSL
+import Prometheus
 import Synchronization
 
 /// Settings of the OTLP/HTTP receiver (`receivers.otlp`).
@@ -18,19 +20,53 @@ public struct OTLPReceiverSettings: Sendable {
     /// Paths that take traces besides `/v1/traces` (Flux's `otel` Provider posts to the address's
     /// path verbatim: `/` with otel-go ≥ 1.45).
     public var extraTracesPaths: [String]
-    /// When non-empty, requests must carry `Authorization: Bearer <token>`.
+    /// When non-empty, requests must carry `Authorization: Bearer <token>` (or the basic credentials).
     public var bearerToken: String
-    /// `Retry-After` seconds sent with 429 when the pipeline is full.
+    /// When both are non-empty, `Authorization: Basic base64(username:password)` is accepted.
+    public var basicUsername: String
+    public var basicPassword: String
+    /// Serve https with this certificate chain and key (PEM files), requiring client certificates
+    /// signed by `clientCAFile` when that is set.
+    public var tls: TLSFiles?
+    /// `Retry-After` seconds sent with 429/503 when the pipeline is full or stopping.
     public var retryAfterSeconds: Int
 
+    public struct TLSFiles: Sendable {
+        public var certFile: String
+        public var keyFile: String
+        public var clientCAFile: String
+        public init(certFile: String, keyFile: String, clientCAFile: String = "") {
+            self.certFile = certFile
+            self.keyFile = keyFile
+            self.clientCAFile = clientCAFile
+        }
+    }
+
     public init(host: String, port: Int, maxRequestBody: Int = 16 << 20, extraTracesPaths: [String] = ["/"],
-                bearerToken: String = "", retryAfterSeconds: Int = 1) {
+                bearerToken: String = "", basicUsername: String = "", basicPassword: String = "",
+                tls: TLSFiles? = nil, retryAfterSeconds: Int = 1) {
         self.host = host
         self.port = port
         self.maxRequestBody = maxRequestBody
         self.extraTracesPaths = extraTracesPaths
         self.bearerToken = bearerToken
+        self.basicUsername = basicUsername
+        self.basicPassword = basicPassword
+        self.tls = tls
         self.retryAfterSeconds = retryAfterSeconds
+    }
+
+    /// Whether requests must be authorised at all.
+    var requiresAuthorization: Bool { !bearerToken.isEmpty || (!basicUsername.isEmpty && !basicPassword.isEmpty) }
+
+    /// The `Authorization` header values accepted (UTF-8).
+    var acceptedAuthorizations: [[UInt8]] {
+        var accepted: [[UInt8]] = []
+        if !bearerToken.isEmpty { accepted.append(Array("Bearer \(bearerToken)".utf8)) }
+        if !basicUsername.isEmpty && !basicPassword.isEmpty {
+            accepted.append(Array("Basic ".utf8) + base64Encode(Array("\(basicUsername):\(basicPassword)".utf8)))
+        }
+        return accepted
     }
 }
 
@@ -62,6 +98,14 @@ public final class OTLPReceiver: Service, Sendable {
 
     public func run() async throws {
         let context = IngestContext(settings: settings, pipeline: pipeline, metrics: metrics, logger: logger)
+        let sslContext: NIOSSLContext?
+        do {
+            sslContext = try settings.tls.map(makeServerSSLContext)
+        } catch {
+            boundContinuation.finish()
+            logger.error("Cannot load the receiver's TLS files", metadata: ["error": "\(error)"])
+            throw error
+        }
         let channel: any Channel
         do {
             channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -70,6 +114,9 @@ public final class OTLPReceiver: Service, Sendable {
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        if let sslContext {
+                            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
+                        }
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                         try channel.pipeline.syncOperations.addHandler(OTLPIngestHandler(context: context))
                     }
@@ -86,7 +133,10 @@ public final class OTLPReceiver: Service, Sendable {
         boundPort.withLock { $0 = port }
         boundContinuation.yield(port)
         boundContinuation.finish()
-        logger.info("Listening for OTLP/HTTP", metadata: ["address": "\(settings.host):\(port)"])
+        logger.info("Listening for OTLP/HTTP", metadata: [
+            "address": "\(settings.host):\(port)", "tls": "\(settings.tls != nil)",
+            "traces.paths": "\((["/v1/traces"] + settings.extraTracesPaths).joined(separator: ","))",
+        ])
         await withGracefulShutdownHandler {
             try? await channel.closeFuture.get()
         } onGracefulShutdown: {
@@ -97,12 +147,59 @@ public final class OTLPReceiver: Service, Sendable {
     }
 }
 
+func makeServerSSLContext(_ files: OTLPReceiverSettings.TLSFiles) throws -> NIOSSLContext {
+    let chain = try NIOSSLCertificate.fromPEMFile(files.certFile).map { NIOSSLCertificateSource.certificate($0) }
+    var configuration = TLSConfiguration.makeServerConfiguration(
+        certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: files.keyFile, format: .pem)))
+    if !files.clientCAFile.isEmpty {
+        configuration.certificateVerification = .noHostnameVerification
+        configuration.trustRoots = .file(files.clientCAFile)
+    }
+    return try NIOSSLContext(configuration: configuration)
+}
+
 /// What every connection's handler shares.
-struct IngestContext: Sendable {
+final class IngestContext: Sendable {
     let settings: OTLPReceiverSettings
     let pipeline: Pipeline
     let metrics: AgentMetrics
     let logger: Logger
+    let acceptedAuthorizations: [[UInt8]]
+    let acceptedRequests: [Signal: Counter]
+    /// Refusals are logged at most once per `logInterval` (with the count since the last line).
+    private let refusalLog = Mutex<(last: ContinuousClock.Instant?, suppressed: Int)>((nil, 0))
+    let logInterval: Duration = .seconds(10)
+
+    init(settings: OTLPReceiverSettings, pipeline: Pipeline, metrics: AgentMetrics, logger: Logger) {
+        self.settings = settings
+        self.pipeline = pipeline
+        self.metrics = metrics
+        self.logger = logger
+        self.acceptedAuthorizations = settings.acceptedAuthorizations
+        var accepted: [Signal: Counter] = [:]
+        for signal in Signal.allCases { accepted[signal] = metrics.acceptedRequests(signal) }
+        self.acceptedRequests = accepted
+    }
+
+    /// Counts a refused request and logs it, rate-limited, with what the sender can do about it.
+    func refuse(_ signal: Signal, reason: String, items: Int, status: HTTPResponseStatus, message: String, peer: String) {
+        metrics.refusedRequests(signal, reason: reason).increment()
+        if items > 0 { metrics[signal].refused.increment(by: Int64(items)) }
+        let now = ContinuousClock.now
+        let suppressed: Int? = refusalLog.withLock { state in
+            if let last = state.last, now - last < logInterval {
+                state.suppressed += 1
+                return nil
+            }
+            defer { state = (now, 0) }
+            return state.suppressed
+        }
+        guard let suppressed else { return }
+        logger.warning("Refused an OTLP request", metadata: [
+            "signal": "\(signal)", "reason": "\(reason)", "http.status": "\(status.code)",
+            "message": "\(message)", "peer": "\(peer)", "refusals.suppressed": "\(suppressed)",
+        ])
+    }
 
     func signal(forPath path: Substring) -> Signal? {
         switch path {
@@ -110,6 +207,19 @@ struct IngestContext: Sendable {
         case "/v1/logs": return .logs
         case "/v1/metrics": return .metrics
         default: return settings.extraTracesPaths.contains(where: { $0 == path }) ? .traces : nil
+        }
+    }
+}
+
+/// The body encodings OTLP/HTTP allows.
+enum PayloadEncoding: Sendable {
+    case protobuf
+    case json
+
+    var contentType: String {
+        switch self {
+        case .protobuf: "application/x-protobuf"
+        case .json: "application/json"
         }
     }
 }
@@ -122,13 +232,33 @@ struct IngestResponse {
     var extraHeaders: [(String, String)] = []
     var close = false
 
-    /// 4xx/5xx with a `google.rpc.Status { code = 1; message = 2 }` body.
-    static func error(_ status: HTTPResponseStatus, grpcCode: Int, _ message: String, close: Bool = false) -> Self {
-        var writer = ProtoWriter()
-        writer.int32(1, Int32(grpcCode))
-        writer.string(2, message)
-        return IngestResponse(status: status, contentType: "application/x-protobuf", body: writer.bytes, close: close)
+    /// 200 with an empty `Export*ServiceResponse` (no partial success: everything was accepted).
+    static func success(_ encoding: PayloadEncoding) -> Self {
+        IngestResponse(status: .ok, contentType: encoding.contentType, body: encoding == .json ? Array("{}".utf8) : [])
     }
+
+    /// 4xx/5xx with a `google.rpc.Status { code = 1; message = 2 }` body in the request's encoding.
+    static func error(_ status: HTTPResponseStatus, grpcCode: Int, _ message: String, encoding: PayloadEncoding = .protobuf,
+                      close: Bool = false) -> Self {
+        let body: [UInt8]
+        switch encoding {
+        case .protobuf:
+            var writer = ProtoWriter()
+            writer.int32(1, Int32(grpcCode))
+            writer.string(2, message)
+            body = writer.bytes
+        case .json:
+            body = RPCStatusJSON.encode(code: grpcCode, message: message)
+        }
+        return IngestResponse(status: status, contentType: encoding.contentType, body: body, close: close)
+    }
+}
+
+/// A refusal: the response plus the reason label counted in `/metrics`.
+struct Refusal: Error {
+    var reason: String
+    var response: IngestResponse
+    var items = 0
 }
 
 final class OTLPIngestHandler: ChannelInboundHandler {
@@ -136,10 +266,17 @@ final class OTLPIngestHandler: ChannelInboundHandler {
     typealias OutboundOut = HTTPServerResponsePart
 
     private let context: IngestContext
-    private var request: (head: HTTPRequestHead, signal: Signal, gzip: Bool)?
+    private var request: Request?
     private var body: ByteBuffer?
     /// Set once a response was decided before the body ended (413, 404, ...): ignore the rest.
     private var rejected = false
+
+    struct Request {
+        var head: HTTPRequestHead
+        var signal: Signal
+        var encoding: PayloadEncoding
+        var compression: CompressionFormat?
+    }
 
     init(context: IngestContext) { self.context = context }
 
@@ -149,18 +286,22 @@ final class OTLPIngestHandler: ChannelInboundHandler {
             rejected = false
             body = nil
             request = nil
-            if let response = admit(head) {
+            do {
+                request = try admit(head)
+            } catch {
                 rejected = true
-                respond(channelContext, version: head.version, keepAlive: head.isKeepAlive, response)
+                refuse(channelContext, signal: signalGuess(head), error, version: head.version, keepAlive: head.isKeepAlive)
             }
         case .body(var chunk):
             guard !rejected, let request else { return }
             if (body?.readableBytes ?? 0) + chunk.readableBytes > context.settings.maxRequestBody {
                 rejected = true
                 self.body = nil
-                refuse(request.signal, items: 0)
-                respond(channelContext, version: request.head.version, keepAlive: false,
-                        .error(.payloadTooLarge, grpcCode: 3, "request body exceeds max_request_body (\(context.settings.maxRequestBody) bytes)", close: true))
+                let refusal = Refusal(reason: "too_large", response: .error(
+                    .payloadTooLarge, grpcCode: 3,
+                    "request body exceeds max_request_body (\(context.settings.maxRequestBody) bytes)",
+                    encoding: request.encoding, close: true))
+                refuse(channelContext, signal: request.signal, refusal, version: request.head.version, keepAlive: false)
                 return
             }
             if body == nil {
@@ -174,93 +315,135 @@ final class OTLPIngestHandler: ChannelInboundHandler {
                 body = nil
             }
             guard !rejected, let request else { return }
-            let response = ingest(request.signal, gzip: request.gzip, body: body)
-            respond(channelContext, version: request.head.version, keepAlive: request.head.isKeepAlive, response)
-        }
-    }
-
-    /// Decides from the head alone; nil means "read the body".
-    private func admit(_ head: HTTPRequestHead) -> IngestResponse? {
-        let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-        guard let signal = context.signal(forPath: path) else {
-            let paths = (["/v1/traces", "/v1/logs", "/v1/metrics"] + context.settings.extraTracesPaths).joined(separator: ", ")
-            return .error(.notFound, grpcCode: 5, "no OTLP endpoint at \(path); POST to one of: \(paths)")
-        }
-        guard head.method == .POST else {
-            var response = IngestResponse.error(.methodNotAllowed, grpcCode: 12, "OTLP/HTTP takes POST")
-            response.extraHeaders = [("Allow", "POST")]
-            return response
-        }
-        if !context.settings.bearerToken.isEmpty {
-            let given = head.headers.first(name: "authorization") ?? ""
-            guard constantTimeEquals(Array(given.utf8), Array("Bearer \(context.settings.bearerToken)".utf8)) else {
-                refuse(signal, items: 0)
-                var response = IngestResponse.error(.unauthorized, grpcCode: 16, "missing or wrong Authorization header")
-                response.extraHeaders = [("WWW-Authenticate", "Bearer")]
-                return response
+            do {
+                try ingest(request, body: body)
+                context.acceptedRequests[request.signal]?.increment()
+                respond(channelContext, version: request.head.version, keepAlive: request.head.isKeepAlive, .success(request.encoding))
+            } catch {
+                refuse(channelContext, signal: request.signal, error, version: request.head.version, keepAlive: request.head.isKeepAlive)
             }
         }
-        let contentType = head.headers.first(name: "content-type")?.lowercased() ?? ""
-        guard contentType.hasPrefix("application/x-protobuf") || contentType.hasPrefix("application/protobuf") else {
-            refuse(signal, items: 0)
-            return .error(.unsupportedMediaType, grpcCode: 3, "unsupported Content-Type '\(contentType)': use application/x-protobuf")
-        }
-        let encoding = head.headers.first(name: "content-encoding")?.lowercased() ?? "identity"
-        guard encoding == "identity" || encoding == "gzip" || encoding.isEmpty else {
-            refuse(signal, items: 0)
-            return .error(.unsupportedMediaType, grpcCode: 3, "unsupported Content-Encoding '\(encoding)': use gzip or identity")
-        }
-        if let length = head.headers.first(name: "content-length").flatMap({ Int($0) }), length > context.settings.maxRequestBody {
-            refuse(signal, items: 0)
-            return .error(.payloadTooLarge, grpcCode: 3, "request body of \(length) bytes exceeds max_request_body (\(context.settings.maxRequestBody) bytes)", close: true)
-        }
-        request = (head, signal, encoding == "gzip")
-        return nil
     }
 
-    private func ingest(_ signal: Signal, gzip: Bool, body buffer: ByteBuffer?) -> IngestResponse {
+    private func signalGuess(_ head: HTTPRequestHead) -> Signal {
+        context.signal(forPath: head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "") ?? .traces
+    }
+
+    /// Decides from the head alone whether to read the body.
+    private func admit(_ head: HTTPRequestHead) throws(Refusal) -> Request {
+        let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        let contentType = head.headers.first(name: "content-type")?.lowercased() ?? ""
+        let encoding: PayloadEncoding? =
+            if contentType.hasPrefix("application/x-protobuf") || contentType.hasPrefix("application/protobuf") {
+                .protobuf
+            } else if contentType.hasPrefix("application/json") {
+                .json
+            } else {
+                nil
+            }
+        let replyEncoding = encoding ?? .protobuf
+        guard let signal = context.signal(forPath: path) else {
+            let paths = (["/v1/traces", "/v1/logs", "/v1/metrics"] + context.settings.extraTracesPaths).joined(separator: ", ")
+            throw Refusal(reason: "not_found", response: .error(
+                .notFound, grpcCode: 5, "no OTLP endpoint at \(path); POST to one of: \(paths)", encoding: replyEncoding))
+        }
+        guard head.method == .POST else {
+            var response = IngestResponse.error(.methodNotAllowed, grpcCode: 12, "OTLP/HTTP takes POST", encoding: replyEncoding)
+            response.extraHeaders = [("Allow", "POST")]
+            throw Refusal(reason: "method_not_allowed", response: response)
+        }
+        if context.settings.requiresAuthorization {
+            let given = Array((head.headers.first(name: "authorization") ?? "").utf8)
+            var matched = false
+            for accepted in context.acceptedAuthorizations where constantTimeEquals(given, accepted) { matched = true }
+            guard matched else {
+                var response = IngestResponse.error(
+                    .unauthorized, grpcCode: 16, "missing or wrong Authorization header", encoding: replyEncoding)
+                response.extraHeaders = [("WWW-Authenticate", context.settings.bearerToken.isEmpty ? "Basic" : "Bearer")]
+                throw Refusal(reason: "unauthorized", response: response)
+            }
+        }
+        guard let encoding else {
+            throw Refusal(reason: "unsupported_media_type", response: .error(
+                .unsupportedMediaType, grpcCode: 3,
+                "unsupported Content-Type '\(contentType)': use application/x-protobuf or application/json"))
+        }
+        let compression: CompressionFormat?
+        switch head.headers.first(name: "content-encoding")?.lowercased() ?? "" {
+        case "", "identity": compression = nil
+        case "gzip", "x-gzip": compression = .gzip
+        case "deflate": compression = .deflate
+        case let other:
+            throw Refusal(reason: "unsupported_encoding", response: .error(
+                .unsupportedMediaType, grpcCode: 3, "unsupported Content-Encoding '\(other)': use gzip, deflate or identity",
+                encoding: encoding))
+        }
+        if let length = head.headers.first(name: "content-length").flatMap({ Int($0) }), length > context.settings.maxRequestBody {
+            throw Refusal(reason: "too_large", response: .error(
+                .payloadTooLarge, grpcCode: 3,
+                "request body of \(length) bytes exceeds max_request_body (\(context.settings.maxRequestBody) bytes)",
+                encoding: encoding, close: true))
+        }
+        return Request(head: head, signal: signal, encoding: encoding, compression: compression)
+    }
+
+    /// Decodes, validates, counts and hands the request to the pipeline.
+    private func ingest(_ request: Request, body buffer: ByteBuffer?) throws(Refusal) {
+        let signal = request.signal
+        let encoding = request.encoding
         var bytes = buffer.map { Array($0.readableBytesView) } ?? []
-        if gzip {
+        if let compression = request.compression {
             do {
-                bytes = try Gzip.decompress(bytes, maxOutputBytes: context.settings.maxRequestBody)
+                bytes = try Gzip.decompress(bytes, maxOutputBytes: context.settings.maxRequestBody, format: compression)
             } catch {
-                refuse(signal, items: 0)
                 if error.code == .tooLarge {
-                    return .error(.payloadTooLarge, grpcCode: 3, "inflated body exceeds max_request_body (\(context.settings.maxRequestBody) bytes)")
+                    throw Refusal(reason: "too_large", response: .error(
+                        .payloadTooLarge, grpcCode: 3,
+                        "inflated body exceeds max_request_body (\(context.settings.maxRequestBody) bytes)", encoding: encoding))
                 }
-                return .error(.badRequest, grpcCode: 3, "invalid gzip body: \(error.message)")
+                throw Refusal(reason: "malformed", response: .error(
+                    .badRequest, grpcCode: 3, "invalid \(compression) body: \(error.message)", encoding: encoding))
+            }
+        }
+        if encoding == .json {
+            do {
+                bytes = try JSONRequestDecoder.decode(signal: signal, json: bytes)
+            } catch {
+                throw Refusal(reason: "malformed", response: .error(
+                    .badRequest, grpcCode: 3, "malformed OTLP/JSON Export\(signal.messageStem)ServiceRequest: \(error)",
+                    encoding: encoding))
             }
         }
         let items: Int
         do {
             items = try OTLPWalker.countItems(signal: signal, body: bytes)
         } catch {
-            refuse(signal, items: 0)
-            context.logger.debug("Refused malformed OTLP request", metadata: ["signal": "\(signal)", "error": "\(error)"])
-            return .error(.badRequest, grpcCode: 3, "malformed Export\(signal.messageStem)ServiceRequest: \(error)")
+            throw Refusal(reason: "malformed", response: .error(
+                .badRequest, grpcCode: 3, "malformed Export\(signal.messageStem)ServiceRequest: \(error)", encoding: encoding))
         }
-        if items == 0 && bytes.isEmpty {
-            return IngestResponse(status: .ok, contentType: "application/x-protobuf", body: [])
-        }
+        if items == 0 { return }  // nothing to forward: an empty request is a successful no-op
         switch context.pipeline.offer(TelemetryChunk(signal: signal, bytes: bytes, itemCount: items)) {
         case .accepted:
-            return IngestResponse(status: .ok, contentType: "application/x-protobuf", body: [])
+            return
         case .full:
-            refuse(signal, items: items)
-            var response = IngestResponse.error(.tooManyRequests, grpcCode: 8, "fluxtel's export queue is full; retry later")
+            var response = IngestResponse.error(
+                .tooManyRequests, grpcCode: 8, "fluxtel's export queue is full; retry later", encoding: encoding)
             response.extraHeaders = [("Retry-After", "\(context.settings.retryAfterSeconds)")]
-            return response
+            throw Refusal(reason: "queue_full", response: response, items: items)
         case .closed:
-            refuse(signal, items: items)
-            var response = IngestResponse.error(.serviceUnavailable, grpcCode: 14, "fluxtel is shutting down; retry later")
+            var response = IngestResponse.error(
+                .serviceUnavailable, grpcCode: 14, "fluxtel is shutting down; retry later", encoding: encoding)
             response.extraHeaders = [("Retry-After", "\(context.settings.retryAfterSeconds)")]
-            return response
+            throw Refusal(reason: "shutting_down", response: response, items: items)
         }
     }
 
-    private func refuse(_ signal: Signal, items: Int) {
-        context.metrics[signal].refusedRequests.increment()
-        if items > 0 { context.metrics[signal].refused.increment(by: Int64(items)) }
+    private func refuse(_ channelContext: ChannelHandlerContext, signal: Signal, _ refusal: Refusal, version: HTTPVersion,
+                        keepAlive: Bool) {
+        let peer = channelContext.channel.remoteAddress.map { "\($0)" } ?? "unknown"
+        context.refuse(signal, reason: refusal.reason, items: refusal.items, status: refusal.response.status,
+                       message: String(decoding: refusal.response.body, as: UTF8.self), peer: peer)
+        respond(channelContext, version: version, keepAlive: keepAlive, refusal.response)
     }
 
     private func respond(_ channelContext: ChannelHandlerContext, version: HTTPVersion, keepAlive: Bool, _ response: IngestResponse) {
@@ -306,4 +489,26 @@ extension Signal {
         case .metrics: "Metrics"
         }
     }
+}
+
+/// Standard base64 (RFC 4648) with padding, for comparing `Authorization: Basic` values.
+func base64Encode(_ bytes: [UInt8]) -> [UInt8] {
+    let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+    var out: [UInt8] = []
+    out.reserveCapacity((bytes.count + 2) / 3 * 4)
+    var index = 0
+    while index + 3 <= bytes.count {
+        let n = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
+        out += [alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)], alphabet[Int(n >> 6 & 63)], alphabet[Int(n & 63)]]
+        index += 3
+    }
+    let rest = bytes.count - index
+    if rest == 1 {
+        let n = UInt32(bytes[index]) << 16
+        out += [alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)], UInt8(ascii: "="), UInt8(ascii: "=")]
+    } else if rest == 2 {
+        let n = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8
+        out += [alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)], alphabet[Int(n >> 6 & 63)], UInt8(ascii: "=")]
+    }
+    return out
 }

@@ -25,10 +25,15 @@ public enum OTLPWalker {
 
     /// Appends `resourceMessage` framed as field 1 to `body`.
     public static func appendFramed(_ resourceMessage: [UInt8], to body: inout [UInt8]) {
-        var w = ProtoWriter(appendingTo: body)
-        body = []  // keep `w.bytes` uniquely referenced
-        w.writeBytesAlways(1, resourceMessage)
-        body = w.bytes
+        var v = UInt64(resourceMessage.count)
+        body.reserveCapacity(body.count + resourceMessage.count + 11)
+        body.append(0x0A)
+        while v >= 0x80 {
+            body.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        body.append(UInt8(v))
+        body.append(contentsOf: resourceMessage)
     }
 
     /// Splits `body` into bodies of at most `maxBytes` bytes and `maxItems` items each, when
@@ -216,6 +221,6 @@ private struct SplitPlan {
             }
         }
         while let last = open.popLast() { w.endMessage(last.mark) }
-        return w.bytes
+        return w.finish()
     }
 }

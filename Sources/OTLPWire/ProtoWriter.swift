@@ -37,35 +37,100 @@ public func protoVarintSize(_ value: UInt64) -> Int {
 /// `endMessage(_:)` patches it in, shifting the body right in the rare case the length needs
 /// more than one byte (bodies of 128 bytes or more). That keeps small messages (attributes,
 /// any-values) free of any copying and costs one `memmove` per large message.
-public struct ProtoWriter: Sendable {
-    /// The bytes written so far.
-    public var bytes: [UInt8]
+///
+/// The writer owns its buffer directly (no copy-on-write checks on every byte), which is why it
+/// is `~Copyable`: use it as a local `var`, pass it `inout`, and take the result with `bytes`
+/// (a copy) or `finish()` (consumes the writer).
+public struct ProtoWriter: ~Copyable, @unchecked Sendable {
+    @usableFromInline var base: UnsafeMutablePointer<UInt8>
+    @usableFromInline var capacity: Int
+    @usableFromInline var used: Int
 
-    public init(reservingCapacity capacity: Int = 0) {
-        bytes = []
-        if capacity > 0 { bytes.reserveCapacity(capacity) }
+    public init(reservingCapacity capacity: Int = 256) {
+        self.capacity = Swift.max(capacity, 16)
+        base = .allocate(capacity: self.capacity)
+        used = 0
     }
 
     /// Continue writing after existing bytes (e.g. a batch buffer being appended to).
     public init(appendingTo bytes: [UInt8]) {
-        self.bytes = bytes
+        self.init(reservingCapacity: bytes.count * 2)
+        bytes.withUnsafeBufferPointer { writeRawBytes(UnsafeRawBufferPointer($0)) }
     }
 
-    @inlinable public var count: Int { bytes.count }
+    deinit { base.deallocate() }
+
+    /// Number of bytes written so far.
+    @inlinable public var count: Int { used }
+
+    /// A copy of the bytes written so far.
+    public var bytes: [UInt8] {
+        Array(UnsafeBufferPointer(start: base, count: used))
+    }
+
+    /// The bytes written, consuming the writer.
+    public consuming func finish() -> [UInt8] { bytes }
+
+    /// Read access to the bytes written so far, without copying.
+    public func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        try body(UnsafeRawBufferPointer(start: base, count: used))
+    }
 
     /// Clears the buffer but keeps its capacity, for reuse across messages.
-    @inlinable public mutating func removeAll() { bytes.removeAll(keepingCapacity: true) }
+    @inlinable public mutating func removeAll() { used = 0 }
+
+    /// Drops everything after the first `count` bytes (e.g. to undo a partly written message).
+    public mutating func truncate(to count: Int) {
+        precondition(count >= 0 && count <= used, "truncate(to:) beyond the written bytes")
+        used = count
+    }
+
+    /// Makes room for at least `n` more bytes.
+    @inlinable @inline(__always)
+    public mutating func reserve(_ n: Int) {
+        if _slowPath(capacity - used < n) { grow(n) }
+    }
+
+    @usableFromInline
+    mutating func grow(_ n: Int) {
+        let newCapacity = Swift.max(capacity * 2, used + n)
+        let newBase = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        newBase.update(from: base, count: used)
+        base.deallocate()
+        base = newBase
+        capacity = newCapacity
+    }
 
     // MARK: raw primitives
 
-    @inlinable
-    public mutating func writeVarint(_ value: UInt64) {
+    @inlinable @inline(__always)
+    mutating func appendByteUnchecked(_ b: UInt8) {
+        base[used] = b
+        used += 1
+    }
+
+    @inlinable @inline(__always)
+    mutating func appendVarintUnchecked(_ value: UInt64) {
         var v = value
         while v >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            base[used] = UInt8(truncatingIfNeeded: v) | 0x80
+            used += 1
             v &>>= 7
         }
-        bytes.append(UInt8(truncatingIfNeeded: v))
+        base[used] = UInt8(truncatingIfNeeded: v)
+        used += 1
+    }
+
+    @inlinable
+    public mutating func writeByte(_ b: UInt8) {
+        reserve(1)
+        appendByteUnchecked(b)
+    }
+
+    @inlinable
+    public mutating func writeVarint(_ value: UInt64) {
+        reserve(10)
+        appendVarintUnchecked(value)
     }
 
     @inlinable
@@ -75,30 +140,52 @@ public struct ProtoWriter: Sendable {
 
     @inlinable
     public mutating func writeFixed32(_ value: UInt32) {
-        let v = value.littleEndian
-        withUnsafeBytes(of: v) { bytes.append(contentsOf: $0) }
+        reserve(4)
+        UnsafeMutableRawPointer(base + used).storeBytes(of: value.littleEndian, as: UInt32.self)
+        used += 4
     }
 
     @inlinable
     public mutating func writeFixed64(_ value: UInt64) {
-        let v = value.littleEndian
-        withUnsafeBytes(of: v) { bytes.append(contentsOf: $0) }
-    }
-
-    @inlinable
-    public mutating func writeRawBytes(_ raw: some Collection<UInt8>) {
-        bytes.append(contentsOf: raw)
+        reserve(8)
+        UnsafeMutableRawPointer(base + used).storeBytes(of: value.littleEndian, as: UInt64.self)
+        used += 8
     }
 
     @inlinable
     public mutating func writeRawBytes(_ raw: UnsafeRawBufferPointer) {
-        bytes.append(contentsOf: raw)
+        guard let src = raw.baseAddress, raw.count > 0 else { return }
+        reserve(raw.count)
+        UnsafeMutableRawPointer(base + used).copyMemory(from: src, byteCount: raw.count)
+        used += raw.count
+    }
+
+    @inlinable
+    public mutating func writeRawBytes(_ raw: some Collection<UInt8>) {
+        let done: Void? = raw.withContiguousStorageIfAvailable { writeRawBytes(UnsafeRawBufferPointer($0)) }
+        if done == nil {
+            reserve(raw.count)
+            for b in raw { appendByteUnchecked(b) }
+        }
     }
 
     @inlinable
     public mutating func writeRawString(_ value: String) {
         var s = value
-        s.withUTF8 { bytes.append(contentsOf: $0) }
+        s.withUTF8 { writeRawBytes(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Tag + length + payload in one step.
+    @inlinable
+    mutating func writeLengthDelimited(_ field: UInt32, _ payload: UnsafeBufferPointer<UInt8>) {
+        let n = payload.count
+        reserve(n + 15)
+        appendVarintUnchecked(UInt64(field) << 3 | 2)
+        appendVarintUnchecked(UInt64(n))
+        if n > 0 {
+            (base + used).update(from: payload.baseAddress!, count: n)
+            used += n
+        }
     }
 
     // MARK: length-delimited payloads (written unconditionally)
@@ -106,18 +193,17 @@ public struct ProtoWriter: Sendable {
     @inlinable
     public mutating func writeStringAlways(_ field: UInt32, _ value: String) {
         var s = value
-        s.withUTF8 { buf in
-            writeTag(field, .lengthDelimited)
-            writeVarint(UInt64(buf.count))
-            bytes.append(contentsOf: buf)
-        }
+        s.withUTF8 { writeLengthDelimited(field, $0) }
     }
 
     @inlinable
     public mutating func writeBytesAlways(_ field: UInt32, _ value: some Collection<UInt8>) {
-        writeTag(field, .lengthDelimited)
-        writeVarint(UInt64(value.count))
-        bytes.append(contentsOf: value)
+        let done: Void? = value.withContiguousStorageIfAvailable { writeLengthDelimited(field, $0) }
+        if done == nil {
+            writeTag(field, .lengthDelimited)
+            writeVarint(UInt64(value.count))
+            writeRawBytes(value)
+        }
     }
 
     // MARK: proto3 scalar fields (omitted when default)
@@ -150,7 +236,7 @@ public struct ProtoWriter: Sendable {
     public mutating func bool(_ field: UInt32, _ value: Bool) {
         guard value else { return }
         writeTag(field, .varint)
-        bytes.append(1)
+        writeByte(1)
     }
 
     @inlinable
@@ -221,6 +307,7 @@ public struct ProtoWriter: Sendable {
         guard !values.isEmpty else { return }
         writeTag(field, .lengthDelimited)
         writeVarint(UInt64(values.count * 8))
+        reserve(values.count * 8)
         for v in values { writeFixed64(v) }
     }
 
@@ -253,17 +340,18 @@ public struct ProtoWriter: Sendable {
     /// Writes the tag of a length-delimited field and reserves one byte for its length.
     @inlinable
     public mutating func beginMessage(_ field: UInt32) -> MessageMark {
-        writeTag(field, .lengthDelimited)
-        bytes.append(0)
-        return MessageMark(bodyStart: bytes.count)
+        reserve(6)
+        appendVarintUnchecked(UInt64(field) << 3 | 2)
+        appendByteUnchecked(0)
+        return MessageMark(bodyStart: used)
     }
 
     /// Patches in the length of the message started by `mark`.
     @inlinable
     public mutating func endMessage(_ mark: MessageMark) {
-        let length = bytes.count - mark.bodyStart
-        if length < 0x80 {
-            bytes[mark.bodyStart - 1] = UInt8(truncatingIfNeeded: length)
+        let length = used - mark.bodyStart
+        if _fastPath(length < 0x80) {
+            base[mark.bodyStart - 1] = UInt8(truncatingIfNeeded: length)
         } else {
             patchLongLength(mark.bodyStart, length)
         }
@@ -271,22 +359,19 @@ public struct ProtoWriter: Sendable {
 
     @usableFromInline
     mutating func patchLongLength(_ bodyStart: Int, _ length: Int) {
-        let size = protoVarintSize(UInt64(length))
-        let extra = size - 1
-        bytes.append(contentsOf: repeatElement(0, count: extra))
-        bytes.withUnsafeMutableBytes { raw in
-            let base = raw.baseAddress!
-            // Shift the body right by `extra` bytes (regions overlap: memmove semantics).
-            (base + bodyStart + extra).copyMemory(from: base + bodyStart, byteCount: length)
-            var v = UInt64(length)
-            var p = bodyStart - 1
-            while v >= 0x80 {
-                raw[p] = UInt8(truncatingIfNeeded: v) | 0x80
-                v &>>= 7
-                p += 1
-            }
-            raw[p] = UInt8(truncatingIfNeeded: v)
+        let extra = protoVarintSize(UInt64(length)) - 1
+        reserve(extra)
+        // Shift the body right by `extra` bytes (overlapping: memmove semantics).
+        UnsafeMutableRawPointer(base + bodyStart + extra).copyMemory(from: base + bodyStart, byteCount: length)
+        used += extra
+        var v = UInt64(length)
+        var p = bodyStart - 1
+        while v >= 0x80 {
+            base[p] = UInt8(truncatingIfNeeded: v) | 0x80
+            v &>>= 7
+            p += 1
         }
+        base[p] = UInt8(truncatingIfNeeded: v)
     }
 
     /// Writes a nested message field (always, even if the body is empty: presence).
@@ -345,6 +430,6 @@ extension ProtoEncodable {
     public func serializedBytes() -> [UInt8] {
         var w = ProtoWriter(reservingCapacity: 256)
         encode(into: &w)
-        return w.bytes
+        return w.finish()
     }
 }

@@ -28,6 +28,10 @@ public struct PipelineConfiguration: Sendable, Equatable {
 public typealias ChunkSplitter = @Sendable (_ signal: Signal, _ bytes: [UInt8], _ maxBytes: Int, _ maxItems: Int)
     throws -> [(bytes: [UInt8], items: Int)]
 
+/// The "enrich" step of DESIGN.md's data flow (the `resource` processor): rewrites a chunk's bytes
+/// before batching. Throwing leaves the chunk unchanged.
+public typealias ChunkEnricher = @Sendable (_ signal: Signal, _ bytes: [UInt8]) throws -> [UInt8]
+
 /// The result of a non-blocking `offer`.
 public enum OfferResult: Sendable, Equatable {
     case accepted
@@ -51,12 +55,15 @@ public final class Pipeline: Sendable {
     public let configuration: PipelineConfiguration
     let metrics: AgentMetrics
     let splitter: ChunkSplitter?
+    let enricher: ChunkEnricher?
     private let state: Mutex<State>
 
-    public init(configuration: PipelineConfiguration, metrics: AgentMetrics, splitter: ChunkSplitter? = nil) {
+    public init(configuration: PipelineConfiguration, metrics: AgentMetrics, splitter: ChunkSplitter? = nil,
+                enricher: ChunkEnricher? = nil) {
         self.configuration = configuration
         self.metrics = metrics
         self.splitter = splitter
+        self.enricher = enricher
         self.state = Mutex(State())
         metrics.queueCapacityBytes.set(Int64(configuration.queueMaxBytes))
     }
@@ -67,9 +74,10 @@ public final class Pipeline: Sendable {
     /// (and e.g. answers 429 with Retry-After).
     public func offer(_ chunk: TelemetryChunk) -> OfferResult {
         let parts = self.parts(of: chunk)
+        let bytes = parts.reduce(0) { $0 + $1.bytes.count }
         let result: OfferResult = state.withLock { state in
             if state.closed { return .closed }
-            guard state.hasSpace(for: chunk.bytes.count, capacity: configuration.queueMaxBytes) else { return .full }
+            guard state.hasSpace(for: bytes, capacity: configuration.queueMaxBytes) else { return .full }
             append(parts, signal: chunk.signal, state: &state)
             return .accepted
         }
@@ -214,7 +222,9 @@ public final class Pipeline: Sendable {
 
     // MARK: internals
 
-    private func parts(of chunk: TelemetryChunk) -> [Part] {
+    private func parts(of original: TelemetryChunk) -> [Part] {
+        var chunk = original
+        if let enricher, let enriched = try? enricher(chunk.signal, chunk.bytes) { chunk.bytes = enriched }
         let ack = chunk.acknowledgement.map { AckGroup($0) }
         let oversize = chunk.bytes.count > configuration.maxBatchBytes || chunk.itemCount > configuration.maxBatchItems
         if oversize, let splitter,

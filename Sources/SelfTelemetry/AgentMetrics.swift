@@ -12,8 +12,6 @@ public final class AgentMetrics: Sendable {
         public let received: Counter
         /// Items a source offered but the pipeline refused (queue full, malformed, unauthorised).
         public let refused: Counter
-        /// Requests a receiver refused (bad input, unauthorised, queue full), whatever they held.
-        public let refusedRequests: Counter
         /// Items the backend accepted.
         public let exported: Counter
         /// Items given up on after retries (or on shutdown).
@@ -41,7 +39,6 @@ public final class AgentMetrics: Sendable {
             perSignal[signal] = SignalMetrics(
                 received: registry.makeCounter(descriptor: d("fluxtel_items_received_total", "Items (spans, log records, metric data points) accepted into the pipeline."), labels: labels),
                 refused: registry.makeCounter(descriptor: d("fluxtel_items_refused_total", "Items refused at intake (queue full, malformed, unauthorised)."), labels: labels),
-                refusedRequests: registry.makeCounter(descriptor: d("fluxtel_receiver_refused_requests_total", "Requests a receiver refused (malformed, unauthorised, unsupported, too large, queue full)."), labels: labels),
                 exported: registry.makeCounter(descriptor: d("fluxtel_items_exported_total", "Items the backend accepted."), labels: labels),
                 failed: registry.makeCounter(descriptor: d("fluxtel_items_failed_total", "Items given up on after retries or at shutdown."), labels: labels),
                 dropped: registry.makeCounter(descriptor: d("fluxtel_items_dropped_total", "Items the backend refused permanently (non-retryable status or partial_success)."), labels: labels),
@@ -61,6 +58,21 @@ public final class AgentMetrics: Sendable {
     }
 
     public subscript(signal: Signal) -> SignalMetrics { perSignal[signal]! }
+
+    /// Requests a receiver refused, by signal and reason (`malformed`, `unauthorized`, `too_large`,
+    /// `unsupported_media_type`, `queue_full`, `shutting_down`, ...).
+    public func refusedRequests(_ signal: Signal, reason: String) -> Counter {
+        registry.makeCounter(
+            descriptor: d("fluxtel_receiver_refused_requests_total", "Requests a receiver refused, by reason."),
+            labels: [("signal", signal.rawValue), ("reason", reason)])
+    }
+
+    /// Requests a receiver accepted.
+    public func acceptedRequests(_ signal: Signal) -> Counter {
+        registry.makeCounter(
+            descriptor: d("fluxtel_receiver_accepted_requests_total", "Requests a receiver accepted."),
+            labels: [("signal", signal.rawValue)])
+    }
 
     /// Prometheus text exposition of every metric.
     public func render() -> [UInt8] { registry.emitToBuffer() }

@@ -193,7 +193,7 @@ final class AckLog: Sendable {
             trigger.triggerGracefulShutdown()
             try await run
         }
-        #expect(ContinuousClock.now - start < .seconds(3))
+        #expect(ContinuousClock.now - start < .seconds(20))  // the exporter never returns by itself: only the deadline ends it
         #expect(acks.all == [.failed, .failed, .failed])
         #expect(pipeline.usedBytes == 0)
     }
