@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""Aggregates per-run benchmark reports (RAW_DIR/NAME.I.json) into latest.json and latest.md."""
+import argparse
+import datetime
+import glob
+import json
+import os
+import platform
+import statistics
+import subprocess
+
+
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=30).stdout.strip()
+    except Exception:
+        return ""
+
+
+def machine():
+    model = ""
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "host": platform.node(),
+        "os": f"{platform.system()} {platform.release()}",
+        "arch": platform.machine(),
+        "cpu_model": model,
+        "cpus": os.cpu_count(),
+        "loadavg_at_end": " ".join(open("/proc/loadavg").read().split()[:3]) if os.path.exists("/proc/loadavg") else "",
+        "swift": sh("swift --version 2>&1 | head -1"),
+        "git_commit": sh("git rev-parse --short HEAD"),
+        "git_dirty": bool(sh("git status --porcelain -- Sources benchmarks/Sources")),
+    }
+
+
+def fmt(v):
+    if v is None:
+        return "–"
+    a = abs(v)
+    if a >= 1e6:
+        return f"{v / 1e6:.2f} M"
+    if a >= 1000:
+        return f"{v:,.0f}"
+    if a >= 10:
+        return f"{v:.1f}"
+    return f"{v:.3f}"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("raw")
+    ap.add_argument("json_out")
+    ap.add_argument("md_out")
+    ap.add_argument("--runs", type=int)
+    ap.add_argument("--cpu")
+    ap.add_argument("--command")
+    a = ap.parse_args()
+
+    benches = {}
+    for path in sorted(glob.glob(os.path.join(a.raw, "*.json"))):
+        rep = json.load(open(path))
+        b = benches.setdefault(rep["benchmark"], {"figures": {}, "info": rep.get("info", {}), "runs": 0})
+        b["runs"] += 1
+        for f in rep["figures"]:
+            e = b["figures"].setdefault(f["name"], {"unit": f["unit"], "better": f["better"], "values": []})
+            if f["value"] is not None:
+                e["values"].append(f["value"])
+
+    out = {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "command": a.command,
+        "runs_per_benchmark": a.runs,
+        "pinned_cpu": a.cpu,
+        "machine": machine(),
+        "benchmarks": {},
+    }
+    for name, b in benches.items():
+        figs = {}
+        for fname, e in b["figures"].items():
+            v = e["values"]
+            figs[fname] = {
+                "median": statistics.median(v) if v else None,
+                "min": min(v) if v else None,
+                "max": max(v) if v else None,
+                "unit": e["unit"],
+                "better": e["better"],
+                "runs": len(v),
+            }
+        out["benchmarks"][name] = {"runs": b["runs"], "info": b["info"], "figures": figs}
+    with open(a.json_out, "w") as fh:
+        json.dump(out, fh, indent=2)
+        fh.write("\n")
+
+    m = out["machine"]
+    lines = [
+        f"# fluxtel benchmarks — {out['date']}",
+        "",
+        f"`{a.command}` · {a.runs} runs per benchmark, pinned to CPU {a.cpu} · {m['cpu_model']} ({m['cpus']} CPUs) · "
+        f"{m['swift']} · commit {m['git_commit']}{' (dirty)' if m['git_dirty'] else ''} · load {m['loadavg_at_end']}",
+        "",
+        "| benchmark | figure | median | min | max | unit |",
+        "| --- | --- | ---: | ---: | ---: | --- |",
+    ]
+    for name, b in out["benchmarks"].items():
+        for fname, f in b["figures"].items():
+            arrow = "↑" if f["better"] == "higher" else "↓"
+            lines.append(f"| {name} | {fname} | {fmt(f['median'])} | {fmt(f['min'])} | {fmt(f['max'])} | {f['unit']} {arrow} |")
+    lines += ["", "↑ higher is better, ↓ lower is better. Wall-clock figures on a shared machine are noisy; "
+              "`cpu_s_per_M_*` (thread CPU time) and `time_vs_zlib` (CPU time ratio, same process) are the stable ones."]
+    with open(a.md_out, "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+
+
+main()
