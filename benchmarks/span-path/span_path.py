@@ -1,0 +1,202 @@
+#!/usr/bin/env python3
+"""Span path benchmark: OTLP/HTTP requests → fluxtel's receiver → pipeline → otlp_http (gzip) → a local sink.
+
+Loopback only (127.0.0.1), bounded in time. The agent (release build) is pinned to one core; the load
+generator (wrk, Debian's) and the sink run on the other. Two workloads with pre-built requests made
+by the official opentelemetry-proto classes:
+  - 1 span per request (notification-controller's pattern), keep-alive
+  - 100 spans per request (~440 bytes per span, like the Fluent Bit comparison in issue 5)
+Prints one JSON report (benchmarks/run format): requests/s, spans/s, agent CPU seconds per million
+spans, wire bytes per span (what the sink received, gzip), agent peak RSS; and checks that every
+accepted span reached the sink.
+
+usage: span_path.py [--seconds N] [--fluxtel PATH]
+"""
+import argparse
+import gzip
+import http.server
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope, KeyValue
+from opentelemetry.proto.resource.v1.resource_pb2 import Resource
+from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def kv(key, value):
+    return KeyValue(key=key, value=AnyValue(string_value=value))
+
+
+def flux_request(spans, seed):
+    """An ExportTraceServiceRequest shaped like notification-controller's (FLUX.md §1)."""
+    rs = ResourceSpans(
+        resource=Resource(attributes=[kv("service.instance.id", "bc0276ea-183a-4bbc-84eb-7f30d338ce1e"),
+                                      kv("service.name", "flux-system/otel-tempo"),
+                                      kv("service.namespace", "flux-system")]),
+        schema_url="https://opentelemetry.io/schemas/1.34.0")
+    ss = ScopeSpans(scope=InstrumentationScope(name="flux:notification-controller"))
+    for i in range(spans):
+        n = seed * 1000 + i
+        ss.spans.append(Span(
+            trace_id=bytes.fromhex("fc43ff52473a9f8c2bab18cc9c7a5e70"), span_id=n.to_bytes(8, "big"), flags=0x301,
+            name=f"Kustomization: flux-system/apps-{n % 97}", kind=Span.SPAN_KIND_INTERNAL,
+            start_time_unix_nano=1786526042000000000 + n, end_time_unix_nano=1786526042538000000 + n,
+            attributes=[kv("object.uid", "10f37fad-840b-4d46-955a-7f18350de0fc"), kv("object.kind", "Kustomization"),
+                        kv("object.name", f"apps-{n % 97}"), kv("object.namespace", "flux-system"),
+                        kv("revision", "main@sha1:129d971f5eb5561984e5e2f7aed4ba493015be2b"),
+                        kv("originRevision", "main@sha1:129d971f5eb5561984e5e2f7aed4ba493015be2b"),
+                        kv("cluster", "prod-eu-1"), kv("env", "prod")],
+            status=Status(code=Status.STATUS_CODE_OK)))
+    rs.scope_spans.append(ss)
+    return ExportTraceServiceRequest(resource_spans=[rs]).SerializeToString()
+
+
+class Sink(http.server.BaseHTTPRequestHandler):
+    """Counts what fluxtel exports: requests, wire bytes, spans (decoded with the official classes)."""
+    protocol_version = "HTTP/1.1"
+    lock = threading.Lock()
+    wire_bytes = 0
+    spans = 0
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        raw = gzip.decompress(body) if self.headers.get("Content-Encoding") == "gzip" else body
+        request = ExportTraceServiceRequest()
+        request.ParseFromString(raw)
+        count = sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
+        with Sink.lock:
+            Sink.wire_bytes += len(body)
+            Sink.spans += count
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def proc_stat(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
+
+
+def peak_rss(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def metric(port, name, signal_name="traces"):
+    import urllib.request
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    m = re.search(rf'^{name}{{signal="{signal_name}"}} (\S+)$', text, re.M)
+    return float(m.group(1)) if m else 0.0
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--fluxtel", default=os.path.join(ROOT, ".build/release/fluxtel"))
+    args = parser.parse_args()
+    figures = []
+    for spans_per_request, connections in ((1, 16), (100, 8)):
+        body = flux_request(spans_per_request, seed=spans_per_request)
+        result = measure(args.fluxtel, body, args.seconds, connections)
+        prefix = f"spans{spans_per_request}"
+        figures += [
+            {"name": f"{prefix}.requests_per_s", "value": result["requests_per_s"], "unit": "requests/s", "better": "higher"},
+            {"name": f"{prefix}.spans_per_s", "value": result["spans_per_s"], "unit": "spans/s", "better": "higher"},
+            {"name": f"{prefix}.cpu_s_per_M_spans", "value": result["cpu_s_per_M"], "unit": "CPU s/M spans", "better": "lower"},
+            {"name": f"{prefix}.request_bytes_per_span", "value": len(body) / spans_per_request, "unit": "B", "better": "lower"},
+            {"name": f"{prefix}.wire_bytes_per_span", "value": result["wire_per_span"], "unit": "B", "better": "lower"},
+            {"name": f"{prefix}.peak_rss", "value": result["peak_rss"], "unit": "B", "better": "lower"},
+            {"name": f"{prefix}.non_2xx", "value": result["non_2xx"], "unit": "requests", "better": "lower"},
+            {"name": f"{prefix}.lost_spans", "value": result["lost"], "unit": "spans", "better": "lower"},
+        ]
+    print(json.dumps({"benchmark": "span-path", "figures": figures,
+                      "info": {"seconds": args.seconds, "pinning": "agent on CPU 0; wrk and sink on CPU 1"}}))
+
+
+def measure(fluxtel, body, seconds, connections):
+    tmp = tempfile.mkdtemp(prefix="fluxtel-span-bench-")
+    body_path = os.path.join(tmp, "body.bin")
+    open(body_path, "wb").write(body)
+    lua = os.path.join(tmp, "post.lua")
+    open(lua, "w").write(
+        'local f = io.open("%s", "rb")\nwrk.method = "POST"\nwrk.body = f:read("*all")\nf:close()\n'
+        'wrk.headers["Content-Type"] = "application/x-protobuf"\n' % body_path)
+    Sink.wire_bytes = Sink.spans = 0
+    sink = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Sink)
+    threading.Thread(target=sink.serve_forever, daemon=True).start()
+    otlp_port, telemetry_port = free_port(), free_port()
+    config = os.path.join(tmp, "fluxtel.yaml")
+    open(config, "w").write(f"""
+receivers:
+  otlp: {{ endpoint: "127.0.0.1:{otlp_port}" }}
+exporters:
+  otlp_http:
+    endpoint: http://127.0.0.1:{sink.server_address[1]}
+    compression: gzip
+service:
+  telemetry: {{ address: "127.0.0.1:{telemetry_port}", log_level: warning }}
+  shutdown_timeout: 60s
+""")
+    import urllib.request
+    agent = subprocess.Popen(["taskset", "-c", "0", fluxtel, "--config", config], stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(500):
+            try:
+                if urllib.request.urlopen(f"http://127.0.0.1:{telemetry_port}/readyz", timeout=1).status == 200:
+                    break
+            except Exception:
+                time.sleep(0.02)
+        cpu_idle = proc_stat(agent.pid)
+        wrk = subprocess.run(["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", lua,
+                              f"http://127.0.0.1:{otlp_port}/v1/traces"], capture_output=True, text=True, check=True)
+        accepted = metric(telemetry_port, "fluxtel_items_received_total")
+        rss = peak_rss(agent.pid)
+        agent.send_signal(signal.SIGTERM)
+        _, status, usage = os.wait4(agent.pid, 0)
+        agent.returncode = os.waitstatus_to_exitcode(status)
+    finally:
+        if agent.returncode is None and agent.poll() is None:
+            agent.kill()
+    sink.shutdown()
+    cpu = usage.ru_utime + usage.ru_stime - cpu_idle  # the load and the final flush, not start-up
+    requests = int(re.search(r"(\d+) requests in", wrk.stdout).group(1))
+    duration = float(re.search(r"requests in ([\d.]+)s", wrk.stdout).group(1))
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", wrk.stdout)
+    spans = max(accepted, 1)
+    return {
+        "requests_per_s": requests / duration,
+        "spans_per_s": accepted / duration,
+        "cpu_s_per_M": cpu / spans * 1e6,
+        "wire_per_span": Sink.wire_bytes / max(Sink.spans, 1),
+        "peak_rss": max(rss, usage.ru_maxrss * 1024),
+        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
+        "lost": max(0, accepted - Sink.spans),
+    }
+
+
+if __name__ == "__main__":
+    main()
