@@ -147,6 +147,7 @@ extension JSONReader {
     /// Trace and span ids: hex (either case), `byteCount` bytes, or empty.
     mutating func hexID(byteCount: Int) throws(OTLPJSONError) -> [UInt8] {
         if try consumeNull() { return [] }
+        try charge(byteCount)
         let at = pos
         return try withString("a hex string") { (p) throws(OTLPJSONError) -> [UInt8] in
             if p.isEmpty { return [] }
