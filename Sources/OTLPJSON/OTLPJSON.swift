@@ -8,7 +8,10 @@ public import OTLPWire
 public enum OTLPJSON {
     /// Bounds on what one request may cost.
     public struct Limits: Sendable, Hashable {
-        /// Deepest nesting of objects and arrays (a JSON `AnyValue` costs 4 levels per nesting level).
+        /// Deepest nesting of objects and arrays. The default, 88, lets through exactly what the protobuf
+        /// walker's default depth (64 messages) accepts, wherever the deepest AnyValue sits (a JSON
+        /// kvlist level is 4 JSON levels for 3 messages, an array level 3 for 2), so a request never
+        /// passes here only to fail in the walker; a test checks it.
         public var maxDepth: Int
         /// Largest JSON text accepted.
         public var maxInputBytes: Int
@@ -17,7 +20,7 @@ public enum OTLPJSON {
         /// that make large model values (`[{},{},…]`) hit the bound instead of the memory limit.
         public var maxModelBytes: Int
 
-        public init(maxDepth: Int = 128, maxInputBytes: Int = 64 << 20, maxModelBytes: Int = 256 << 20) {
+        public init(maxDepth: Int = 88, maxInputBytes: Int = 64 << 20, maxModelBytes: Int = 256 << 20) {
             self.maxDepth = maxDepth
             self.maxInputBytes = maxInputBytes
             self.maxModelBytes = maxModelBytes

@@ -389,16 +389,53 @@ struct OTLPJSONErrorTests {
         let arrays = #"{"resourceSpans":"# + String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000) + "}"
         #expect(failure(arrays) != nil)
         let unknown = #"{"x":"# + String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000) + "}"
-        #expect(failure(unknown)?.reason == "nested deeper than 128 levels")
+        #expect(failure(unknown)?.reason == "nested deeper than 88 levels")
         let objects = #"{"x":"# + String(repeating: #"{"a":"#, count: 10_000) + "1" + String(repeating: "}", count: 10_001)
-        #expect(failure(objects)?.reason == "nested deeper than 128 levels")
+        #expect(failure(objects)?.reason == "nested deeper than 88 levels")
         var value = #"{"stringValue":"leaf"}"#
         for _ in 0..<5_000 { value = #"{"arrayValue":{"values":["# + value + "]}}" }
         let anyValues = #"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":"# + value + "}]}]}]}"
-        #expect(failure(anyValues, .logs)?.reason == "nested deeper than 128 levels")
+        #expect(failure(anyValues, .logs)?.reason == "nested deeper than 88 levels")
         // Unclosed: also fine.
         #expect(failure(String(repeating: "[", count: 100_000)) != nil)
         #expect(failure(#"{"x":"# + String(repeating: "[", count: 100_000)) != nil)
+    }
+
+    @Test(
+        "whatever nesting the JSON depth limit lets through, the protobuf walker's depth limit accepts too",
+        arguments: ["kvlist", "array"])
+    func depthLimitsAgree(kind: String) throws {
+        func nest(_ k: Int) -> String {
+            var value = #"{"intValue":1}"#
+            for _ in 0..<k {
+                value = kind == "kvlist"
+                    ? #"{"kvlistValue":{"values":[{"key":"k","value":"# + value + "}]}}"
+                    : #"{"arrayValue":{"values":["# + value + "]}}"
+            }
+            return value
+        }
+        // The deepest places an AnyValue can sit in each signal.
+        let shapes: [(Signal, (String) -> String)] = [
+            (.logs, { #"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":"# + $0 + "}]}]}]}" }),
+            (.traces, { #"{"resourceSpans":[{"scopeSpans":[{"spans":[{"links":[{"attributes":[{"key":"a","value":"# + $0 + "}]}]}]}]}]}" }),
+            (
+                .metrics,
+                {
+                    #"{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"histogram":{"dataPoints":[{"exemplars":[{"filteredAttributes":[{"key":"a","value":"#
+                        + $0 + "}]}]}]}}]}]}]}"
+                }
+            ),
+        ]
+        for (signal, wrap) in shapes {
+            var k = 0
+            while let body = try? OTLPJSON.decodeRequest(signal: signal, json: bytes(wrap(nest(k)))) {
+                #expect(throws: Never.self, "\(signal), \(kind) nested \(k) deep") {
+                    try OTLPWalker.countItems(signal: signal, body: body)
+                }
+                k += 1
+            }
+            #expect(k > 10, "\(signal): only \(k) levels")
+        }
     }
 
     @Test("limits: input size and decoded-model budget")
