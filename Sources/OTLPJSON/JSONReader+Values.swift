@@ -34,7 +34,8 @@ extension JSONReader {
         let at = pos
         let parsed: IntegerText
         if c == UInt8(ascii: "\"") {
-            parsed = try withString("a string or number") { (p) throws(OTLPJSONError) -> IntegerText in parseInteger(p) }
+            parsed = try withString("a string or number") { (p) throws(OTLPJSONError) -> IntegerText in parseInteger(p)
+            }
         } else if c == UInt8(ascii: "-") || isDigit(c) {
             let r = try numberToken()
             parsed = parseInteger(UnsafeBufferPointer(start: base + r.lowerBound, count: r.count))
@@ -152,7 +153,8 @@ extension JSONReader {
         return try withString("a hex string") { (p) throws(OTLPJSONError) -> [UInt8] in
             if p.isEmpty { return [] }
             guard p.count == byteCount * 2 else {
-                throw jsonError("expected \(byteCount * 2) hex digits (\(byteCount) bytes), found \(p.count) characters", at: at)
+                throw jsonError(
+                    "expected \(byteCount * 2) hex digits (\(byteCount) bytes), found \(p.count) characters", at: at)
             }
             var out = [UInt8](repeating: 0, count: byteCount)
             for i in 0..<byteCount {
@@ -252,7 +254,9 @@ enum IntegerText {
 }
 
 /// The parts of a number in RFC 8259 syntax; nil if `p` is not one.
-private func scanNumber(_ p: UnsafeBufferPointer<UInt8>) -> (negative: Bool, int: Range<Int>, frac: Range<Int>, exponent: Int)? {
+private func scanNumber(_ p: UnsafeBufferPointer<UInt8>) -> (
+    negative: Bool, int: Range<Int>, frac: Range<Int>, exponent: Int
+)? {
     var i = 0
     let n = p.count
     let negative = i < n && p[i] == UInt8(ascii: "-")
@@ -300,7 +304,9 @@ func parseInteger(_ p: UnsafeBufferPointer<UInt8>) -> IntegerText {
     guard let (negative, int, frac, exponent) = scanNumber(p) else { return .invalid }
     // The digits of int and frac as one sequence d[0..<total], value = d * 10^(exponent - frac.count).
     let total = int.count + frac.count
-    func digit(_ k: Int) -> UInt8 { p[k < int.count ? int.lowerBound + k : frac.lowerBound + k - int.count] - UInt8(ascii: "0") }
+    func digit(_ k: Int) -> UInt8 {
+        p[k < int.count ? int.lowerBound + k : frac.lowerBound + k - int.count] - UInt8(ascii: "0")
+    }
     var first = 0
     while first < total && digit(first) == 0 { first += 1 }
     if first == total { return .value(negative: negative, magnitude: 0) }

@@ -270,7 +270,9 @@ struct JSONReader {
                 return start..<i
             }
             if c == UInt8(ascii: "\\") { return nil }
-            if c < 0x20 { throw error("control character 0x\(String(c, radix: 16)) in a string (must be escaped)", at: i) }
+            if c < 0x20 {
+                throw error("control character 0x\(String(c, radix: 16)) in a string (must be escaped)", at: i)
+            }
             if c < 0x80 {
                 i += 1
             } else {
@@ -291,7 +293,9 @@ struct JSONReader {
                 pos = i + 1
                 return
             }
-            if c < 0x20 { throw error("control character 0x\(String(c, radix: 16)) in a string (must be escaped)", at: i) }
+            if c < 0x20 {
+                throw error("control character 0x\(String(c, radix: 16)) in a string (must be escaped)", at: i)
+            }
             if c < 0x80 && c != UInt8(ascii: "\\") {
                 scratch.append(c)
                 i += 1
@@ -395,7 +399,9 @@ struct JSONReader {
         guard i + n <= end else { throw error("invalid UTF-8 (truncated sequence)", at: i) }
         for k in 1..<n where base[i + k] & 0xC0 != 0x80 { throw error("invalid UTF-8", at: i) }
         let b1 = base[i + 1]
-        if (b0 == 0xE0 && b1 < 0xA0) || (b0 == 0xED && b1 >= 0xA0) || (b0 == 0xF0 && b1 < 0x90) || (b0 == 0xF4 && b1 >= 0x90) {
+        if (b0 == 0xE0 && b1 < 0xA0) || (b0 == 0xED && b1 >= 0xA0) || (b0 == 0xF0 && b1 < 0x90)
+            || (b0 == 0xF4 && b1 >= 0x90)
+        {
             throw error("invalid UTF-8", at: i)
         }
         return n
@@ -438,7 +444,9 @@ struct JSONReader {
         if i < end && (base[i] == UInt8(ascii: "e") || base[i] == UInt8(ascii: "E")) {
             i += 1
             if i < end && (base[i] == UInt8(ascii: "+") || base[i] == UInt8(ascii: "-")) { i += 1 }
-            guard i < end, isDigit(base[i]) else { throw error("invalid number (digits must follow the exponent)", at: start) }
+            guard i < end, isDigit(base[i]) else {
+                throw error("invalid number (digits must follow the exponent)", at: start)
+            }
             while i < end && isDigit(base[i]) { i += 1 }
         }
         pos = i

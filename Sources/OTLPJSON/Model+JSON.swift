@@ -508,7 +508,8 @@ extension OTLP.Sum: JSONMessage {
         if key.matches("dataPoints", "data_points") {
             dataPoints = try r.messages()
         } else if key.matches("aggregationTemporality", "aggregation_temporality") {
-            aggregationTemporality = .init(rawValue: try r.enumValue(aggregationTemporalityNames, "AggregationTemporality"))
+            aggregationTemporality = .init(
+                rawValue: try r.enumValue(aggregationTemporalityNames, "AggregationTemporality"))
         } else if key.matches("isMonotonic", "is_monotonic") {
             isMonotonic = try r.bool()
         } else {
@@ -523,7 +524,8 @@ extension OTLP.Histogram: JSONMessage {
         if key.matches("dataPoints", "data_points") {
             dataPoints = try r.messages()
         } else if key.matches("aggregationTemporality", "aggregation_temporality") {
-            aggregationTemporality = .init(rawValue: try r.enumValue(aggregationTemporalityNames, "AggregationTemporality"))
+            aggregationTemporality = .init(
+                rawValue: try r.enumValue(aggregationTemporalityNames, "AggregationTemporality"))
         } else {
             return false
         }
@@ -536,7 +538,8 @@ extension OTLP.ExponentialHistogram: JSONMessage {
         if key.matches("dataPoints", "data_points") {
             dataPoints = try r.messages()
         } else if key.matches("aggregationTemporality", "aggregation_temporality") {
-            aggregationTemporality = .init(rawValue: try r.enumValue(aggregationTemporalityNames, "AggregationTemporality"))
+            aggregationTemporality = .init(
+                rawValue: try r.enumValue(aggregationTemporalityNames, "AggregationTemporality"))
         } else {
             return false
         }

@@ -43,7 +43,8 @@ public enum OTLPJSON {
         signal: Signal, json: [UInt8], limits: Limits = .default
     ) throws(OTLPJSONError) -> [UInt8] {
         guard json.count <= limits.maxInputBytes else {
-            throw OTLPJSONError(offset: limits.maxInputBytes, reason: "JSON body larger than \(limits.maxInputBytes) bytes")
+            throw OTLPJSONError(
+                offset: limits.maxInputBytes, reason: "JSON body larger than \(limits.maxInputBytes) bytes")
         }
         let budget = min(limits.maxModelBytes, json.count.multipliedReportingOverflow(by: 16).partialValue + (1 << 20))
         return try json.withUnsafeBufferPointer { (buffer) throws(OTLPJSONError) -> [UInt8] in
@@ -57,23 +58,30 @@ public enum OTLPJSON {
     }
 
     /// Decodes an OTLP/JSON `ExportTraceServiceRequest` into the model.
-    public static func decodeTraceRequest(json: [UInt8], limits: Limits = .default) throws(OTLPJSONError) -> OTLP.ExportTraceServiceRequest {
+    public static func decodeTraceRequest(json: [UInt8], limits: Limits = .default) throws(OTLPJSONError)
+        -> OTLP.ExportTraceServiceRequest
+    {
         try decode(json, limits)
     }
 
     /// Decodes an OTLP/JSON `ExportLogsServiceRequest` into the model.
-    public static func decodeLogsRequest(json: [UInt8], limits: Limits = .default) throws(OTLPJSONError) -> OTLP.ExportLogsServiceRequest {
+    public static func decodeLogsRequest(json: [UInt8], limits: Limits = .default) throws(OTLPJSONError)
+        -> OTLP.ExportLogsServiceRequest
+    {
         try decode(json, limits)
     }
 
     /// Decodes an OTLP/JSON `ExportMetricsServiceRequest` into the model.
-    public static func decodeMetricsRequest(json: [UInt8], limits: Limits = .default) throws(OTLPJSONError) -> OTLP.ExportMetricsServiceRequest {
+    public static func decodeMetricsRequest(json: [UInt8], limits: Limits = .default) throws(OTLPJSONError)
+        -> OTLP.ExportMetricsServiceRequest
+    {
         try decode(json, limits)
     }
 
     static func decode<M: JSONMessage>(_ json: [UInt8], _ limits: Limits) throws(OTLPJSONError) -> M {
         guard json.count <= limits.maxInputBytes else {
-            throw OTLPJSONError(offset: limits.maxInputBytes, reason: "JSON body larger than \(limits.maxInputBytes) bytes")
+            throw OTLPJSONError(
+                offset: limits.maxInputBytes, reason: "JSON body larger than \(limits.maxInputBytes) bytes")
         }
         let budget = min(limits.maxModelBytes, json.count.multipliedReportingOverflow(by: 16).partialValue + (1 << 20))
         return try json.withUnsafeBufferPointer { (buffer) throws(OTLPJSONError) -> M in

@@ -88,7 +88,9 @@ enum Interop {
 
 @Suite("OTLP/JSON interop with the official opentelemetry-proto Python classes", .serialized)
 struct JSONInteropTests {
-    static let requests: [(String, Signal)] = [("trace-request", .traces), ("logs-request", .logs), ("metrics-request", .metrics)]
+    static let requests: [(String, Signal)] = [
+        ("trace-request", .traces), ("logs-request", .logs), ("metrics-request", .metrics),
+    ]
     /// lowerCamelCase / proto names × enum names / numbers.
     static let spellings: [[String]] = [[], ["--snake"], ["--enum-ints"], ["--snake", "--enum-ints"]]
 
@@ -100,20 +102,26 @@ struct JSONInteropTests {
             let ours = try OTLPJSON.decodeRequest(signal: signal, json: json)
             #expect(ours == official, "\(kind) \(flags): \(ours.count) bytes, official \(official.count)")
             // And it is what the protobuf path sees: a valid body with the same items.
-            #expect(try OTLPWalker.countItems(signal: signal, body: ours) == OTLPWalker.countItems(signal: signal, body: official))
+            #expect(
+                try OTLPWalker.countItems(signal: signal, body: ours)
+                    == OTLPWalker.countItems(signal: signal, body: official))
         }
     }
 
     @Test(
         "our JSON responses parse with protobuf's json_format to the golden responses",
         arguments: [
-            ("trace-response", Signal.traces, OTLP.PartialSuccess(rejected: 3, errorMessage: "3 spans rejected: invalid trace_id")),
+            (
+                "trace-response", Signal.traces,
+                OTLP.PartialSuccess(rejected: 3, errorMessage: "3 spans rejected: invalid trace_id")
+            ),
             ("logs-response", .logs, OTLP.PartialSuccess(rejected: -1, errorMessage: "ü")),
             ("metrics-response", .metrics, OTLP.PartialSuccess()),
         ])
     func responsesParseWithJSONFormat(kind: String, signal: Signal, partial: OTLP.PartialSuccess) throws {
         let path = Interop.tempFile("ours-\(kind).json")
-        try Interop.write(OTLPJSON.encodeResponse(OTLP.ExportServiceResponse(partialSuccess: partial), signal: signal), to: path)
+        try Interop.write(
+            OTLPJSON.encodeResponse(OTLP.ExportServiceResponse(partialSuccess: partial), signal: signal), to: path)
         let (status, output) = try Interop.run(["check-json", kind, path])
         #expect(status == 0, "\(kind): \(output)")
     }

@@ -45,7 +45,8 @@ private func metrics(_ json: String) throws -> OTLP.ExportMetricsServiceRequest 
 }
 
 private func dataPoint(_ fields: String) throws -> OTLP.NumberDataPoint {
-    let m = try metrics(#"{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"gauge":{"dataPoints":[{"# + fields + "}]}}]}]}]}")
+    let m = try metrics(
+        #"{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"gauge":{"dataPoints":[{"# + fields + "}]}}]}]}]}")
     guard case .gauge(let g)? = m.resourceMetrics.first?.scopeMetrics.first?.metrics.first?.data else {
         Issue.record("no gauge")
         return OTLP.NumberDataPoint()
@@ -91,13 +92,18 @@ struct OTLPJSONFieldTests {
         #expect(rs.schemaURL == "res-schema")
         #expect(rs.resource?.attributes == [OTLP.KeyValue("service.name", "svc")])
         #expect(rs.resource?.droppedAttributesCount == 1)
-        #expect(rs.resource?.entityRefs == [OTLP.EntityRef(schemaURL: "u", type: "service", idKeys: ["a"], descriptionKeys: ["b"])])
+        #expect(
+            rs.resource?.entityRefs == [
+                OTLP.EntityRef(schemaURL: "u", type: "service", idKeys: ["a"], descriptionKeys: ["b"])
+            ])
         let ss = try #require(rs.scopeSpans.first)
         #expect(ss.scope == OTLP.InstrumentationScope(name: "s", version: "1", droppedAttributesCount: 2))
         #expect(ss.schemaURL == "scope-schema")
         let expected = OTLP.Span(
-            traceID: Array(1...16), spanID: Array(0xA0...0xA7), traceState: "k=v", parentSpanID: Array(repeating: 0xFF, count: 8),
-            flags: 0x301, name: "op", kind: .server, startTimeUnixNano: 1_786_528_442_000_000_001, endTimeUnixNano: .max,
+            traceID: Array(1...16), spanID: Array(0xA0...0xA7), traceState: "k=v",
+            parentSpanID: Array(repeating: 0xFF, count: 8),
+            flags: 0x301, name: "op", kind: .server, startTimeUnixNano: 1_786_528_442_000_000_001,
+            endTimeUnixNano: .max,
             attributes: [OTLP.KeyValue(key: "i", value: .int(-42))], droppedAttributesCount: 3,
             events: [OTLP.Span.Event(timeUnixNano: 5, name: "e", droppedAttributesCount: 4)], droppedEventsCount: 5,
             links: [
@@ -159,11 +165,15 @@ struct OTLPJSONFieldTests {
         #expect(p.exemplars.first?.spanID == Array(1...8))
         guard case .sum(let s)? = list[1].data else { Issue.record("sum"); return }
         #expect(s.aggregationTemporality == .cumulative && s.isMonotonic && s.dataPoints.first?.value == .double(1.5))
-        guard case .histogram(let h)? = list[2].data, let hp = h.dataPoints.first else { Issue.record("histogram"); return }
+        guard case .histogram(let h)? = list[2].data, let hp = h.dataPoints.first else {
+            Issue.record("histogram"); return
+        }
         #expect(h.aggregationTemporality == .delta)
         #expect(hp.count == 10 && hp.sum == 2.5 && hp.bucketCounts == [1, 2, 7] && hp.explicitBounds == [0.5, 1.5])
         #expect(hp.min == 0 && hp.max == .infinity)
-        guard case .exponentialHistogram(let e)? = list[3].data, let ep = e.dataPoints.first else { Issue.record("exp"); return }
+        guard case .exponentialHistogram(let e)? = list[3].data, let ep = e.dataPoints.first else {
+            Issue.record("exp"); return
+        }
         #expect(ep.scale == -3 && ep.zeroCount == 1 && ep.zeroThreshold == 1e-9 && ep.sum == nil)
         #expect(ep.positive == OTLP.ExponentialHistogramDataPoint.Buckets(offset: -5, bucketCounts: [1, 2]))
         #expect(ep.negative == OTLP.ExponentialHistogramDataPoint.Buckets())
@@ -209,9 +219,10 @@ struct OTLPJSONFieldTests {
 
     @Test("trace and span ids are hex, either case; wrong length or digits are errors")
     func hexIDs() throws {
-        #expect(try span(#""traceId":"ABCDEF0123456789abcdef0123456789""#).traceID == [
-            0xAB, 0xCD, 0xEF, 0x01, 0x23, 0x45, 0x67, 0x89, 0xAB, 0xCD, 0xEF, 0x01, 0x23, 0x45, 0x67, 0x89,
-        ])
+        #expect(
+            try span(#""traceId":"ABCDEF0123456789abcdef0123456789""#).traceID == [
+                0xAB, 0xCD, 0xEF, 0x01, 0x23, 0x45, 0x67, 0x89, 0xAB, 0xCD, 0xEF, 0x01, 0x23, 0x45, 0x67, 0x89,
+            ])
         #expect(try span(#""traceId":"","spanId":null"#).traceID == [])
         let short = try #require(spanFailure(#""traceId":"AQIDBAUGBwgJCgsMDQ4PEA==""#))  // base64 is not accepted
         #expect(short.reason.contains("expected 32 hex digits"))
@@ -228,7 +239,9 @@ struct OTLPJSONFieldTests {
         #expect(try attribute(#"{"bytesValue":"AAH-_w"}"#) == .bytes([0x00, 0x01, 0xFE, 0xFF]))
         #expect(try attribute(#"{"bytesValue":"aGVsbG8="}"#) == .bytes(Array("hello".utf8)))
         #expect(try attribute(#"{"bytesValue":""}"#) == .bytes([]))
-        #expect(spanFailure(#""attributes":[{"key":"k","value":{"bytesValue":"AAH*"}}]"#)?.reason == "invalid base64 character")
+        #expect(
+            spanFailure(#""attributes":[{"key":"k","value":{"bytesValue":"AAH*"}}]"#)?.reason
+                == "invalid base64 character")
         #expect(spanFailure(#""attributes":[{"key":"k","value":{"bytesValue":"A"}}]"#) != nil)
         #expect(spanFailure(#""attributes":[{"key":"k","value":{"bytesValue":"AA==="}}]"#) != nil)
     }
@@ -247,7 +260,9 @@ struct OTLPJSONFieldTests {
         #expect(try dataPoint(#""asDouble":0.1"#).value == .double(0.1))
         #expect(try dataPoint(#""asDouble":1.7976931348623157e308"#).value == .double(.greatestFiniteMagnitude))
         #expect(try dataPoint(#""asDouble":4.9406564584124654e-324"#).value == .double(.leastNonzeroMagnitude))
-        #expect(try dataPoint(#""asDouble":123456789012345678901234567890"#).value == .double(123456789012345678901234567890.0))
+        #expect(
+            try dataPoint(#""asDouble":123456789012345678901234567890"#).value
+                == .double(123456789012345678901234567890.0))
         #expect(try dataPoint(#""asDouble":3.141592653589793238"#).value == .double(3.141592653589793))
 
         let pre = #"{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"gauge":{"dataPoints":[{"#
@@ -257,7 +272,9 @@ struct OTLPJSONFieldTests {
         #expect(failure(pre + #""asDouble":NaN"# + post, .metrics) != nil)
         #expect(failure(pre + #""asDouble":"1e400""# + post, .metrics) != nil)
         #expect(failure(pre + #""asDouble":.5"# + post, .metrics) != nil)
-        #expect(failure(pre + #""asDouble":1.5,"asInt":1"# + post, .metrics)?.reason == "more than one member of oneof 'value' is set")
+        #expect(
+            failure(pre + #""asDouble":1.5,"asInt":1"# + post, .metrics)?.reason
+                == "more than one member of oneof 'value' is set")
     }
 
     @Test("AnyValue: every member, empty, absent, nested, oneof conflict")
@@ -273,8 +290,9 @@ struct OTLPJSONFieldTests {
         #expect(
             try attribute(#"{"arrayValue":{"values":[{"intValue":"1"},{},{"kvlistValue":{"values":[{"key":"x"}]}}]}}"#)
                 == .array([.int(1), .empty, .kvlist([OTLP.KeyValue(key: "x", value: nil)])]))
-        #expect(try span(#""attributes":[{"keyStrindex":3,"value":{"stringValue":"by index"}}]"#).attributes
-            == [OTLP.KeyValue(key: "", value: .string("by index"), keyIndex: 3)])
+        #expect(
+            try span(#""attributes":[{"keyStrindex":3,"value":{"stringValue":"by index"}}]"#).attributes
+                == [OTLP.KeyValue(key: "", value: .string("by index"), keyIndex: 3)])
         let e = try #require(spanFailure(#""attributes":[{"key":"k","value":{"stringValue":"s","intValue":1}}]"#))
         #expect(e.reason == "more than one member of oneof 'value' is set")
         #expect(e.path == "resourceSpans[0].scopeSpans[0].spans[0].attributes[0].value.intValue")
@@ -290,7 +308,9 @@ struct OTLPJSONFieldTests {
 
     @Test("strings: escapes, surrogate pairs, raw UTF-8")
     func strings() throws {
-        #expect(try span(#""name":"a\"b\\c\/d\b\f\n\r\t\u0000\u00e9\u20AC\ud83d\ude00 ✓""#).name == "a\"b\\c/d\u{8}\u{C}\n\r\t\u{0}é€😀 ✓")
+        #expect(
+            try span(#""name":"a\"b\\c\/d\b\f\n\r\t\u0000\u00e9\u20AC\ud83d\ude00 ✓""#).name
+                == "a\"b\\c/d\u{8}\u{C}\n\r\t\u{0}é€😀 ✓")
         #expect(try span(#""name":"\uD83D\uDE00""#).name == "😀")
         #expect(spanFailure(#""name":"\ud83d""#)?.reason.contains("unpaired high surrogate") == true)
         #expect(spanFailure(#""name":"\ud83dx""#)?.reason.contains("unpaired high surrogate") == true)
@@ -332,7 +352,9 @@ struct OTLPJSONErrorTests {
         #expect(e.path == "resourceSpans[0].scopeSpans[0].spans[3].startTimeUnixNano")
         #expect(e.reason == "expected a string or number, found a boolean")
         #expect(e.offset == json.utf8.count - "true}]}]}]}".utf8.count)
-        #expect(e.description.hasPrefix("resourceSpans[0].scopeSpans[0].spans[3].startTimeUnixNano: expected a string or number"))
+        #expect(
+            e.description.hasPrefix(
+                "resourceSpans[0].scopeSpans[0].spans[3].startTimeUnixNano: expected a string or number"))
         #expect(e.description.hasSuffix("(at byte \(e.offset))"))
         // Snake-case keys appear as written.
         let s = try #require(failure(#"{"resource_spans":[{"scope_spans":{}}]}"#))
@@ -369,7 +391,9 @@ struct OTLPJSONErrorTests {
 
     @Test("invalid UTF-8 in strings and keys is rejected at its offset")
     func invalidUTF8() throws {
-        for bad: [UInt8] in [[0xFF], [0xC0, 0x80], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xE2, 0x82], [0x80]] {
+        for bad: [UInt8] in [
+            [0xFF], [0xC0, 0x80], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xE2, 0x82], [0x80],
+        ] {
             let prefix = Array(#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"ok"#.utf8)
             let json = prefix + bad + Array(#""}]}]}]}"#.utf8)
             do {
@@ -386,11 +410,13 @@ struct OTLPJSONErrorTests {
 
     @Test("a depth bomb of 10,000 nested arrays (and AnyValues) is an error, not a stack overflow")
     func depthBomb() throws {
-        let arrays = #"{"resourceSpans":"# + String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000) + "}"
+        let arrays =
+            #"{"resourceSpans":"# + String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000) + "}"
         #expect(failure(arrays) != nil)
         let unknown = #"{"x":"# + String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000) + "}"
         #expect(failure(unknown)?.reason == "nested deeper than 88 levels")
-        let objects = #"{"x":"# + String(repeating: #"{"a":"#, count: 10_000) + "1" + String(repeating: "}", count: 10_001)
+        let objects =
+            #"{"x":"# + String(repeating: #"{"a":"#, count: 10_000) + "1" + String(repeating: "}", count: 10_001)
         #expect(failure(objects)?.reason == "nested deeper than 88 levels")
         var value = #"{"stringValue":"leaf"}"#
         for _ in 0..<5_000 { value = #"{"arrayValue":{"values":["# + value + "]}}" }
@@ -408,7 +434,8 @@ struct OTLPJSONErrorTests {
         func nest(_ k: Int) -> String {
             var value = #"{"intValue":1}"#
             for _ in 0..<k {
-                value = kind == "kvlist"
+                value =
+                    kind == "kvlist"
                     ? #"{"kvlistValue":{"values":[{"key":"k","value":"# + value + "}]}}"
                     : #"{"arrayValue":{"values":["# + value + "]}}"
             }
@@ -417,7 +444,13 @@ struct OTLPJSONErrorTests {
         // The deepest places an AnyValue can sit in each signal.
         let shapes: [(Signal, (String) -> String)] = [
             (.logs, { #"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":"# + $0 + "}]}]}]}" }),
-            (.traces, { #"{"resourceSpans":[{"scopeSpans":[{"spans":[{"links":[{"attributes":[{"key":"a","value":"# + $0 + "}]}]}]}]}]}" }),
+            (
+                .traces,
+                {
+                    #"{"resourceSpans":[{"scopeSpans":[{"spans":[{"links":[{"attributes":[{"key":"a","value":"# + $0
+                        + "}]}]}]}]}]}"
+                }
+            ),
             (
                 .metrics,
                 {
@@ -451,7 +484,8 @@ struct OTLPJSONErrorTests {
         #expect(failure(json)?.reason.hasPrefix("request too large once decoded") == true)
         // ...while real spans, of any number, stay far below it.
         let real = Array(
-            repeating: #"{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"a0a1a2a3a4a5a6a7","name":"s","startTimeUnixNano":"1"}"#,
+            repeating:
+                #"{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"a0a1a2a3a4a5a6a7","name":"s","startTimeUnixNano":"1"}"#,
             count: 20_000
         ).joined(separator: ",")
         let body = try OTLPJSON.decodeRequest(
@@ -474,21 +508,26 @@ struct OTLPJSONResponseTests {
     @Test("export responses use the signal's partial-success field names")
     func responses() {
         #expect(text(OTLPJSON.encodeResponse(OTLP.ExportServiceResponse(), signal: .traces)) == "{}")
-        let p = OTLP.ExportServiceResponse(partialSuccess: OTLP.PartialSuccess(rejected: 3, errorMessage: "bad \"id\"\n"))
-        #expect(text(OTLPJSON.encodeResponse(p, signal: .traces)) == #"{"partialSuccess":{"rejectedSpans":"3","errorMessage":"bad \"id\"\n"}}"#)
+        let p = OTLP.ExportServiceResponse(
+            partialSuccess: OTLP.PartialSuccess(rejected: 3, errorMessage: "bad \"id\"\n"))
+        #expect(
+            text(OTLPJSON.encodeResponse(p, signal: .traces))
+                == #"{"partialSuccess":{"rejectedSpans":"3","errorMessage":"bad \"id\"\n"}}"#)
         #expect(text(OTLPJSON.encodeResponse(p, signal: .logs)).contains(#""rejectedLogRecords":"3""#))
         #expect(text(OTLPJSON.encodeResponse(p, signal: .metrics)).contains(#""rejectedDataPoints":"3""#))
         let empty = OTLP.ExportServiceResponse(partialSuccess: OTLP.PartialSuccess())
         #expect(text(OTLPJSON.encodeResponse(empty, signal: .metrics)) == #"{"partialSuccess":{}}"#)
         let onlyMessage = OTLP.ExportServiceResponse(partialSuccess: OTLP.PartialSuccess(errorMessage: "m"))
-        #expect(text(OTLPJSON.encodeResponse(onlyMessage, signal: .logs)) == #"{"partialSuccess":{"errorMessage":"m"}}"#)
+        #expect(
+            text(OTLPJSON.encodeResponse(onlyMessage, signal: .logs)) == #"{"partialSuccess":{"errorMessage":"m"}}"#)
     }
 
     @Test("google.rpc.Status as JSON, control characters escaped")
     func status() {
         #expect(text(OTLPJSON.encodeStatus(code: 3, message: "bad")) == #"{"code":3,"message":"bad"}"#)
         #expect(text(OTLPJSON.encodeStatus(code: 8, message: "")) == #"{"code":8}"#)
-        #expect(text(OTLPJSON.encodeStatus(code: 3, message: "a\u{1}\\b\tü")) == #"{"code":3,"message":"a\u0001\\b\tü"}"#)
+        #expect(
+            text(OTLPJSON.encodeStatus(code: 3, message: "a\u{1}\\b\tü")) == #"{"code":3,"message":"a\u0001\\b\tü"}"#)
     }
 
     @Test("an error description round-trips through a JSON status into our own parser")
