@@ -37,6 +37,8 @@ let package = Package(
 
         // OTLP protobuf wire format, by hand: writer, bounds-checked reader, the data model.
         .target(name: "OTLPWire", swiftSettings: swiftSettings),
+        // OTLP/JSON (application/json) requests to protobuf bytes; JSON responses and google.rpc.Status.
+        .target(name: "OTLPJSON", dependencies: ["OTLPWire"], swiftSettings: swiftSettings),
         // gzip / gunzip over zlib, with a hard cap on inflated size.
         .target(name: "Compression", dependencies: ["CZlib"], swiftSettings: swiftSettings),
         // YAML (libyaml) node tree with line/column, and the agent's configuration model.
@@ -71,7 +73,7 @@ let package = Package(
         .target(
             name: "OTLPReceiver",
             dependencies: [
-                "OTLPWire", "Compression", "Pipeline", "SelfTelemetry",
+                "OTLPWire", "OTLPJSON", "Compression", "Pipeline", "SelfTelemetry",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -119,6 +121,7 @@ let package = Package(
         ),
 
         .testTarget(name: "OTLPWireTests", dependencies: ["OTLPWire"], swiftSettings: swiftSettings),
+        .testTarget(name: "OTLPJSONTests", dependencies: ["OTLPJSON", "OTLPWire"], swiftSettings: swiftSettings),
         .testTarget(name: "CompressionTests", dependencies: ["Compression"], swiftSettings: swiftSettings),
         .testTarget(name: "FluxtelConfigTests", dependencies: ["FluxtelConfig"], swiftSettings: swiftSettings),
         .testTarget(
@@ -158,3 +161,12 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// libFuzzer targets (scripts/fuzz). Only with FLUXTEL_FUZZ=1: a fuzz target does not link without
+// `--sanitize fuzzer`, so it would break a plain `swift build`.
+if Context.environment["FLUXTEL_FUZZ"] == "1" {
+    package.targets += [
+        .executableTarget(name: "FuzzProtobuf", dependencies: ["OTLPWire"], path: "Fuzz/FuzzProtobuf", swiftSettings: swiftSettings),
+        .executableTarget(name: "FuzzJSON", dependencies: ["OTLPJSON", "OTLPWire"], path: "Fuzz/FuzzJSON", swiftSettings: swiftSettings),
+    ]
+}

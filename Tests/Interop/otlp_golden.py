@@ -8,6 +8,14 @@ very same values with fluxtel's model.
   otlp_golden.py encode <kind> <file>     write the official encoding of the golden <kind>
   otlp_golden.py check <kind> <file>      parse <file> with the official classes and compare with
                                           the golden <kind> field for field (exit 1 + differences)
+  otlp_golden.py json <kind> <file> [--snake] [--enum-ints]
+                                          write the golden <kind> as OTLP/JSON: protobuf's MessageToJson
+                                          (lowerCamelCase, or the proto field names with --snake; enum
+                                          names, or numbers with --enum-ints) with trace/span ids turned
+                                          from base64 into hex, as OTLP/JSON requires
+  otlp_golden.py check-json <kind> <file>  parse the JSON in <file> with protobuf's json_format (strict:
+                                          unknown fields are errors) and compare with the golden <kind>
+                                          (for responses: their JSON has no ids)
   otlp_golden.py big-traces <file>        write a large ExportTraceServiceRequest (walker tests)
   otlp_golden.py check-split <orig> <part>...
                                           every part parses; the spans of the parts, in order, are
@@ -15,6 +23,8 @@ very same values with fluxtel's model.
 
 kinds: trace-request logs-request metrics-request trace-response logs-response metrics-response
 """
+import base64
+import json
 import sys
 
 from google.protobuf import text_format
@@ -327,7 +337,50 @@ def check_split(orig_path, part_paths):
     return 0
 
 
+ID_KEYS = {"traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id"}
+
+
+def hex_ids(node):
+    """MessageToJson writes every bytes field as base64; OTLP/JSON wants trace and span ids in hex
+    (the official SDKs' JSON exporters do this same conversion). Attribute keys are JSON values, not
+    keys, so only real id fields are touched."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k in ID_KEYS and isinstance(v, str):
+                node[k] = base64.b64decode(v).hex()
+            else:
+                hex_ids(v)
+    elif isinstance(node, list):
+        for v in node:
+            hex_ids(v)
+    return node
+
+
+def to_otlp_json(kind, snake, enum_ints):
+    from google.protobuf import json_format
+    text = json_format.MessageToJson(GOLDEN[kind](), preserving_proto_field_name=snake,
+                                     use_integers_for_enums=enum_ints)
+    return json.dumps(hex_ids(json.loads(text)), indent=1, ensure_ascii=False)
+
+
 def main(argv):
+    if len(argv) >= 3 and argv[0] == "check-json" and argv[1] in GOLDEN:
+        from google.protobuf import json_format
+        golden = GOLDEN[argv[1]]()
+        try:
+            parsed = json_format.Parse(open(argv[2], encoding="utf-8").read(), type(golden)())
+        except Exception as e:
+            print(f"json_format rejected the JSON: {e}")
+            return 1
+        if parsed != golden:
+            print(diff(golden, parsed))
+            return 1
+        print("equal")
+        return 0
+    if len(argv) >= 3 and argv[0] == "json" and argv[1] in GOLDEN:
+        text = to_otlp_json(argv[1], "--snake" in argv[3:], "--enum-ints" in argv[3:])
+        open(argv[2], "w", encoding="utf-8").write(text)
+        return 0
     if len(argv) >= 3 and argv[0] == "encode" and argv[1] in GOLDEN:
         open(argv[2], "wb").write(GOLDEN[argv[1]]().SerializeToString())
         return 0

@@ -1,0 +1,128 @@
+import Foundation
+import OTLPJSON
+import OTLPWire
+import Testing
+
+/// Interop with the official OpenTelemetry protobuf classes (Python, pinned in
+/// Tests/Interop/requirements.txt): protobuf's own `MessageToJson` of the "every field" golden
+/// requests (ids turned into hex, as OTLP/JSON requires) must decode to exactly the official
+/// protobuf bytes. The interpreter comes from `FLUXTEL_PYTHON`, else `<package root>/.venv/bin/python3`;
+/// without one these tests fail (they never skip):
+///
+///     python3 -m venv .venv && .venv/bin/pip install -r Tests/Interop/requirements.txt
+enum Interop {
+    static let packageRoot: String = {
+        var parts = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false)
+        parts.removeLast(3)  // Tests/OTLPJSONTests/JSONInteropTests.swift
+        return parts.joined(separator: "/")
+    }()
+
+    static let script = packageRoot + "/Tests/Interop/otlp_golden.py"
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func python() throws -> String {
+        if let env = ProcessInfo.processInfo.environment["FLUXTEL_PYTHON"], !env.isEmpty {
+            guard FileManager.default.isExecutableFile(atPath: env) else {
+                throw Failure(description: "FLUXTEL_PYTHON=\(env) is not an executable file")
+            }
+            return env
+        }
+        let venv = packageRoot + "/.venv/bin/python3"
+        guard FileManager.default.isExecutableFile(atPath: venv) else {
+            throw Failure(
+                description: """
+                    No Python for the OTLP/JSON interop tests: set FLUXTEL_PYTHON, or create \(venv) with
+                      python3 -m venv \(packageRoot)/.venv && \(packageRoot)/.venv/bin/pip install -r \(packageRoot)/Tests/Interop/requirements.txt
+                    """)
+        }
+        return venv
+    }
+
+    /// Runs `otlp_golden.py args...`; returns (exit status, stdout+stderr).
+    static func run(_ args: [String]) throws -> (status: Int32, output: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try python())
+        p.arguments = [script] + args
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    static func tempFile(_ name: String) -> String {
+        let dir = NSTemporaryDirectory() + "fluxtel-otlpjson-\(getpid())"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir + "/" + name
+    }
+
+    static func write(_ bytes: [UInt8], to path: String) throws {
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+    }
+
+    static func read(_ path: String) throws -> [UInt8] {
+        [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+
+    /// The official protobuf encoding of golden `kind`.
+    static func officialBytes(_ kind: String) throws -> [UInt8] {
+        let path = tempFile("official-\(kind).bin")
+        let (status, output) = try run(["encode", kind, path])
+        try #require(status == 0, "python encode failed: \(output)")
+        return try read(path)
+    }
+
+    /// The golden `kind` as OTLP/JSON written by protobuf's json_format.
+    static func officialJSON(_ kind: String, _ flags: [String]) throws -> [UInt8] {
+        let path = tempFile("official-\(kind)\(flags.joined()).json")
+        let (status, output) = try run(["json", kind, path] + flags)
+        try #require(status == 0, "python json failed: \(output)")
+        return try read(path)
+    }
+}
+
+@Suite("OTLP/JSON interop with the official opentelemetry-proto Python classes", .serialized)
+struct JSONInteropTests {
+    static let requests: [(String, Signal)] = [
+        ("trace-request", .traces), ("logs-request", .logs), ("metrics-request", .metrics),
+    ]
+    /// lowerCamelCase / proto names × enum names / numbers.
+    static let spellings: [[String]] = [[], ["--snake"], ["--enum-ints"], ["--snake", "--enum-ints"]]
+
+    @Test("MessageToJson of the every-field requests decodes to the official protobuf bytes", arguments: requests)
+    func officialJSONDecodesToOfficialBytes(kind: String, signal: Signal) throws {
+        let official = try Interop.officialBytes(kind)
+        for flags in Self.spellings {
+            let json = try Interop.officialJSON(kind, flags)
+            let ours = try OTLPJSON.decodeRequest(signal: signal, json: json)
+            #expect(ours == official, "\(kind) \(flags): \(ours.count) bytes, official \(official.count)")
+            // And it is what the protobuf path sees: a valid body with the same items.
+            #expect(
+                try OTLPWalker.countItems(signal: signal, body: ours)
+                    == OTLPWalker.countItems(signal: signal, body: official))
+        }
+    }
+
+    @Test(
+        "our JSON responses parse with protobuf's json_format to the golden responses",
+        arguments: [
+            (
+                "trace-response", Signal.traces,
+                OTLP.PartialSuccess(rejected: 3, errorMessage: "3 spans rejected: invalid trace_id")
+            ),
+            ("logs-response", .logs, OTLP.PartialSuccess(rejected: -1, errorMessage: "ü")),
+            ("metrics-response", .metrics, OTLP.PartialSuccess()),
+        ])
+    func responsesParseWithJSONFormat(kind: String, signal: Signal, partial: OTLP.PartialSuccess) throws {
+        let path = Interop.tempFile("ours-\(kind).json")
+        try Interop.write(
+            OTLPJSON.encodeResponse(OTLP.ExportServiceResponse(partialSuccess: partial), signal: signal), to: path)
+        let (status, output) = try Interop.run(["check-json", kind, path])
+        #expect(status == 0, "\(kind): \(output)")
+    }
+}
