@@ -319,6 +319,7 @@ private let instanceBytes: [UInt8] = Array("instance".utf8)
 private let leBytes: [UInt8] = Array("le".utf8)
 private let quantileBytes: [UInt8] = Array("quantile".utf8)
 private let totalBytes: [UInt8] = Array("_total".utf8)
+private let infoBytes: [UInt8] = Array("_info".utf8)
 
 /// Walks the families of one exposition and writes their metrics.
 struct Encoder {
@@ -468,7 +469,7 @@ struct Encoder {
         }
         let metricOffset = w.count
         let metric = w.beginMessage(2)
-        writeName(&w, family: family, addTotal: isCounter && exposition.format == .openMetrics)
+        writeName(&w, family: family, suffix: servedSuffix(family))
         writeHelpAndUnit(&w, family)
         let data = w.beginMessage(cumulative ? 7 : 5)
         var written = 0
@@ -547,7 +548,7 @@ struct Encoder {
         let isSummary = family.type == .summary
         let metricOffset = w.count
         let metric = w.beginMessage(2)
-        writeName(&w, family: family, addTotal: false)
+        writeName(&w, family: family, suffix: nil)
         writeHelpAndUnit(&w, family)
         let data = w.beginMessage(isSummary ? 11 : 9)
         var written = 0
@@ -668,11 +669,22 @@ struct Encoder {
 
     // MARK: names, help, exemplars
 
-    func writeName(_ w: inout ProtoWriter, family: Family, addTotal: Bool) {
+    /// OpenMetrics counters and infos are named as their samples are served (`x_total`, `x_info`),
+    /// so a metric keeps its name whichever format the target negotiated.
+    func servedSuffix(_ family: Family) -> [UInt8]? {
+        guard exposition.format == .openMetrics else { return nil }
+        switch family.type {
+        case .counter: return totalBytes
+        case .info: return infoBytes
+        default: return nil
+        }
+    }
+
+    func writeName(_ w: inout ProtoWriter, family: Family, suffix: [UInt8]?) {
         w.writeTag(1, .lengthDelimited)
-        w.writeVarint(UInt64(family.nameBytes.count + (addTotal ? totalBytes.count : 0)))
+        w.writeVarint(UInt64(family.nameBytes.count + (suffix?.count ?? 0)))
         w.writeRawBytes(family.nameBytes)
-        if addTotal { w.writeRawBytes(totalBytes) }
+        if let suffix { w.writeRawBytes(suffix) }
     }
 
     func writeHelpAndUnit(_ w: inout ProtoWriter, _ family: Family) {
@@ -722,7 +734,7 @@ struct Encoder {
         let generation = tracker.generation
         if var series = tracker.series[hash] {
             if let created, created.isFinite, created > 0 {
-                series.start = UInt64(created * 1e9)
+                series.start = nanos(fromSeconds: created)
             } else if value < series.last {
                 series.start = time > 1_000_000 ? time - 1_000_000 : time
             }
@@ -733,7 +745,7 @@ struct Encoder {
         }
         seriesAdded += 1
         var start = time
-        if let created, created.isFinite, created > 0 { start = UInt64(created * 1e9) }
+        if let created, created.isFinite, created > 0 { start = nanos(fromSeconds: created) }
         tracker.series[hash] = SeriesTracker.Series(
             start: start, last: value, generation: generation,
             stale: .init(kind: kind, name: staleName(family, kind: kind), attributes: Array(w.bytes[attributes])))
@@ -754,7 +766,7 @@ struct Encoder {
     }
 
     func staleName(_ family: Family, kind: MetricType) -> [UInt8] {
-        kind == .counter && exposition.format == .openMetrics ? family.nameBytes + totalBytes : family.nameBytes
+        family.nameBytes + (servedSuffix(family) ?? [])
     }
 }
 
@@ -789,6 +801,15 @@ private func hexValue(_ c: UInt8) -> UInt8? {
     case 0x41...0x46: c - 0x41 + 10
     default: nil
     }
+}
+
+/// Seconds since the epoch as served (`1712340000.25`) to nanoseconds, rounded to the microsecond
+/// (a double near 1.7e9 carries no more than that).
+func nanos(fromSeconds seconds: Double) -> UInt64 {
+    guard seconds > 0, seconds < 1.8e10 else { return 0 }
+    let whole = seconds.rounded(.down)
+    let micros = ((seconds - whole) * 1e6).rounded()
+    return UInt64(whole) * 1_000_000_000 + UInt64(micros) * 1000
 }
 
 extension UInt64 {
