@@ -162,6 +162,26 @@ public enum MetricsConverter {
         return ConvertedScrape(bytes: w.bytes, dataPoints: points, report: report, staleSeries: stale)
     }
 
+    /// Only staleness markers, for every tracked series (a target that went away).
+    public static func staleOnly(
+        target: TargetInfo, tracker: inout SeriesTracker, time: UInt64, version: String = ""
+    ) -> ConvertedScrape {
+        tracker.generation &+= 1
+        var w = ProtoWriter(reservingCapacity: 4096)
+        let outer = w.beginMessage(1)
+        writeResource(&w, target)
+        let scopeMetrics = w.beginMessage(2)
+        w.message(1) { scope in
+            scope.string(1, scopeName)
+            scope.string(2, version)
+        }
+        let stale = writeStaleMarkers(&w, tracker: &tracker, time: time)
+        w.endMessage(scopeMetrics)
+        w.endMessage(outer)
+        let report = ScrapeReport(up: false, durationSeconds: 0, samplesScraped: 0, samplesPostRelabeling: 0, seriesAdded: 0)
+        return ConvertedScrape(bytes: w.bytes, dataPoints: stale, report: report, staleSeries: stale)
+    }
+
     // MARK: resource
 
     static func writeResource(_ w: inout ProtoWriter, _ target: TargetInfo) {
