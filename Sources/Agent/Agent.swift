@@ -6,6 +6,7 @@ public import ServiceLifecycle
 import Exporters
 public import OTLPReceiver
 import OTLPWire
+public import PrometheusReceiver
 import SelfTelemetry
 
 /// Everything one fluxtel process runs, built from a configuration. Building starts nothing;
@@ -21,6 +22,7 @@ public final class Agent: Sendable {
     public let pipeline: Pipeline
     public let telemetryServer: TelemetryServer?
     public let otlpReceiver: OTLPReceiver?
+    public let prometheusReceiver: PrometheusReceiver?
     let pipelineService: PipelineService
     let logger: Logger
 
@@ -59,6 +61,12 @@ public final class Agent: Sendable {
         } else {
             self.otlpReceiver = nil
         }
+        if let prometheus = configuration.receivers.prometheus {
+            self.prometheusReceiver = try Agent.makePrometheusReceiver(
+                prometheus, pipeline: pipeline, metrics: metrics, logger: logger)
+        } else {
+            self.prometheusReceiver = nil
+        }
     }
 
     /// The services in start order (see the type's doc for why the order matters).
@@ -69,6 +77,7 @@ public final class Agent: Sendable {
         services.append(ReadinessService(agent: self))
         // Sources (receivers) come after the pipeline, so they stop first.
         if let otlpReceiver { services.append(otlpReceiver) }
+        if let prometheusReceiver { services.append(prometheusReceiver) }
         return services
     }
 
@@ -119,6 +128,35 @@ public final class Agent: Sendable {
         var host = String(address[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         return (host.isEmpty ? "0.0.0.0" : host, port)
+    }
+}
+
+extension Agent {
+    /// Maps `receivers.prometheus` onto the receiver (config was validated by the loader; a regex or
+    /// URL that still fails here is reported as an agent error).
+    static func makePrometheusReceiver(
+        _ config: PrometheusReceiverConfiguration, pipeline: Pipeline, metrics: AgentMetrics, logger: Logger
+    ) throws -> PrometheusReceiver {
+        let rules = try config.metricRelabelConfigs.map { rule in
+            try RelabelRule(
+                action: RelabelRule.Action(rawValue: rule.action.rawValue) ?? .replace, sourceLabels: rule.sourceLabels,
+                separator: rule.separator, regex: rule.regex, targetLabel: rule.targetLabel, replacement: rule.replacement)
+        }
+        let targets = try config.targets.map { target in
+            do {
+                return try ScrapeEndpoint(url: target.url, labels: target.labels.map { KeyValueLabel($0.key, $0.value) })
+            } catch {
+                throw AgentError(message: "\(error)")
+            }
+        }
+        let settings = ScrapeSettings(
+            interval: config.scrapeInterval, timeout: config.scrapeTimeout, bodySizeLimit: config.bodySizeLimit,
+            conversion: ConversionOptions(
+                filter: MetricFilter(include: config.includeMetrics, exclude: config.excludeMetrics),
+                honorLabels: config.honorLabels, relabel: rules))
+        return PrometheusReceiver(
+            targets: targets, settings: settings, pipeline: pipeline, metrics: metrics, logger: logger,
+            version: FluxtelVersion.string)
     }
 }
 

@@ -1,0 +1,57 @@
+import Testing
+
+@testable import FluxtelConfig
+
+/// The keys of issue 3: honor_labels, body_size_limit, metric_relabel_configs.
+@Suite struct PrometheusConfigTests {
+    @Test func defaults() throws {
+        let config = try #require(load("receivers:\n  prometheus: {}\n")?.receivers.prometheus)
+        #expect(config.honorLabels == false)
+        #expect(config.bodySizeLimit == 16 << 20)
+        #expect(config.metricRelabelConfigs.isEmpty)
+    }
+
+    @Test func readsEveryKey() throws {
+        let yaml = """
+            receivers:
+              prometheus:
+                honor_labels: true
+                body_size_limit: 2MiB
+                metric_relabel_configs:
+                  - { action: drop, source_labels: [__name__], regex: "go_.*" }
+                  - source_labels: [namespace, name]
+                    separator: "/"
+                    regex: "(.*)/(.*)"
+                    target_label: object
+                    replacement: "$1.$2"
+                  - { action: labeldrop, regex: "pod|instance" }
+            """
+        let config = try #require(load(yaml)?.receivers.prometheus)
+        #expect(config.honorLabels)
+        #expect(config.bodySizeLimit == 2 << 20)
+        #expect(config.metricRelabelConfigs.map(\.action) == [.drop, .replace, .labeldrop])
+        #expect(config.metricRelabelConfigs[1].separator == "/")
+        #expect(config.metricRelabelConfigs[1].targetLabel == "object")
+        #expect(config.metricRelabelConfigs[1].replacement == "$1.$2")
+    }
+
+    @Test func errorsHaveLineAndColumn() {
+        let cases: [(String, Int, Int, String)] = [
+            ("receivers:\n  prometheus:\n    honor_labels: maybe\n", 3, 19, "true"),
+            ("receivers:\n  prometheus:\n    body_size_limit: 12parsecs\n", 3, 22, "size"),
+            ("receivers:\n  prometheus:\n    metric_relabel_configs:\n      - { action: explode }\n", 4, 19, "replace"),
+            ("receivers:\n  prometheus:\n    metric_relabel_configs:\n      - { action: drop, source_labels: [a], regex: \"(\" }\n", 4, 52, "invalid regex"),
+            ("receivers:\n  prometheus:\n    metric_relabel_configs:\n      - { source_labels: [a] }\n", 4, 9, "target_label"),
+            ("receivers:\n  prometheus:\n    metric_relabel_configs:\n      - { action: keep }\n", 4, 9, "source_labels"),
+            ("receivers:\n  prometheus:\n    metric_relabel_configs:\n      - { actoin: keep, target_label: x }\n", 4, 11, "unknown key"),
+            ("receivers:\n  prometheus:\n    metric_relabel_configs: drop\n", 3, 29, "sequence"),
+        ]
+        for (yaml, line, column, fragment) in cases {
+            let errors = loadErrors(yaml)
+            #expect(errors.count == 1, "\(yaml): \(errors)")
+            #expect(errors.first?.line == line, "\(yaml): \(errors)")
+            #expect(errors.first?.column == column, "\(yaml): \(errors)")
+            #expect(errors.first.map { "\($0)".contains(fragment) } == true, "\(yaml): \(errors)")
+        }
+    }
+}
