@@ -1,11 +1,11 @@
-import AsyncHTTPClient
+public import AsyncHTTPClient
 import Compression
-import Logging
+public import Logging
 import NIOCore
 import NIOHTTP1
 import OTLPWire
-import Pipeline
-import Prometheus
+public import Pipeline
+public import Prometheus
 import SelfTelemetry
 
 #if canImport(Glibc)
@@ -60,8 +60,9 @@ struct ScrapeMetrics: Sendable {
     }
 }
 
-/// One target's scraping state: HTTP fetch, parse, convert, hand-off. Owned by its scrape loop.
-struct TargetScraper {
+/// One target's scraping state: HTTP fetch, parse, convert, hand-off. Owned by its scrape loop
+/// (public for the benchmark, which drives single scrapes).
+public struct TargetScraper: Sendable {
     let endpoint: ScrapeEndpoint
     let settings: ScrapeSettings
     let client: HTTPClient
@@ -73,7 +74,7 @@ struct TargetScraper {
     var lastFailure: String?
     var everScraped = false
 
-    init(
+    public init(
         endpoint: ScrapeEndpoint, settings: ScrapeSettings, client: HTTPClient, pipeline: Pipeline,
         registry: PrometheusCollectorRegistry, logger: Logger, version: String
     ) {
@@ -90,7 +91,7 @@ struct TargetScraper {
 
     /// Scrapes once and offers the result to the pipeline. Returns what was handed over (tests, benchmark).
     @discardableResult
-    mutating func scrapeOnce() async -> ConvertedScrape {
+    public mutating func scrapeOnce() async -> ConvertedScrape {
         let clock = ContinuousClock()
         let started = clock.now
         let time = wallClockNanos()
