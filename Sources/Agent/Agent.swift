@@ -154,9 +154,34 @@ extension Agent {
             conversion: ConversionOptions(
                 filter: MetricFilter(include: config.includeMetrics, exclude: config.excludeMetrics),
                 honorLabels: config.honorLabels, relabel: rules))
+        var discovery: KubernetesPodDiscovery?
+        let sd = config.kubernetesSD
+        if sd.enabled {
+            let environment = KubernetesAPIConfiguration.processEnvironment()
+            let api: KubernetesAPIConfiguration
+            if !sd.apiServer.isEmpty {
+                api = KubernetesAPIConfiguration(baseURL: sd.apiServer, tokenPath: sd.tokenPath, caPath: sd.caPath)
+            } else if var inCluster = KubernetesAPIConfiguration.inCluster(environment: environment) {
+                inCluster.tokenPath = sd.tokenPath
+                inCluster.caPath = sd.caPath
+                api = inCluster
+            } else {
+                throw AgentError(
+                    message: "receivers.prometheus.kubernetes_sd: not in a cluster (KUBERNETES_SERVICE_HOST unset); set api_server")
+            }
+            var nodeName = sd.nodeName.isEmpty ? environment["NODE_NAME"] ?? "" : sd.nodeName
+            if nodeName == "*" { nodeName = "" }
+            if nodeName.isEmpty, sd.nodeName != "*" {
+                logger.warning("kubernetes_sd: NODE_NAME is not set; discovering pods on every node")
+            }
+            discovery = KubernetesPodDiscovery(
+                api: api,
+                settings: PodDiscoverySettings(namespaces: sd.namespaces, labelSelector: sd.labelSelector, nodeName: nodeName),
+                logger: logger)
+        }
         return PrometheusReceiver(
-            targets: targets, settings: settings, pipeline: pipeline, metrics: metrics, logger: logger,
-            version: FluxtelVersion.string)
+            targets: targets, discovery: discovery, settings: settings, pipeline: pipeline, metrics: metrics,
+            logger: logger, version: FluxtelVersion.string)
     }
 }
 

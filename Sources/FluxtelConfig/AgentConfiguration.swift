@@ -82,6 +82,8 @@ public struct PrometheusReceiverConfiguration: Sendable, Equatable {
     public var bodySizeLimit: Int = 16 << 20
     /// `metric_relabel_configs`: applied in order to every series after the family filter; default none.
     public var metricRelabelConfigs: [MetricRelabelConfig] = []
+    /// `kubernetes_sd`: pod discovery (off by default).
+    public var kubernetesSD = KubernetesSDConfiguration()
 
     public static let fluxTargets: [ScrapeTarget] = [
         "source-controller", "kustomize-controller", "helm-controller", "notification-controller",
@@ -91,6 +93,27 @@ public struct PrometheusReceiverConfiguration: Sendable, Equatable {
             labels: [KeyValuePair("controller", $0)]
         )
     }
+
+    public init() {}
+}
+
+/// `receivers.prometheus.kubernetes_sd`: scrape the annotated pods of this node.
+public struct KubernetesSDConfiguration: Sendable, Equatable {
+    /// `enabled`, default false.
+    public var enabled = false
+    /// `namespaces` to list and watch, default `[flux-system]`.
+    public var namespaces: [String] = ["flux-system"]
+    /// `label_selector`: a Kubernetes label selector, default empty (all pods).
+    public var labelSelector = ""
+    /// `node_name`: only pods on this node; empty (the default) means `$NODE_NAME`, `*` every node.
+    public var nodeName = ""
+    /// `api_server`: base URL of the API; empty (the default) means in-cluster from
+    /// `KUBERNETES_SERVICE_HOST`/`KUBERNETES_SERVICE_PORT`.
+    public var apiServer = ""
+    /// `token_path`: service-account token file.
+    public var tokenPath = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+    /// `ca_path`: CA bundle of the API server.
+    public var caPath = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
 
     public init() {}
 }

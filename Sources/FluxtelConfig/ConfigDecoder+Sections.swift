@@ -42,7 +42,7 @@ extension ConfigDecoder {
         var config = PrometheusReceiverConfiguration()
         let known = [
             "scrape_interval", "scrape_timeout", "include_metrics", "exclude_metrics", "targets", "honor_labels",
-            "body_size_limit", "metric_relabel_configs",
+            "body_size_limit", "metric_relabel_configs", "kubernetes_sd",
         ]
         guard let fields = fields(node, path: path, known: known) else { return config }
         let intervalOK = read(fields["scrape_interval"], .duration(), into: &config.scrapeInterval)
@@ -75,6 +75,9 @@ extension ConfigDecoder {
                     "expected a sequence of relabel rules (action, source_labels, regex, ...), got \(relabelNode.kindDescription)")
             }
         }
+        if let sdNode = fields["kubernetes_sd"] {
+            config.kubernetesSD = kubernetesSD(sdNode, path: fields.child("kubernetes_sd"))
+        }
         if let targetsNode = fields["targets"] {
             if targetsNode.isNull {
                 config.targets = []
@@ -91,6 +94,23 @@ extension ConfigDecoder {
                     "expected a sequence of targets (url, labels), got \(targetsNode.kindDescription)")
             }
         }
+        return config
+    }
+
+    mutating func kubernetesSD(_ node: YAMLNode?, path: String) -> KubernetesSDConfiguration {
+        var config = KubernetesSDConfiguration()
+        let known = ["enabled", "namespaces", "label_selector", "node_name", "api_server", "token_path", "ca_path"]
+        guard let fields = fields(node, path: path, known: known) else { return config }
+        read(fields["enabled"], .bool, into: &config.enabled)
+        strings(fields["namespaces"], into: &config.namespaces)
+        if config.namespaces.isEmpty || config.namespaces.contains(where: \.isEmpty), let at = fields["namespaces"] {
+            fail(.invalidValue, at: at, "namespaces must list at least one namespace, like flux-system")
+        }
+        read(fields["label_selector"], .string, into: &config.labelSelector)
+        read(fields["node_name"], .string, into: &config.nodeName)
+        read(fields["api_server"], .url(allowEmpty: true), into: &config.apiServer)
+        read(fields["token_path"], .string, into: &config.tokenPath)
+        read(fields["ca_path"], .string, into: &config.caPath)
         return config
     }
 

@@ -55,3 +55,46 @@ import Testing
         }
     }
 }
+
+@Suite struct KubernetesSDConfigTests {
+    @Test func defaultsAndKeys() throws {
+        let off = try #require(load("receivers:\n  prometheus: {}\n")?.receivers.prometheus?.kubernetesSD)
+        #expect(off == KubernetesSDConfiguration())
+        #expect(!off.enabled && off.namespaces == ["flux-system"] && off.nodeName.isEmpty)
+        let yaml = """
+            receivers:
+              prometheus:
+                kubernetes_sd:
+                  enabled: true
+                  namespaces: [flux-system, flux-extra]
+                  label_selector: "app in (kustomize-controller)"
+                  node_name: "${env:NODE_NAME:-}"
+                  api_server: https://10.96.0.1:443
+                  token_path: /tmp/token
+                  ca_path: /tmp/ca.crt
+            """
+        let sd = try #require(load(yaml, environment: ["NODE_NAME": "node-7"])?.receivers.prometheus?.kubernetesSD)
+        #expect(sd.enabled)
+        #expect(sd.namespaces == ["flux-system", "flux-extra"])
+        #expect(sd.labelSelector == "app in (kustomize-controller)")
+        #expect(sd.nodeName == "node-7")
+        #expect(sd.apiServer == "https://10.96.0.1:443")
+        #expect(sd.tokenPath == "/tmp/token")
+    }
+
+    @Test func errors() {
+        let cases: [(String, Int, Int, String)] = [
+            ("receivers:\n  prometheus:\n    kubernetes_sd: { enabled: yes please }\n", 3, 31, "true"),
+            ("receivers:\n  prometheus:\n    kubernetes_sd: { namespaces: [] }\n", 3, 34, "at least one namespace"),
+            ("receivers:\n  prometheus:\n    kubernetes_sd: { api_server: \"ftp://x\" }\n", 3, 34, "http"),
+            ("receivers:\n  prometheus:\n    kubernetes_sd: { nodename: x }\n", 3, 22, "unknown key"),
+        ]
+        for (yaml, line, column, fragment) in cases {
+            let errors = loadErrors(yaml)
+            #expect(errors.count == 1, "\(yaml): \(errors)")
+            #expect(errors.first?.line == line, "\(yaml): \(errors)")
+            #expect(errors.first?.column == column, "\(yaml): \(errors)")
+            #expect(errors.first.map { "\($0)".contains(fragment) } == true, "\(yaml): \(errors)")
+        }
+    }
+}
