@@ -79,12 +79,13 @@ public final class PrometheusReceiver: Service, Sendable {
 
     /// Starts a scrape loop per new target and stops the loops of removed ones.
     private func manageLoops(updates: AsyncStream<[ScrapeEndpoint]>, client: HTTPClient) async {
-        var loops: [String: (endpoint: ScrapeEndpoint, task: Task<Void, Never>)] = [:]
+        var loops: [String: (endpoint: ScrapeEndpoint, task: Task<Void, Never>, removed: RemovalFlag)] = [:]
         for await targets in updates {
             if Task.isCancelled { break }
             var wanted: [String: ScrapeEndpoint] = [:]
             for target in targets { wanted[target.id] = target }
             for (id, loop) in loops where wanted[id] != loop.endpoint {
+                loop.removed.flag.store(true, ordering: .releasing)
                 loop.task.cancel()
                 loops[id] = nil
                 logger.info("Scrape target removed", metadata: ["scrape.target": "\(loop.endpoint.url)"])
@@ -94,11 +95,14 @@ public final class PrometheusReceiver: Service, Sendable {
                     endpoint: endpoint, settings: settings, client: client, pipeline: pipeline, registry: registry,
                     logger: logger, version: version)
                 let settings = self.settings
+                let removed = RemovalFlag()
                 let task = Task { [scraper] in
                     var scraper = scraper
                     await Self.loop(&scraper, settings: settings)
+                    // A target that went away (not a shutdown): its series end now.
+                    if removed.flag.load(ordering: .acquiring) { scraper.markAllStale() }
                 }
-                loops[id] = (endpoint, task)
+                loops[id] = (endpoint, task, removed)
                 logger.info("Scrape target added", metadata: ["scrape.target": "\(endpoint.url)"])
             }
             active.withLock { $0 = Set(loops.keys) }
@@ -109,7 +113,7 @@ public final class PrometheusReceiver: Service, Sendable {
     }
 
     /// Scrapes on a fixed grid: first at a per-target offset within the interval, then every interval
-    /// (a scrape that overruns skips the ticks it missed). On removal the target's series go stale.
+    /// (a scrape that overruns skips the ticks it missed).
     static func loop(_ scraper: inout TargetScraper, settings: ScrapeSettings) async {
         let clock = ContinuousClock()
         let interval = settings.interval
@@ -122,8 +126,12 @@ public final class PrometheusReceiver: Service, Sendable {
             let now = clock.now
             while next < now { next += interval }
         }
-        scraper.markAllStale()
     }
+}
+
+/// Set when discovery removed a target (its loop then writes staleness markers), not on shutdown.
+final class RemovalFlag: Sendable {
+    let flag = Atomic<Bool>(false)
 }
 
 extension TargetScraper {
