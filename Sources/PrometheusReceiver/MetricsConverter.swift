@@ -126,7 +126,14 @@ public enum MetricsConverter {
         tracker.generation &+= 1
         var w = ProtoWriter(reservingCapacity: max(4096, (exposition?.body.count ?? 0) * 3 / 2))
         let outer = w.beginMessage(1)  // ExportMetricsServiceRequest.resource_metrics
-        writeResource(&w, target)
+        var resourceTarget = target
+        let targetInfo = exposition.flatMap(targetInfoFamily)
+        if let exposition, let targetInfo, let sample = exposition.samples.first(where: { $0.family == targetInfo }) {
+            for label in exposition.labelPairs(of: sample) where !label.value.isEmpty {
+                resourceTarget.resourceAttributes.append((label.name, label.value))
+            }
+        }
+        writeResource(&w, resourceTarget)
         let scopeMetrics = w.beginMessage(2)
         w.message(1) { scope in
             scope.string(1, scopeName)
@@ -142,6 +149,7 @@ public enum MetricsConverter {
                     var encoder = Encoder(
                         exposition: exposition, body: body, arena: arena, context: context, tracker: tracker)
                     tracker = SeriesTracker()  // moved into the encoder; moved back below
+                    encoder.targetInfoFamily = targetInfo ?? -1
                     encoder.encodeAll(&w)
                     points = encoder.points
                     samplesPost = encoder.samplesPost
@@ -160,6 +168,13 @@ public enum MetricsConverter {
         w.endMessage(scopeMetrics)
         w.endMessage(outer)
         return ConvertedScrape(bytes: w.bytes, dataPoints: points, report: report, staleSeries: stale)
+    }
+
+    /// The OpenMetrics `target` info family (`# TYPE target info`), whose labels are resource attributes.
+    static func targetInfoFamily(_ exposition: Exposition) -> Int32? {
+        guard exposition.format == .openMetrics else { return nil }
+        let index = exposition.families.firstIndex { $0.type == .info && $0.nameBytes == targetBytes }
+        return index.map { Int32($0) }
     }
 
     /// Only staleness markers, for every tracked series (a target that went away).
@@ -340,6 +355,7 @@ private let leBytes: [UInt8] = Array("le".utf8)
 private let quantileBytes: [UInt8] = Array("quantile".utf8)
 private let totalBytes: [UInt8] = Array("_total".utf8)
 private let infoBytes: [UInt8] = Array("_info".utf8)
+private let targetBytes: [UInt8] = Array("target".utf8)
 
 /// Walks the families of one exposition and writes their metrics.
 struct Encoder {
@@ -351,6 +367,8 @@ struct Encoder {
     var points = 0
     var samplesPost = 0
     var seriesAdded = 0
+    /// Index of the OpenMetrics `target` info family, if any (its labels are resource attributes).
+    var targetInfoFamily: Int32 = -1
 
     init(
         exposition: Exposition, body: UnsafeBufferPointer<UInt8>, arena: UnsafeBufferPointer<UInt8>,
@@ -393,6 +411,8 @@ struct Encoder {
             let end = Int(tracker.counts[f + 1])
             guard end > start else { continue }
             let family = exposition.families[f]
+            // OpenMetrics `target` info became resource attributes; gauge histograms MUST be dropped (spec).
+            if family.type == .gaugeHistogram || Int32(f) == targetInfoFamily { continue }
             guard included(family) else { continue }
             switch family.type {
             case .histogram, .gaugeHistogram, .summary:
@@ -526,6 +546,7 @@ struct Encoder {
             w.bool(3, isCounter)
         }
         w.endMessage(data)
+        writeTypeMetadata(&w, family)
         w.endMessage(metric)
         if written == 0 {
             // Everything relabeled away: drop the metric we started.
@@ -629,8 +650,10 @@ struct Encoder {
                 guard let result = relabel(representative, family: family, skip: skip) else { continue }
                 relabeled = result
             }
+            // The specification: without `_count` the point MUST be dropped.
+            guard let count else { continue }
             if !sorted { sortBuckets() }
-            let total = count ?? infCount ?? Double(tracker.bucketCounts.last ?? 0)
+            let total = count
             let totalCount = UInt64(cumulativeCount: total)
             let time = timestampMs != Int64.min ? UInt64(clamping: timestampMs) &* 1_000_000 : context.time
 
@@ -644,7 +667,11 @@ struct Encoder {
             w.fixed64(2, startTime)
             w.fixed64(3, time)
             w.fixed64(4, totalCount)
-            if let sum { w.doubleAlways(5, sum) }
+            if let sum {
+                w.doubleAlways(5, sum)
+            } else if isSummary {
+                w.doubleAlways(5, 0)  // summary sum is not optional: zero when absent (spec)
+            }
             if isSummary {
                 for (quantile, value) in quantiles {
                     w.message(6) { q in
@@ -672,6 +699,7 @@ struct Encoder {
         }
         if !isSummary { w.int32(2, OTLP.AggregationTemporality.cumulative.rawValue) }
         w.endMessage(data)
+        writeTypeMetadata(&w, family)
         w.endMessage(metric)
         if written == 0 { w.bytes.removeSubrange(metricOffset...) }
         points += written
@@ -705,6 +733,12 @@ struct Encoder {
         w.writeVarint(UInt64(family.nameBytes.count + (suffix?.count ?? 0)))
         w.writeRawBytes(family.nameBytes)
         if let suffix { w.writeRawBytes(suffix) }
+    }
+
+    /// `prometheus.type` in `Metric.metadata` (field 12), as the specification requires.
+    func writeTypeMetadata(_ w: inout ProtoWriter, _ family: Family) {
+        let type = family.type == .untyped ? "unknown" : family.type.description
+        MetricsConverter.writeStringAttribute(&w, field: 12, key: "prometheus.type", value: type)
     }
 
     func writeHelpAndUnit(_ w: inout ProtoWriter, _ family: Family) {

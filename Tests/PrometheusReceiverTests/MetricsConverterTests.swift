@@ -203,11 +203,15 @@ extension Array where Element == OTLP.KeyValue {
             u_bucket{le="2"} 4
             u_bucket{le="1"} 1
             u_count 5
+            # TYPE nocount histogram
+            nocount_bucket{le="+Inf"} 5
             """, tracker: &tracker)
+        #expect(resource.metric("nocount") == nil)
         guard case .histogram(let e) = resource.metric("e")?.data, case .histogram(let u) = resource.metric("u")?.data else {
             Issue.record("missing")
             return
         }
+        #expect(resource.metric("e")?.metadata["prometheus.type"] == "histogram")
         #expect(e.dataPoints.first?.count == 2)
         #expect(e.dataPoints.first?.sum == 3)
         #expect(e.dataPoints.first?.bucketCounts == [])
@@ -263,8 +267,17 @@ extension Array where Element == OTLP.KeyValue {
             build_info{version="1.2"} 1
             # TYPE s stateset
             s{s="a"} 1
+            # TYPE target info
+            target_info{env="prod",cluster="c1"} 1
+            # TYPE gh gaugehistogram
+            gh_bucket{le="+Inf"} 1
+            gh_gcount 1
             # EOF
             """, format: .openMetrics, tracker: &tracker)
+        #expect(resource.resource?.attributes["env"] == "prod")
+        #expect(resource.metric("target_info") == nil)
+        #expect(resource.metric("gh") == nil)
+        #expect(resource.metric("requests_total")?.metadata["prometheus.type"] == "counter")
         guard case .sum(let sum) = resource.metric("requests_total")?.data else {
             Issue.record("no counter")
             return
