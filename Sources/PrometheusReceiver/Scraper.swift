@@ -143,7 +143,8 @@ public struct TargetScraper: Sendable {
         request.headers.add(name: "Accept-Encoding", value: "gzip")
         request.headers.add(name: "User-Agent", value: "fluxtel/\(version)")
         let timeoutSeconds = Double(settings.timeout.components.seconds) + Double(settings.timeout.components.attoseconds) / 1e18
-        request.headers.add(name: "X-Prometheus-Scrape-Timeout-Seconds", value: "\(timeoutSeconds)")
+        let timeoutText = timeoutSeconds == timeoutSeconds.rounded() ? "\(Int(timeoutSeconds))" : "\(timeoutSeconds)"
+        request.headers.add(name: "X-Prometheus-Scrape-Timeout-Seconds", value: timeoutText)
         let deadline = NIODeadline.now() + .nanoseconds(Int64(timeoutSeconds * 1e9))
         let response: HTTPClientResponse
         do {

@@ -24,7 +24,7 @@ let fixture = try String(contentsOfFile: fixturePath, encoding: .utf8)
 
 func cpuSeconds() -> Double {
     var usage = rusage()
-    getrusage(RUSAGE_SELF, &usage)
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
     return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)
         + Double(usage.ru_stime.tv_usec) / 1e6
 }
@@ -136,25 +136,27 @@ let client = HTTPClient(eventLoopGroupProvider: .singleton)
 let logger = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
 let metrics = AgentMetrics()
 let pipeline = Pipeline(configuration: PipelineConfiguration(queueMaxBytes: 1 << 30), metrics: metrics)
-var scraper = TargetScraper(
-    endpoint: try ScrapeEndpoint(url: "http://127.0.0.1:\(port)/metrics", labels: [KeyValueLabel("controller", "kustomize-controller")]),
-    settings: ScrapeSettings(conversion: ConversionOptions()), client: client, pipeline: pipeline,
-    registry: metrics.registry, logger: logger, version: "bench")
-for _ in 0..<20 { await scraper.scrapeOnce() }  // warm-up: connections, series state
 let scrapes = 300
-let cpuStart = cpuSeconds()
-let wallStart = ContinuousClock.now
-var points = 0
-for _ in 0..<scrapes {
-    let converted = await scraper.scrapeOnce()
-    precondition(converted.report.up)
-    points = converted.dataPoints
+func measureScrapes(_ endpoint: ScrapeEndpoint) async -> (cpu: Double, wall: Duration, points: Int) {
+    var scraper = TargetScraper(
+        endpoint: endpoint, settings: ScrapeSettings(conversion: ConversionOptions()), client: client,
+        pipeline: pipeline, registry: metrics.registry, logger: logger, version: "bench")
+    for _ in 0..<20 { await scraper.scrapeOnce() }  // warm-up: connections, series state
+    let cpuStart = cpuSeconds()
+    let wallStart = ContinuousClock.now
+    var points = 0
+    for _ in 0..<scrapes {
+        let converted = await scraper.scrapeOnce()
+        precondition(converted.report.up)
+        points = converted.dataPoints
+    }
+    return ((cpuSeconds() - cpuStart) / Double(scrapes), ContinuousClock.now - wallStart, points)
 }
-let cpuPerScrape = (cpuSeconds() - cpuStart) / Double(scrapes)
-let wall = ContinuousClock.now - wallStart
+let (cpuPerScrape, wall, points) = await measureScrapes(
+    try ScrapeEndpoint(url: "http://127.0.0.1:\(port)/metrics", labels: [KeyValueLabel("controller", "kustomize-controller")]))
 pipeline.close()
-try await client.shutdown()
-try await server.close()
+try await client.shutdown().get()
+try await server.close().get()
 
 // MARK: report
 
