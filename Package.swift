@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "OTLPWire", targets: ["OTLPWire"]),
         .library(name: "Compression", targets: ["Compression"]),
         .library(name: "FluxtelAgent", targets: ["Agent"]),
+        .library(name: "PrometheusReceiver", targets: ["PrometheusReceiver"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
@@ -84,6 +85,22 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Scrapes Prometheus / OpenMetrics text endpoints (static targets, Kubernetes pod discovery),
+        // parses on bytes and writes OTLP metrics straight into the pipeline.
+        .target(
+            name: "PrometheusReceiver",
+            dependencies: [
+                "OTLPWire", "Compression", "Pipeline", "SelfTelemetry",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // otlp_http (AsyncHTTPClient) and debug exporters.
         .target(
             name: "Exporters",
@@ -103,6 +120,7 @@ let package = Package(
             name: "Agent",
             dependencies: [
                 "OTLPWire", "Compression", "FluxtelConfig", "Pipeline", "SelfTelemetry", "Exporters", "OTLPReceiver",
+                "PrometheusReceiver",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -144,6 +162,22 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PrometheusReceiverTests",
+            dependencies: [
+                "PrometheusReceiver", "Pipeline", "OTLPWire", "Compression", "SelfTelemetry",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ],
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -6,6 +6,7 @@ public import ServiceLifecycle
 import Exporters
 public import OTLPReceiver
 import OTLPWire
+public import PrometheusReceiver
 import SelfTelemetry
 
 /// Everything one fluxtel process runs, built from a configuration. Building starts nothing;
@@ -21,6 +22,7 @@ public final class Agent: Sendable {
     public let pipeline: Pipeline
     public let telemetryServer: TelemetryServer?
     public let otlpReceiver: OTLPReceiver?
+    public let prometheusReceiver: PrometheusReceiver?
     let pipelineService: PipelineService
     let logger: Logger
 
@@ -76,6 +78,12 @@ public final class Agent: Sendable {
         } else {
             self.otlpReceiver = nil
         }
+        if let prometheus = configuration.receivers.prometheus {
+            self.prometheusReceiver = try Agent.makePrometheusReceiver(
+                prometheus, pipeline: pipeline, metrics: metrics, logger: logger)
+        } else {
+            self.prometheusReceiver = nil
+        }
     }
 
     /// The services in start order (see the type's doc for why the order matters).
@@ -86,6 +94,7 @@ public final class Agent: Sendable {
         services.append(ReadinessService(agent: self))
         // Sources (receivers) come after the pipeline, so they stop first.
         if let otlpReceiver { services.append(otlpReceiver) }
+        if let prometheusReceiver { services.append(prometheusReceiver) }
         return services
     }
 
@@ -138,6 +147,60 @@ public final class Agent: Sendable {
         var host = String(address[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         return (host.isEmpty ? "0.0.0.0" : host, port)
+    }
+}
+
+extension Agent {
+    /// Maps `receivers.prometheus` onto the receiver (config was validated by the loader; a regex or
+    /// URL that still fails here is reported as an agent error).
+    static func makePrometheusReceiver(
+        _ config: PrometheusReceiverConfiguration, pipeline: Pipeline, metrics: AgentMetrics, logger: Logger
+    ) throws -> PrometheusReceiver {
+        let rules = try config.metricRelabelConfigs.map { rule in
+            try RelabelRule(
+                action: RelabelRule.Action(rawValue: rule.action.rawValue) ?? .replace, sourceLabels: rule.sourceLabels,
+                separator: rule.separator, regex: rule.regex, targetLabel: rule.targetLabel, replacement: rule.replacement)
+        }
+        let targets = try config.targets.map { target in
+            do {
+                return try ScrapeEndpoint(url: target.url, labels: target.labels.map { KeyValueLabel($0.key, $0.value) })
+            } catch {
+                throw AgentError(message: "\(error)")
+            }
+        }
+        let settings = ScrapeSettings(
+            interval: config.scrapeInterval, timeout: config.scrapeTimeout, bodySizeLimit: config.bodySizeLimit,
+            conversion: ConversionOptions(
+                filter: MetricFilter(include: config.includeMetrics, exclude: config.excludeMetrics),
+                honorLabels: config.honorLabels, relabel: rules))
+        var discovery: KubernetesPodDiscovery?
+        let sd = config.kubernetesSD
+        if sd.enabled {
+            let environment = KubernetesAPIConfiguration.processEnvironment()
+            let api: KubernetesAPIConfiguration
+            if !sd.apiServer.isEmpty {
+                api = KubernetesAPIConfiguration(baseURL: sd.apiServer, tokenPath: sd.tokenPath, caPath: sd.caPath)
+            } else if var inCluster = KubernetesAPIConfiguration.inCluster(environment: environment) {
+                inCluster.tokenPath = sd.tokenPath
+                inCluster.caPath = sd.caPath
+                api = inCluster
+            } else {
+                throw AgentError(
+                    message: "receivers.prometheus.kubernetes_sd: not in a cluster (KUBERNETES_SERVICE_HOST unset); set api_server")
+            }
+            var nodeName = sd.nodeName.isEmpty ? environment["NODE_NAME"] ?? "" : sd.nodeName
+            if nodeName == "*" { nodeName = "" }
+            if nodeName.isEmpty, sd.nodeName != "*" {
+                logger.warning("kubernetes_sd: NODE_NAME is not set; discovering pods on every node")
+            }
+            discovery = KubernetesPodDiscovery(
+                api: api,
+                settings: PodDiscoverySettings(namespaces: sd.namespaces, labelSelector: sd.labelSelector, nodeName: nodeName),
+                logger: logger)
+        }
+        return PrometheusReceiver(
+            targets: targets, discovery: discovery, settings: settings, pipeline: pipeline, metrics: metrics,
+            logger: logger, version: FluxtelVersion.string)
     }
 }
 

@@ -75,6 +75,15 @@ public struct PrometheusReceiverConfiguration: Sendable, Equatable {
     public var excludeMetrics: [String] = []
     /// `targets`: static scrape targets; default the four Flux controllers' metrics services.
     public var targets: [ScrapeTarget] = PrometheusReceiverConfiguration.fluxTargets
+    /// `honor_labels`: on a clash between a scraped label and a target label, keep the scraped one
+    /// (true) or rename it to `exported_<name>` (false, the default, as in Prometheus).
+    public var honorLabels: Bool = false
+    /// `body_size_limit`: largest scrape body, on the wire and after gunzip, default 16MiB.
+    public var bodySizeLimit: Int = 16 << 20
+    /// `metric_relabel_configs`: applied in order to every series after the family filter; default none.
+    public var metricRelabelConfigs: [MetricRelabelConfig] = []
+    /// `kubernetes_sd`: pod discovery (off by default).
+    public var kubernetesSD = KubernetesSDConfiguration()
 
     public static let fluxTargets: [ScrapeTarget] = [
         "source-controller", "kustomize-controller", "helm-controller", "notification-controller",
@@ -84,6 +93,46 @@ public struct PrometheusReceiverConfiguration: Sendable, Equatable {
             labels: [KeyValuePair("controller", $0)]
         )
     }
+
+    public init() {}
+}
+
+/// `receivers.prometheus.kubernetes_sd`: scrape the annotated pods of this node.
+public struct KubernetesSDConfiguration: Sendable, Equatable {
+    /// `enabled`, default false.
+    public var enabled = false
+    /// `namespaces` to list and watch, default `[flux-system]`.
+    public var namespaces: [String] = ["flux-system"]
+    /// `label_selector`: a Kubernetes label selector, default empty (all pods).
+    public var labelSelector = ""
+    /// `node_name`: only pods on this node; empty (the default) means `$NODE_NAME`, `*` every node.
+    public var nodeName = ""
+    /// `api_server`: base URL of the API; empty (the default) means in-cluster from
+    /// `KUBERNETES_SERVICE_HOST`/`KUBERNETES_SERVICE_PORT`.
+    public var apiServer = ""
+    /// `token_path`: service-account token file.
+    public var tokenPath = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+    /// `ca_path`: CA bundle of the API server.
+    public var caPath = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
+
+    public init() {}
+}
+
+/// One `metric_relabel_configs` entry (Prometheus semantics, a subset of the actions).
+public struct MetricRelabelConfig: Sendable, Equatable {
+    public enum Action: String, Sendable, Equatable, CaseIterable { case replace, keep, drop, labeldrop, labelkeep }
+    /// `action`, default `replace`.
+    public var action: Action = .replace
+    /// `source_labels`: joined with `separator` and matched against `regex`.
+    public var sourceLabels: [String] = []
+    /// `separator`, default `;`.
+    public var separator: String = ";"
+    /// `regex`: fully anchored, default `(.*)`.
+    public var regex: String = "(.*)"
+    /// `target_label`: required for `replace`.
+    public var targetLabel: String = ""
+    /// `replacement`, default `$1`.
+    public var replacement: String = "$1"
 
     public init() {}
 }

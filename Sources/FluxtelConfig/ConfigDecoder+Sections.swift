@@ -40,7 +40,10 @@ extension ConfigDecoder {
 
     mutating func prometheus(_ node: YAMLNode?, path: String) -> PrometheusReceiverConfiguration {
         var config = PrometheusReceiverConfiguration()
-        let known = ["scrape_interval", "scrape_timeout", "include_metrics", "exclude_metrics", "targets"]
+        let known = [
+            "scrape_interval", "scrape_timeout", "include_metrics", "exclude_metrics", "targets", "honor_labels",
+            "body_size_limit", "metric_relabel_configs", "kubernetes_sd",
+        ]
         guard let fields = fields(node, path: path, known: known) else { return config }
         let intervalOK = read(fields["scrape_interval"], .duration(), into: &config.scrapeInterval)
         let timeoutOK = read(fields["scrape_timeout"], .duration(), into: &config.scrapeTimeout)
@@ -54,6 +57,27 @@ extension ConfigDecoder {
         }
         strings(fields["include_metrics"], into: &config.includeMetrics)
         strings(fields["exclude_metrics"], into: &config.excludeMetrics)
+        read(fields["honor_labels"], .bool, into: &config.honorLabels)
+        read(fields["body_size_limit"], .size(1024...(1 << 30)), into: &config.bodySizeLimit)
+        if let relabelNode = fields["metric_relabel_configs"] {
+            if relabelNode.isNull {
+                config.metricRelabelConfigs = []
+            } else if case .sequence(let items) = relabelNode.content {
+                config.metricRelabelConfigs = []
+                for (index, item) in items.enumerated() {
+                    if let rule = metricRelabelConfig(item, path: "\(fields.child("metric_relabel_configs"))[\(index)]") {
+                        config.metricRelabelConfigs.append(rule)
+                    }
+                }
+            } else {
+                fail(
+                    .wrongType, at: relabelNode,
+                    "expected a sequence of relabel rules (action, source_labels, regex, ...), got \(relabelNode.kindDescription)")
+            }
+        }
+        if let sdNode = fields["kubernetes_sd"] {
+            config.kubernetesSD = kubernetesSD(sdNode, path: fields.child("kubernetes_sd"))
+        }
         if let targetsNode = fields["targets"] {
             if targetsNode.isNull {
                 config.targets = []
@@ -71,6 +95,52 @@ extension ConfigDecoder {
             }
         }
         return config
+    }
+
+    mutating func kubernetesSD(_ node: YAMLNode?, path: String) -> KubernetesSDConfiguration {
+        var config = KubernetesSDConfiguration()
+        let known = ["enabled", "namespaces", "label_selector", "node_name", "api_server", "token_path", "ca_path"]
+        guard let fields = fields(node, path: path, known: known) else { return config }
+        read(fields["enabled"], .bool, into: &config.enabled)
+        strings(fields["namespaces"], into: &config.namespaces)
+        if config.namespaces.isEmpty || config.namespaces.contains(where: \.isEmpty), let at = fields["namespaces"] {
+            fail(.invalidValue, at: at, "namespaces must list at least one namespace, like flux-system")
+        }
+        read(fields["label_selector"], .string, into: &config.labelSelector)
+        read(fields["node_name"], .string, into: &config.nodeName)
+        read(fields["api_server"], .url(allowEmpty: true), into: &config.apiServer)
+        read(fields["token_path"], .string, into: &config.tokenPath)
+        read(fields["ca_path"], .string, into: &config.caPath)
+        return config
+    }
+
+    mutating func metricRelabelConfig(_ node: YAMLNode, path: String) -> MetricRelabelConfig? {
+        let known = ["action", "source_labels", "separator", "regex", "target_label", "replacement"]
+        guard let fields = fields(node, path: path, known: known) else { return nil }
+        var rule = MetricRelabelConfig()
+        if let actionNode = fields["action"], !read(actionNode, .word, into: &rule.action) { return nil }
+        var ok = true
+        strings(fields["source_labels"], into: &rule.sourceLabels)
+        read(fields["separator"], .string, into: &rule.separator)
+        if let regexNode = fields["regex"], read(regexNode, .string, into: &rule.regex) {
+            do {
+                _ = try Regex("^(?:" + rule.regex + ")$")
+            } catch {
+                fail(.invalidValue, at: regexNode, "invalid regex \(quoted(rule.regex)): \(error)")
+                ok = false
+            }
+        }
+        read(fields["replacement"], .string, into: &rule.replacement)
+        read(fields["target_label"], .string, into: &rule.targetLabel)
+        if rule.action == .replace, rule.targetLabel.isEmpty {
+            fail(.missingKey, at: fields["target_label"] ?? node, "action replace needs a target_label in \(path)")
+            ok = false
+        }
+        if (rule.action == .keep || rule.action == .drop), rule.sourceLabels.isEmpty {
+            fail(.missingKey, at: fields["source_labels"] ?? node, "action \(rule.action.rawValue) needs source_labels in \(path)")
+            ok = false
+        }
+        return ok ? rule : nil
     }
 
     mutating func scrapeTarget(_ node: YAMLNode, path: String) -> ScrapeTarget? {

@@ -1,0 +1,152 @@
+import AsyncHTTPClient
+public import Logging
+import NIOCore
+public import Pipeline
+import Prometheus
+public import SelfTelemetry
+public import ServiceLifecycle
+import Synchronization
+
+/// A source of scrape targets that change over time (Kubernetes pod discovery).
+public protocol TargetDiscovery: Sendable {
+    /// Calls `update` with the full current target set whenever it changes; returns when cancelled.
+    func run(update: @escaping @Sendable ([ScrapeEndpoint]) -> Void) async throws
+}
+
+/// The Prometheus receiver: scrapes each target every `interval` (targets spread over the interval by
+/// a hash of their id, so they don't fire together), converts to OTLP and offers the result to the
+/// pipeline. Static targets are fixed; a `TargetDiscovery` adds and removes targets at run time.
+public final class PrometheusReceiver: Service, Sendable {
+    let staticTargets: [ScrapeEndpoint]
+    let discovery: (any TargetDiscovery)?
+    let settings: ScrapeSettings
+    let pipeline: Pipeline
+    let registry: PrometheusCollectorRegistry
+    let logger: Logger
+    let version: String
+    /// Ids of the targets being scraped right now (tests, logs).
+    private let active = Mutex<Set<String>>([])
+
+    public init(
+        targets: [ScrapeEndpoint], discovery: (any TargetDiscovery)? = nil, settings: ScrapeSettings,
+        pipeline: Pipeline, metrics: AgentMetrics, logger: Logger, version: String = FluxtelVersion.string
+    ) {
+        self.staticTargets = targets
+        self.discovery = discovery
+        self.settings = settings
+        self.pipeline = pipeline
+        self.registry = metrics.registry
+        var logger = logger
+        logger[metadataKey: "component"] = "prometheus"
+        self.logger = logger
+        self.version = version
+    }
+
+    /// Ids of the targets currently scraped.
+    public var activeTargets: Set<String> { active.withLock { $0 } }
+
+    public func run() async throws {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .seconds(5))
+        configuration.connectionPool = .init(idleTimeout: .seconds(90))
+        configuration.redirectConfiguration = .follow(max: 3, allowCycles: false)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        let (updates, continuation) = AsyncStream.makeStream(of: [ScrapeEndpoint].self, bufferingPolicy: .bufferingNewest(1))
+        continuation.yield(staticTargets)
+        logger.info("Prometheus receiver started", metadata: ["targets": "\(staticTargets.count)"])
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                if let discovery = self.discovery {
+                    let fixed = self.staticTargets
+                    group.addTask {
+                        do {
+                            try await discovery.run { discovered in continuation.yield(fixed + discovered) }
+                        } catch is CancellationError {
+                        } catch {
+                            self.logger.error("Target discovery stopped", metadata: ["error": "\(error)"])
+                        }
+                    }
+                }
+                group.addTask { await self.manageLoops(updates: updates, client: client) }
+                await group.next()
+                group.cancelAll()
+            }
+        }
+        continuation.finish()
+        try? await client.shutdown()
+        logger.info("Prometheus receiver stopped")
+    }
+
+    /// Starts a scrape loop per new target and stops the loops of removed ones.
+    private func manageLoops(updates: AsyncStream<[ScrapeEndpoint]>, client: HTTPClient) async {
+        var loops: [String: (endpoint: ScrapeEndpoint, task: Task<Void, Never>, removed: RemovalFlag)] = [:]
+        for await targets in updates {
+            if Task.isCancelled { break }
+            var wanted: [String: ScrapeEndpoint] = [:]
+            for target in targets { wanted[target.id] = target }
+            for (id, loop) in loops where wanted[id] != loop.endpoint {
+                loop.removed.flag.store(true, ordering: .releasing)
+                loop.task.cancel()
+                loops[id] = nil
+                logger.info("Scrape target removed", metadata: ["scrape.target": "\(loop.endpoint.url)"])
+            }
+            for (id, endpoint) in wanted where loops[id] == nil {
+                let scraper = TargetScraper(
+                    endpoint: endpoint, settings: settings, client: client, pipeline: pipeline, registry: registry,
+                    logger: logger, version: version)
+                let settings = self.settings
+                let removed = RemovalFlag()
+                let task = Task { [scraper] in
+                    var scraper = scraper
+                    await Self.loop(&scraper, settings: settings)
+                    // A target that went away (not a shutdown): its series end now.
+                    if removed.flag.load(ordering: .acquiring) { scraper.markAllStale() }
+                }
+                loops[id] = (endpoint, task, removed)
+                logger.info("Scrape target added", metadata: ["scrape.target": "\(endpoint.url)"])
+            }
+            active.withLock { $0 = Set(loops.keys) }
+        }
+        for loop in loops.values { loop.task.cancel() }
+        for loop in loops.values { await loop.task.value }
+        active.withLock { $0 = [] }
+    }
+
+    /// Scrapes on a fixed grid: first at a per-target offset within the interval, then every interval
+    /// (a scrape that overruns skips the ticks it missed).
+    static func loop(_ scraper: inout TargetScraper, settings: ScrapeSettings) async {
+        let clock = ContinuousClock()
+        let interval = settings.interval
+        let offset = interval * (Double(stableHash(scraper.endpoint.id) % 1000) / 1000)
+        var next = clock.now + offset
+        while !Task.isCancelled {
+            do { try await clock.sleep(until: next) } catch { break }
+            await scraper.scrapeOnce()
+            next += interval
+            let now = clock.now
+            while next < now { next += interval }
+        }
+    }
+}
+
+/// Set when discovery removed a target (its loop then writes staleness markers), not on shutdown.
+final class RemovalFlag: Sendable {
+    let flag = Atomic<Bool>(false)
+}
+
+extension TargetScraper {
+    /// A removed target: one "no recorded value" point for each of its series.
+    mutating func markAllStale() {
+        guard tracker.trackedSeries > 0 else { return }
+        let converted = MetricsConverter.staleOnly(
+            target: endpoint.targetInfo, tracker: &tracker, time: wallClockNanos(), version: version)
+        _ = pipeline.offer(TelemetryChunk(signal: .metrics, bytes: converted.bytes, itemCount: converted.dataPoints))
+    }
+}
+
+/// FNV-1a over the id: the same target always gets the same offset.
+func stableHash(_ text: String) -> UInt64 {
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    for byte in text.utf8 { h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+    return h
+}

@@ -1,0 +1,192 @@
+public import AsyncHTTPClient
+import Compression
+public import Logging
+import NIOCore
+import NIOHTTP1
+import OTLPWire
+public import Pipeline
+public import Prometheus
+import SelfTelemetry
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Settings shared by every target of the receiver.
+public struct ScrapeSettings: Sendable {
+    public var interval: Duration
+    public var timeout: Duration
+    /// Largest body accepted, on the wire and after gunzip; larger bodies fail the scrape.
+    public var bodySizeLimit: Int
+    public var conversion: ConversionOptions
+
+    public init(
+        interval: Duration = .seconds(30), timeout: Duration = .seconds(10), bodySizeLimit: Int = 16 << 20,
+        conversion: ConversionOptions = ConversionOptions()
+    ) {
+        self.interval = interval
+        self.timeout = timeout
+        self.bodySizeLimit = bodySizeLimit
+        self.conversion = conversion
+    }
+}
+
+/// Why a scrape produced no samples.
+public struct ScrapeError: Error, Sendable, CustomStringConvertible {
+    public var reason: String
+    public var description: String { reason }
+}
+
+/// Per-target counters of the agent's own `/metrics`.
+struct ScrapeMetrics: Sendable {
+    let failures: Counter
+    let dropped: Counter
+
+    init(registry: PrometheusCollectorRegistry, target: String) {
+        failures = registry.makeCounter(
+            descriptor: MetricNameDescriptor(
+                metricName: "fluxtel_scrape_failures_total", unitName: "",
+                helpText: "Scrapes that failed (connection, HTTP status, timeout, body too large, malformed exposition)."),
+            labels: [("target", target)])
+        dropped = registry.makeCounter(
+            descriptor: MetricNameDescriptor(
+                metricName: "fluxtel_scrapes_dropped_total", unitName: "",
+                helpText: "Scrapes whose data was dropped because the export queue was full."),
+            labels: [("target", target)])
+    }
+}
+
+/// One target's scraping state: HTTP fetch, parse, convert, hand-off. Owned by its scrape loop
+/// (public for the benchmark, which drives single scrapes).
+public struct TargetScraper: Sendable {
+    let endpoint: ScrapeEndpoint
+    let settings: ScrapeSettings
+    let client: HTTPClient
+    let pipeline: Pipeline
+    let metrics: ScrapeMetrics
+    let logger: Logger
+    let version: String
+    var tracker = SeriesTracker()
+    var lastFailure: String?
+    var everScraped = false
+
+    public init(
+        endpoint: ScrapeEndpoint, settings: ScrapeSettings, client: HTTPClient, pipeline: Pipeline,
+        registry: PrometheusCollectorRegistry, logger: Logger, version: String
+    ) {
+        self.endpoint = endpoint
+        self.settings = settings
+        self.client = client
+        self.pipeline = pipeline
+        self.metrics = ScrapeMetrics(registry: registry, target: endpoint.url)
+        var logger = logger
+        logger[metadataKey: "scrape.target"] = "\(endpoint.url)"
+        self.logger = logger
+        self.version = version
+    }
+
+    /// Scrapes once and offers the result to the pipeline. Returns what was handed over (tests, benchmark).
+    @discardableResult
+    public mutating func scrapeOnce() async -> ConvertedScrape {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let time = wallClockNanos()
+        var exposition: Exposition?
+        var failure: String?
+        do {
+            exposition = try await fetchAndParse()
+        } catch {
+            failure = "\(error)"
+        }
+        let elapsed = clock.now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let converted = MetricsConverter.convert(
+            exposition, target: endpoint.targetInfo, options: settings.conversion, tracker: &tracker,
+            scrapeTimeNanos: time, durationSeconds: seconds, version: version)
+        report(failure: failure)
+        // DESIGN says a scraper meeting a full queue drops the oldest batch; the simplest safe version
+        // drops this scrape's data instead (the next scrape carries the cumulative values anyway) and counts it.
+        let chunk = TelemetryChunk(signal: .metrics, bytes: converted.bytes, itemCount: converted.dataPoints)
+        switch pipeline.offer(chunk) {
+        case .accepted: break
+        case .full:
+            metrics.dropped.increment()
+            logger.debug("Scrape dropped: export queue full")
+        case .closed: break
+        }
+        return converted
+    }
+
+    /// Logs once per change of state (up → down, a different error, down → up).
+    mutating func report(failure: String?) {
+        if let failure {
+            metrics.failures.increment()
+            if failure != lastFailure {
+                logger.warning("Scrape failed", metadata: ["error": "\(failure)"])
+            }
+        } else if lastFailure != nil {
+            logger.info("Scrape recovered")
+        } else if !everScraped {
+            logger.debug("First scrape succeeded")
+        }
+        everScraped = true
+        lastFailure = failure
+    }
+
+    func fetchAndParse() async throws -> Exposition {
+        var request = HTTPClientRequest(url: endpoint.url)
+        request.headers.add(name: "Accept", value: ExpositionFormat.acceptHeader)
+        request.headers.add(name: "Accept-Encoding", value: "gzip")
+        request.headers.add(name: "User-Agent", value: "fluxtel/\(version)")
+        let timeoutSeconds = Double(settings.timeout.components.seconds) + Double(settings.timeout.components.attoseconds) / 1e18
+        let timeoutText = timeoutSeconds == timeoutSeconds.rounded() ? "\(Int(timeoutSeconds))" : "\(timeoutSeconds)"
+        request.headers.add(name: "X-Prometheus-Scrape-Timeout-Seconds", value: timeoutText)
+        let deadline = NIODeadline.now() + .nanoseconds(Int64(timeoutSeconds * 1e9))
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, deadline: deadline, logger: logger)
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
+            throw ScrapeError(reason: "timeout after \(timeoutSeconds)s")
+        }
+        guard response.status == .ok else {
+            throw ScrapeError(reason: "HTTP status \(response.status.code) \(response.status.reasonPhrase)")
+        }
+        if let length = response.headers.first(name: "Content-Length").flatMap(Int.init), length > settings.bodySizeLimit {
+            throw ScrapeError(reason: "body of \(length) bytes exceeds body_size_limit \(settings.bodySizeLimit)")
+        }
+        var buffer: ByteBuffer
+        do {
+            buffer = try await response.body.collect(upTo: settings.bodySizeLimit)
+        } catch is NIOTooManyBytesError {
+            throw ScrapeError(reason: "body exceeds body_size_limit \(settings.bodySizeLimit)")
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
+            throw ScrapeError(reason: "timeout after \(timeoutSeconds)s")
+        }
+        var body = buffer.readBytes(length: buffer.readableBytes) ?? []
+        if let encoding = response.headers.first(name: "Content-Encoding")?.lowercased(), encoding != "identity" {
+            guard encoding == "gzip" else { throw ScrapeError(reason: "unsupported Content-Encoding \(encoding)") }
+            do {
+                body = try Gzip.decompress(body, maxOutputBytes: settings.bodySizeLimit, format: .gzip)
+            } catch {
+                throw ScrapeError(reason: "gzip body: \(error)")
+            }
+        }
+        let format = ExpositionFormat.from(contentType: response.headers.first(name: "Content-Type"))
+        do {
+            return try ExpositionParser.parse(body, format: format)
+        } catch {
+            throw ScrapeError(reason: "malformed exposition at line \(error.line): \(error.reason)")
+        }
+    }
+}
+
+/// Nanoseconds since the Unix epoch (no Foundation).
+func wallClockNanos() -> UInt64 {
+    var spec = timespec()
+    clock_gettime(CLOCK_REALTIME, &spec)
+    return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+}

@@ -1,0 +1,99 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import OTLPWire
+import Pipeline
+import SelfTelemetry
+import Synchronization
+import Testing
+
+@testable import PrometheusReceiver
+
+let quietLogger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+
+/// Records every batch the pipeline exports.
+final class RecordingExporter: BatchExporter {
+    let name = "recording"
+    private let state = Mutex<[ExportBatch]>([])
+    var batches: [ExportBatch] { state.withLock { $0 } }
+    func export(_ batch: ExportBatch) async -> DeliveryOutcome {
+        state.withLock { $0.append(batch) }
+        return .exported
+    }
+    func shutdown() async {}
+}
+
+/// Polls `condition` for up to `seconds`.
+func eventually(_ seconds: Double = 10, _ condition: () -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+    while ContinuousClock.now < deadline {
+        if condition() { return true }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return condition()
+}
+
+/// A scraper for one target, with a shared client the caller shuts down.
+func makeScraper(url: String, settings: ScrapeSettings = ScrapeSettings(), pipeline: Pipeline, client: HTTPClient)
+    throws -> TargetScraper
+{
+    TargetScraper(
+        endpoint: try ScrapeEndpoint(url: url, labels: [KeyValueLabel("controller", "kustomize-controller")]),
+        settings: settings, client: client, pipeline: pipeline, registry: AgentMetrics().registry,
+        logger: quietLogger, version: "test")
+}
+
+func makePipeline(queueBytes: Int = 64 << 20) -> Pipeline {
+    Pipeline(
+        configuration: PipelineConfiguration(batchTimeout: .milliseconds(50), queueMaxBytes: queueBytes),
+        metrics: AgentMetrics())
+}
+
+func decodedResource(_ converted: ConvertedScrape) throws -> OTLP.ResourceMetrics {
+    try #require(try OTLP.ExportMetricsServiceRequest(decoding: converted.bytes).resourceMetrics.first)
+}
+
+func gaugeValue(_ resource: OTLP.ResourceMetrics, _ name: String) -> Double? {
+    guard case .gauge(let gauge) = resource.metric(name)?.data, case .double(let value) = gauge.dataPoints.first?.value
+    else { return nil }
+    return value
+}
+
+/// The package root (for Tests/Interop and the .venv).
+let packageRoot = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// Decodes an `ExportMetricsServiceRequest` with the official Python `opentelemetry-proto` bindings.
+/// Fails (never skips) when no interpreter with the bindings is found.
+func decodeWithPython(_ body: [UInt8]) throws -> [String: Any] {
+    let python =
+        ProcessInfo.processInfo.environment["FLUXTEL_PYTHON"]
+        ?? packageRoot.appendingPathComponent(".venv/bin/python3").path
+    guard FileManager.default.isExecutableFile(atPath: python) else {
+        throw InteropError(
+            message: "no Python at \(python): run `python3 -m venv .venv && .venv/bin/pip install -r Tests/Interop/requirements.txt` or set FLUXTEL_PYTHON")
+    }
+    let input = FileManager.default.temporaryDirectory.appendingPathComponent("fluxtel-metrics-\(UUID().uuidString).pb")
+    try Data(body).write(to: input)
+    defer { try? FileManager.default.removeItem(at: input) }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: python)
+    process.arguments = [packageRoot.appendingPathComponent("Tests/Interop/decode_metrics.py").path, input.path]
+    let output = Pipe()
+    let errors = Pipe()
+    process.standardOutput = output
+    process.standardError = errors
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else {
+        throw InteropError(message: "decoder exited with \(process.terminationStatus): \(errorText)")
+    }
+    return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+}
+
+struct InteropError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
