@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "OTLPWire", targets: ["OTLPWire"]),
         .library(name: "Compression", targets: ["Compression"]),
         .library(name: "FluxtelAgent", targets: ["Agent"]),
+        .library(name: "FileLogReceiver", targets: ["FileLogReceiver"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
@@ -76,6 +77,17 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Tails the controllers' pod log files (CRI, docker, raw), parses Flux's JSON, checkpoints on acknowledgement.
+        .target(
+            name: "FileLogReceiver",
+            dependencies: [
+                "OTLPWire", "Pipeline", "SelfTelemetry",
+                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -139,6 +151,18 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FileLogReceiverTests",
+            dependencies: [
+                "FileLogReceiver", "Pipeline", "OTLPWire", "SelfTelemetry", "Compression",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
