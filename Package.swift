@@ -112,6 +112,7 @@ let package = Package(
             name: "Agent",
             dependencies: [
                 "OTLPWire", "Compression", "FluxtelConfig", "Pipeline", "SelfTelemetry", "Exporters", "OTLPReceiver",
+                "FileLogReceiver",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -5,6 +5,7 @@ public import SelfTelemetry
 public import ServiceLifecycle
 import Exporters
 public import OTLPReceiver
+public import FileLogReceiver
 import OTLPWire
 import SelfTelemetry
 
@@ -21,6 +22,7 @@ public final class Agent: Sendable {
     public let pipeline: Pipeline
     public let telemetryServer: TelemetryServer?
     public let otlpReceiver: OTLPReceiver?
+    public let fileLogReceiver: FileLogReceiver?
     let pipelineService: PipelineService
     let logger: Logger
 
@@ -59,6 +61,13 @@ public final class Agent: Sendable {
         } else {
             self.otlpReceiver = nil
         }
+        if let filelog = configuration.receivers.filelog {
+            self.fileLogReceiver = FileLogReceiver(
+                settings: FileLogReceiverSettings(filelog, shutdownWait: configuration.service.shutdownTimeout),
+                pipeline: pipeline, metrics: metrics, logger: logger)
+        } else {
+            self.fileLogReceiver = nil
+        }
     }
 
     /// The services in start order (see the type's doc for why the order matters).
@@ -69,6 +78,7 @@ public final class Agent: Sendable {
         services.append(ReadinessService(agent: self))
         // Sources (receivers) come after the pipeline, so they stop first.
         if let otlpReceiver { services.append(otlpReceiver) }
+        if let fileLogReceiver { services.append(fileLogReceiver) }
         return services
     }
 
@@ -138,6 +148,17 @@ extension OTLPHTTPExporter.Configuration {
             timeout: config.timeout, retry: retry,
             tls: .init(caFile: config.tls.caFile, certFile: config.tls.certFile, keyFile: config.tls.keyFile,
                        insecureSkipVerify: config.tls.insecureSkipVerify))
+    }
+}
+
+extension FileLogReceiverSettings {
+    /// Maps `receivers.filelog` onto the receiver's settings.
+    init(_ config: FileLogReceiverConfiguration, shutdownWait: Duration) {
+        self.init(
+            include: config.include, exclude: config.exclude, startAtBeginning: config.startAt == .beginning,
+            format: LineFormat(rawValue: config.format.rawValue) ?? .auto, checkpointDirectory: config.checkpointDirectory,
+            pollInterval: config.pollInterval, maxLogSize: config.maxLogSize, fingerprintSize: config.fingerprintSize,
+            shutdownWait: shutdownWait)
     }
 }
 
