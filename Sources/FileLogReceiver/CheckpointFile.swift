@@ -79,7 +79,11 @@ struct CheckpointFile {
 
     /// Replaces the checkpoint file atomically and durably.
     func store(_ checkpoints: [AckLedger.Checkpoint]) throws {
-        _ = mkdir(directory, 0o755)
+        var partial = directory.hasPrefix("/") ? "" : "."
+        for component in directory.split(separator: "/") {
+            partial += "/" + component
+            _ = mkdir(partial, 0o755)  // mkdir -p; failures show up in open() below
+        }
         let temporary = path + ".tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw CheckpointIOError(operation: "open", path: temporary, errno: errno) }

@@ -7,7 +7,7 @@ final class CheckpointStore: Sendable {
     let file: CheckpointFile?
     let ledger: AckLedger
     let logger: Logger
-    private let written = Mutex<(version: UInt64, failing: Bool)>((.max, false))
+    private let written = Mutex<(version: UInt64, failing: Bool)>((0, false))  // version 0: nothing to write yet
 
     init(file: CheckpointFile?, ledger: AckLedger, logger: Logger) {
         self.file = file
