@@ -87,6 +87,7 @@ let package = Package(
             name: "FileLogReceiver",
             dependencies: [
                 "OTLPWire", "Pipeline", "SelfTelemetry",
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

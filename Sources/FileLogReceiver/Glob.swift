@@ -158,7 +158,7 @@ struct FileFinder {
         }
         names.sort()
         for name in names {
-            let path = directory == "/" ? "/" + name : directory + "/" + name
+            let path = directory == "/" ? "/" + name : directory == "." ? name : directory + "/" + name
             var st = stat()
             guard stat(path, &st) == 0 else { continue }
             let isDirectory = st.st_mode & S_IFMT == S_IFDIR

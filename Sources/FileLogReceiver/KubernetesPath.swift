@@ -81,9 +81,8 @@ struct LogChunkBuilder {
     static let scope = OTLP.InstrumentationScope(name: "fluxtel/filelog")
 
     init(path: String, resolvedPath: String) {
-        var attributes = KubernetesPath(path: resolvedPath)?.resourceAttributes
+        let attributes = KubernetesPath(path: resolvedPath)?.resourceAttributes
             ?? KubernetesPath(path: path)?.resourceAttributes ?? []
-        if attributes.isEmpty { attributes = [] }
         var w = ProtoWriter()
         w.message(1, OTLP.Resource(attributes: attributes))
         resourceField = w.bytes

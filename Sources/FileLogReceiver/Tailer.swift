@@ -72,6 +72,7 @@ final class Tailer: @unchecked Sendable {
     /// Lines never wait longer than this for their `\n` once the file stops growing.
     let flushAfter: Duration
     private let maxLineBytes: Int
+    let counters: FileLogMetrics
 
     init(settings: FileLogReceiverSettings, pipeline: Pipeline, ledger: AckLedger,
          restored: [FileKey: AckLedger.Checkpoint], metrics: AgentMetrics, logger: Logger) {
@@ -85,6 +86,7 @@ final class Tailer: @unchecked Sendable {
         self.flushAfter = max(.seconds(1), settings.pollInterval * 2)
         // A physical line may carry runtime framing and escapes around up to max_log_size bytes.
         self.maxLineBytes = settings.maxLogSize + settings.maxLogSize / 4 + 4096
+        self.counters = FileLogMetrics(metrics)
     }
 
     func run() async {
@@ -114,6 +116,7 @@ final class Tailer: @unchecked Sendable {
         for file in files.values { close(file.fd) }
         files.removeAll()
         order.removeAll()
+        counters.openFiles.set(Int64(0))
     }
 
     // MARK: finding files
@@ -180,6 +183,7 @@ final class Tailer: @unchecked Sendable {
                               maxLogSize: settings.maxLogSize, fingerprint: fingerprint, resolvedPath: Self.realPath(path))
         files[key] = file
         order.append(key)
+        counters.openFiles.set(Int64(files.count))
         ledger.register(key, path: path, offset: offset, fingerprint: fingerprint)
         logger.info("Tailing log file", metadata: ["file.path": "\(path)", "file.offset": "\(offset)"])
         return file
@@ -225,11 +229,21 @@ final class Tailer: @unchecked Sendable {
         let size = Int64(st.st_size)
         if file.fingerprint.length > 0 && size >= Int64(file.fingerprint.length) && file.readOffset > 0 {
             let current = readFingerprint(file.fd, length: file.fingerprint.length)
-            if current != file.fingerprint { try await truncated(file, reason: "fingerprint changed") }
+            if current != file.fingerprint {
+                try await truncated(file, reason: "fingerprint changed")
+                return
+            }
         }
-        if file.fingerprint.length < settings.fingerprintSize && size > Int64(file.fingerprint.length) {
-            file.fingerprint = readFingerprint(file.fd, length: min(Int(size), settings.fingerprintSize))
-            ledger.updateFingerprint(file.key, file.fingerprint)
+        // Extend a short fingerprint only while its prefix still matches (else the file was rewritten
+        // and the offset is stale: the check above or the next read catches it).
+        if file.fingerprint.length > 0 && file.fingerprint.length < settings.fingerprintSize
+            && size > Int64(file.fingerprint.length)
+        {
+            let longer = readFingerprint(file.fd, length: min(Int(size), settings.fingerprintSize))
+            if readFingerprint(file.fd, length: file.fingerprint.length) == file.fingerprint {
+                file.fingerprint = longer
+                ledger.updateFingerprint(file.key, file.fingerprint)
+            }
         }
         let atEnd = file.readOffset >= size
         if atEnd { file.idlePolls += 1 } else { file.idlePolls = 0 }
@@ -247,24 +261,33 @@ final class Tailer: @unchecked Sendable {
         files[file.key] = nil
         order.removeAll { $0 == file.key }
         ledger.close(file.key)
+        counters.openFiles.set(Int64(files.count))
+        counters.filesFinished.increment()
         logger.info("Finished rotated or deleted log file", metadata: ["file.path": "\(file.path)"])
     }
 
     /// The file was truncated (copy-truncate). Lines written after the last read and before the
     /// truncation are only in the copy: when a file next to it starts with the same fingerprint and
-    /// is long enough, the missing tail is read from there first (closing copy-truncate's race).
+    /// is long enough, the missing tail is read from there first (closing copy-truncate's race). If the
+    /// tailer fell more than one rotation behind, the newer copies (by modification time) are read whole.
     private func truncated(_ file: TailedFile, reason: String) async throws {
         logger.info("Log file truncated, reading it again from its start",
                     metadata: ["file.path": "\(file.path)", "reason": "\(reason)", "file.offset": "\(file.readOffset)"])
-        if let copy = findCopy(of: file) {
-            var st = stat()
-            if fstat(copy, &st) == 0 {
-                let size = Int64(st.st_size)
-                while file.readOffset < size {
-                    guard try await read(file, from: copy, size: size) else { break }
-                }
+        counters.truncations.increment()
+        let copies = findCopies(of: file)
+        defer { for copy in copies { close(copy) } }
+        for (index, copy) in copies.enumerated() {
+            if index > 0 {
+                file.readOffset = 0
+                file.bufferOffset = 0
+                file.filled = 0
             }
-            close(copy)
+            var st = stat()
+            guard fstat(copy, &st) == 0 else { continue }
+            let size = Int64(st.st_size)
+            while file.readOffset < size {
+                guard try await read(file, from: copy, size: size) else { break }
+            }
             try await flushTail(file)
         }
         file.readOffset = 0
@@ -276,33 +299,43 @@ final class Tailer: @unchecked Sendable {
         ledger.reset(file.key, fingerprint: file.fingerprint)
     }
 
-    /// A copy of the file's old content next to it: same fingerprint, at least as long as what was read.
-    private func findCopy(of file: TailedFile) -> Int32? {
-        guard file.fingerprint.length > 0 else { return nil }
+    /// Copies of the file's old content next to it: the one with the same fingerprint (at least as long
+    /// as what was read), then any newer ones, oldest first. Empty when there is no such copy.
+    private func findCopies(of file: TailedFile) -> [Int32] {
+        guard file.fingerprint.length > 0 else { return [] }
         let parts = file.path.split(separator: "/", omittingEmptySubsequences: false)
         let directory = parts.dropLast().joined(separator: "/")
-        guard let dir = opendir(directory.isEmpty ? "/" : directory) else { return nil }
-        defer { closedir(dir) }
-        var best: (fd: Int32, mtime: Int)?
+        guard let dir = opendir(directory.isEmpty ? "/" : directory) else { return [] }
+        var candidates: [(fd: Int32, mtime: Int, matches: Bool)] = []
         while let entry = readdir(dir) {
             let name = withUnsafePointer(to: &entry.pointee.d_name) {
                 String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
             }
-            guard name != ".", name != "..", !name.hasSuffix(".gz"), UInt64(entry.pointee.d_ino) != file.key.inode else { continue }
+            guard name != ".", name != "..", !name.hasSuffix(".gz") else { continue }
             let fd = Glibc.open(directory + "/" + name, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { continue }
             var st = stat()
-            if fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, Int64(st.st_size) >= file.readOffset,
-                readFingerprint(fd, length: file.fingerprint.length) == file.fingerprint,
-                best == nil || st.st_mtim.tv_sec > best!.mtime
-            {
-                if let best { close(best.fd) }
-                best = (fd, st.st_mtim.tv_sec)
-            } else {
+            guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG,
+                files[FileKey(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))] == nil
+            else {
                 close(fd)
+                continue
             }
+            let mtime = st.st_mtim.tv_sec * 1_000_000_000 + st.st_mtim.tv_nsec
+            let matches = Int64(st.st_size) >= file.readOffset
+                && readFingerprint(fd, length: file.fingerprint.length) == file.fingerprint
+            candidates.append((fd, mtime, matches))
         }
-        return best?.fd
+        closedir(dir)
+        guard let match = candidates.filter(\.matches).max(by: { $0.mtime < $1.mtime }) else {
+            for candidate in candidates { close(candidate.fd) }
+            return []
+        }
+        var chain = [match.fd]
+        for candidate in candidates.sorted(by: { $0.mtime < $1.mtime }) where candidate.fd != match.fd {
+            if candidate.mtime > match.mtime { chain.append(candidate.fd) } else { close(candidate.fd) }
+        }
+        return chain
     }
 
     static func realPath(_ path: String) -> String {
@@ -341,6 +374,13 @@ final class Tailer: @unchecked Sendable {
             pread(fd, raw.baseAddress! + file.filled, want, off_t(file.readOffset))
         }
         guard n > 0 else { return false }
+        if fd == file.fd && file.readOffset == 0 && file.filled == 0 && file.fingerprint.length < settings.fingerprintSize {
+            // The file's first bytes, as read (not as the file may hold by the time of the next poll).
+            file.fingerprint = file.storage.withUnsafeBytes {
+                Fingerprint.of(UnsafeRawBufferPointer(rebasing: $0[0..<min(n, settings.fingerprintSize)]))
+            }
+            ledger.updateFingerprint(file.key, file.fingerprint)
+        }
         file.filled += n
         file.readOffset += Int64(n)
         file.lastGrowth = .now
@@ -363,6 +403,7 @@ final class Tailer: @unchecked Sendable {
             let base = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
             var lineStart = 0
             let emit: (DecodedRecord) -> Void = { record in
+                if record.truncated { self.counters.truncatedRecords.increment() }
                 file.chunk.withWriter { w, attributes in
                     self.encoder.append(record, fileAttributes: attributes, observedNow: now, into: &w)
                 }

@@ -129,7 +129,9 @@ func withReceiver(
     exporter: CollectingExporter = CollectingExporter(),
     _ body: (CollectingExporter) async throws -> Void
 ) async throws {
-    let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+    let logger = ProcessInfo.processInfo.environment["FLUXTEL_TEST_LOG"] == nil
+        ? Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        : Logger(label: "test", factory: { StreamLogHandler.standardError(label: $0) })
     let metrics = AgentMetrics()
     let pipeline = Pipeline(configuration: configuration, metrics: metrics, splitter: { signal, bytes, maxBytes, maxItems in
         try OTLPWalker.split(signal: signal, body: bytes, maxBytes: maxBytes, maxItems: maxItems)

@@ -1,0 +1,28 @@
+import Prometheus
+import SelfTelemetry
+
+/// The file log receiver's own instruments, next to the agent's `fluxtel_*` counters.
+struct FileLogMetrics: Sendable {
+    /// Files being tailed (matched ones and rotated ones still being read to their end).
+    let openFiles: Gauge
+    /// Rename rotations and deletions seen (a file let go after it was read to its end).
+    let filesFinished: Counter
+    /// Copy-truncate (or truncate-and-rewrite) detections.
+    let truncations: Counter
+    /// Records longer than `max_log_size`, cut and flagged.
+    let truncatedRecords: Counter
+
+    init(_ metrics: AgentMetrics) {
+        let registry = metrics.registry
+        openFiles = registry.makeGauge(name: "fluxtel_filelog_open_files", labels: [], help: "Log files being tailed.")
+        filesFinished = registry.makeCounter(
+            name: "fluxtel_filelog_files_finished_total", labels: [],
+            help: "Rotated or deleted log files read to their end and closed.")
+        truncations = registry.makeCounter(
+            name: "fluxtel_filelog_truncations_total", labels: [],
+            help: "Log files found truncated (copy-truncate rotation); read again from their start.")
+        truncatedRecords = registry.makeCounter(
+            name: "fluxtel_filelog_records_truncated_total", labels: [],
+            help: "Log records longer than max_log_size, cut and flagged with fluxtel.log.truncated.")
+    }
+}
