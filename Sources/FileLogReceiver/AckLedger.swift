@@ -49,6 +49,8 @@ final class AckLedger: Sendable {
     private struct State {
         var files: [FileKey: FileState] = [:]
         var version: UInt64 = 0
+        /// Files with a chunk the pipeline gave up on while running (retries exhausted).
+        var failed: Set<FileKey> = []
     }
 
     private let state = Mutex(State())
@@ -94,6 +96,7 @@ final class AckLedger: Sendable {
             let index = Int(token.sequence - first)
             guard index < file.chunks.count else { return false }
             file.chunks[index].state = outcome == .failed ? .failed : .done
+            if outcome == .failed && !file.closed { state.failed.insert(key) }
             var moved = false
             while let head = file.chunks.first, head.state == .done {
                 file.acknowledged = head.end
@@ -148,6 +151,26 @@ final class AckLedger: Sendable {
             state.version &+= 1
         }
         changed()
+    }
+
+    /// Files whose chunks failed since the last call (the tailer reads them again from their checkpoint).
+    func takeFailed() -> Set<FileKey> {
+        state.withLock { state in
+            defer { state.failed.removeAll() }
+            return state.failed
+        }
+    }
+
+    /// Forgets the file's chunks (their acknowledgements no longer count) and returns the checkpoint
+    /// to read again from: what failed is sent again, what was in flight may arrive twice.
+    func rewind(_ key: FileKey) -> Int64? {
+        state.withLock { state in
+            guard var file = state.files[key] else { return nil }
+            file.epoch &+= 1
+            file.chunks.removeAll()
+            state.files[key] = file
+            return file.acknowledged
+        }
     }
 
     /// Chunks handed to the pipeline and not yet acknowledged (failed ones do not count).

@@ -101,6 +101,9 @@ final class Tailer: @unchecked Sendable {
                 do { try await poll() } catch { return }
                 nextPoll = ContinuousClock.now + settings.pollInterval
             }
+            for key in ledger.takeFailed() {
+                if let file = files[key] { rewind(file) }
+            }
             var progressed = false
             for key in order {
                 guard let file = files[key] else { continue }
@@ -341,6 +344,19 @@ final class Tailer: @unchecked Sendable {
             if candidate.mtime > match.mtime { chain.append(candidate.fd) } else { close(candidate.fd) }
         }
         return chain
+    }
+
+    /// The pipeline gave up on a chunk of this file (backend down longer than the retry budget): read
+    /// again from the checkpoint, so nothing is lost while the agent runs (the file is the buffer).
+    private func rewind(_ file: TailedFile) {
+        guard let offset = ledger.rewind(file.key) else { return }
+        logger.warning("Export failed, reading the log file again from its checkpoint",
+                       metadata: ["file.path": "\(file.path)", "file.offset": "\(offset)"])
+        file.readOffset = offset
+        file.bufferOffset = offset
+        file.filled = 0
+        file.skipping = false
+        file.decoder.reset()
     }
 
     static func realPath(_ path: String) -> String {

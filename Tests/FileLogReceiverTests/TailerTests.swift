@@ -179,6 +179,20 @@ func writeNumbered(_ writer: LogWriter, total: Int, every: Int, rate: Double, ro
         #expect(numberCounts(first + second).values.allSatisfy { $0 == 1 })
     }
 
+    /// A batch the pipeline gives up on (retries exhausted) is read again from the checkpoint: nothing lost.
+    @Test func failedExportsAreReadAgain() async throws {
+        let directory = try TemporaryDirectory()
+        let writer = LogWriter(directory.file(podDirectory + "/0.log"))
+        for n in 0..<300 { writer.write(criLine(n)) }
+        let exporter = CollectingExporter(failFirst: 2)
+        try await withReceiver(settings(directory), exporter: exporter) { exporter in
+            #expect(await eventually { Set(exporter.records.compactMap(\.number)).count == 300 })
+            for n in 300..<400 { writer.write(criLine(n)) }
+            #expect(await eventually { Set(exporter.records.compactMap(\.number)).count == 400 })
+        }
+        #expect(numberCounts(exporter.records).count == 400)
+    }
+
     @Test func corruptCheckpointFileIsIgnored() async throws {
         let directory = try TemporaryDirectory()
         try FileManager.default.createDirectory(atPath: directory.path + "/checkpoints", withIntermediateDirectories: true)

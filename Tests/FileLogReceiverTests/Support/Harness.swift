@@ -22,6 +22,9 @@ struct Exported: Sendable {
 final class CollectingExporter: BatchExporter {
     let name = "collecting"
     private let state = Mutex<(records: [Exported], batches: Int, paused: Bool, bytes: Int)>(([], 0, false, 0))
+    /// Batches answered `.failed` (as after exhausted retries) before any is accepted.
+    private let failures = Mutex(0)
+    init(failFirst: Int = 0) { failures.withLock { $0 = failFirst } }
 
     var records: [Exported] { state.withLock { $0.records } }
     var batches: Int { state.withLock { $0.batches } }
@@ -33,6 +36,12 @@ final class CollectingExporter: BatchExporter {
             if Task.isCancelled { return .failed }
             try? await Task.sleep(for: .milliseconds(5))
         }
+        let fail = failures.withLock { count -> Bool in
+            guard count > 0 else { return false }
+            count -= 1
+            return true
+        }
+        if fail { return .failed }
         guard let request = try? OTLP.ExportLogsServiceRequest(decoding: batch.body) else {
             Issue.record("batch does not decode")
             return .rejected
