@@ -14,15 +14,19 @@ struct FileLogMetrics: Sendable {
 
     init(_ metrics: AgentMetrics) {
         let registry = metrics.registry
-        openFiles = registry.makeGauge(name: "fluxtel_filelog_open_files", labels: [], help: "Log files being tailed.")
+        openFiles = registry.makeGauge(descriptor: d("fluxtel_filelog_open_files", "Log files being tailed."))
         filesFinished = registry.makeCounter(
-            name: "fluxtel_filelog_files_finished_total", labels: [],
-            help: "Rotated or deleted log files read to their end and closed.")
+            descriptor: d("fluxtel_filelog_files_finished_total", "Rotated or deleted log files read to their end and closed."))
         truncations = registry.makeCounter(
-            name: "fluxtel_filelog_truncations_total", labels: [],
-            help: "Log files found truncated (copy-truncate rotation); read again from their start.")
+            descriptor: d("fluxtel_filelog_truncations_total",
+                          "Log files found truncated (copy-truncate rotation); read again from their start."))
         truncatedRecords = registry.makeCounter(
-            name: "fluxtel_filelog_records_truncated_total", labels: [],
-            help: "Log records longer than max_log_size, cut and flagged with fluxtel.log.truncated.")
+            descriptor: d("fluxtel_filelog_records_truncated_total",
+                          "Log records longer than max_log_size, cut and flagged with fluxtel.log.truncated."))
     }
+}
+
+/// A descriptor for a full metric name (swift-prometheus joins components with `_`; we pass it whole).
+private func d(_ name: String, _ help: String) -> MetricNameDescriptor {
+    MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
 }
