@@ -50,12 +50,18 @@ struct LogRecordEncoder {
         }
         if !parsed {
             let body = w.beginMessage(5)
+            var severity: (Int32, String)?
             if let base = record.content.baseAddress?.assumingMemoryBound(to: UInt8.self) {
                 writeString(1, base, record.content.count, into: &w)
+                severity = Self.plainTextSeverity(base, record.content.count)
             } else {
                 w.writeStringAlways(1, "")
             }
             w.endMessage(body)
+            if let (number, text) = severity {
+                w.int32(2, number)
+                w.writeStringAlways(3, text)
+            }
         }
         if !hasTime && record.time != 0 { w.fixed64(1, record.time) }
         w.fixed64(11, record.time != 0 ? record.time : observedNow)
@@ -66,6 +72,25 @@ struct LogRecordEncoder {
             w.message(6, OTLP.KeyValue(key: "fluxtel.log.original_size", value: .int(Int64(record.originalSize))))
         }
         w.endMessage(mark)
+    }
+
+    /// Severity of the plain-text lines that share Flux's stream: klog (`I0915 14:58:21.046324 …`,
+    /// with `I`/`W`/`E`/`F`) and Go panics (`panic: …`, `fatal error: …`).
+    static func plainTextSeverity(_ p: UnsafePointer<UInt8>, _ n: Int) -> (Int32, String)? {
+        if n >= 22, p[5] == 0x20, p[8] == UInt8(ascii: ":"), p[11] == UInt8(ascii: ":"), p[14] == UInt8(ascii: "."),
+            (1...4).allSatisfy({ p[$0] &- 0x30 < 10 })
+        {
+            switch p[0] {
+            case UInt8(ascii: "I"): return (9, "info")
+            case UInt8(ascii: "W"): return (13, "warn")
+            case UInt8(ascii: "E"): return (17, "error")
+            case UInt8(ascii: "F"): return (21, "fatal")
+            default: return nil
+            }
+        }
+        if n >= 7 && memcmp(p, "panic: ", 7) == 0 { return (21, "panic") }
+        if n >= 13 && memcmp(p, "fatal error: ", 13) == 0 { return (21, "fatal") }
+        return nil
     }
 
     // MARK: JSON

@@ -83,9 +83,18 @@ extension OTLP.LogRecord {
                      #"{"level":"info","msg":"cut"#, #"{"a":1} trailing"#, "{", "[1,2]"] {
             let record = try encode(line)
             #expect(record.body == .string(line))
-            #expect(record.severityNumber == .unspecified)
             #expect(record.timeUnixNano == 1_786_525_201_000_000_000)
         }
+    }
+
+    @Test func plainTextSeverity() throws {
+        let klog = try encode("E0915 14:58:21.046324       6 request.go:601] Waited for 1s")
+        #expect(klog.severityNumber == .error && klog.severityText == "error")
+        #expect(klog.body == .string("E0915 14:58:21.046324       6 request.go:601] Waited for 1s"))
+        #expect(try encode("I0915 14:58:21.046324 6 x.go:1] ok").severityNumber == .info)
+        #expect(try encode("panic: runtime error: index out of range").severityNumber == .fatal)
+        let plain = try encode("2026/08/12 09:00:01 otel export failed")
+        #expect(plain.severityNumber == .unspecified && plain.severityText.isEmpty)
     }
 
     @Test func invalidUTF8IsRepaired() throws {
