@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "Compression", targets: ["Compression"]),
         .library(name: "FluxtelAgent", targets: ["Agent"]),
         .library(name: "PrometheusReceiver", targets: ["PrometheusReceiver"]),
+        .library(name: "FileLogReceiver", targets: ["FileLogReceiver"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
@@ -101,6 +102,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Tails the controllers' pod log files (CRI, docker, raw), parses Flux's JSON, checkpoints on acknowledgement.
+        .target(
+            name: "FileLogReceiver",
+            dependencies: [
+                "OTLPWire", "Pipeline", "SelfTelemetry",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // otlp_http (AsyncHTTPClient) and debug exporters.
         .target(
             name: "Exporters",
@@ -121,6 +134,7 @@ let package = Package(
             dependencies: [
                 "OTLPWire", "Compression", "FluxtelConfig", "Pipeline", "SelfTelemetry", "Exporters", "OTLPReceiver",
                 "PrometheusReceiver",
+                "FileLogReceiver",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -178,6 +192,18 @@ let package = Package(
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ],
             exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FileLogReceiverTests",
+            dependencies: [
+                "FileLogReceiver", "Pipeline", "OTLPWire", "SelfTelemetry", "Compression",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

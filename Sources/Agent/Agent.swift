@@ -5,6 +5,7 @@ public import SelfTelemetry
 public import ServiceLifecycle
 import Exporters
 public import OTLPReceiver
+public import FileLogReceiver
 import OTLPWire
 public import PrometheusReceiver
 import SelfTelemetry
@@ -23,6 +24,7 @@ public final class Agent: Sendable {
     public let telemetryServer: TelemetryServer?
     public let otlpReceiver: OTLPReceiver?
     public let prometheusReceiver: PrometheusReceiver?
+    public let fileLogReceiver: FileLogReceiver?
     let pipelineService: PipelineService
     let logger: Logger
 
@@ -84,6 +86,13 @@ public final class Agent: Sendable {
         } else {
             self.prometheusReceiver = nil
         }
+        if let filelog = configuration.receivers.filelog {
+            self.fileLogReceiver = FileLogReceiver(
+                settings: FileLogReceiverSettings(filelog, shutdownWait: configuration.service.shutdownTimeout),
+                pipeline: pipeline, metrics: metrics, logger: logger)
+        } else {
+            self.fileLogReceiver = nil
+        }
     }
 
     /// The services in start order (see the type's doc for why the order matters).
@@ -95,6 +104,7 @@ public final class Agent: Sendable {
         // Sources (receivers) come after the pipeline, so they stop first.
         if let otlpReceiver { services.append(otlpReceiver) }
         if let prometheusReceiver { services.append(prometheusReceiver) }
+        if let fileLogReceiver { services.append(fileLogReceiver) }
         return services
     }
 
@@ -220,6 +230,17 @@ extension OTLPHTTPExporter.Configuration {
             timeout: config.timeout, retry: retry,
             tls: .init(caFile: config.tls.caFile, certFile: config.tls.certFile, keyFile: config.tls.keyFile,
                        insecureSkipVerify: config.tls.insecureSkipVerify))
+    }
+}
+
+extension FileLogReceiverSettings {
+    /// Maps `receivers.filelog` onto the receiver's settings.
+    init(_ config: FileLogReceiverConfiguration, shutdownWait: Duration) {
+        self.init(
+            include: config.include, exclude: config.exclude, startAtBeginning: config.startAt == .beginning,
+            format: LineFormat(rawValue: config.format.rawValue) ?? .auto, checkpointDirectory: config.checkpointDirectory,
+            pollInterval: config.pollInterval, maxLogSize: config.maxLogSize, fingerprintSize: config.fingerprintSize,
+            shutdownWait: shutdownWait)
     }
 }
 

@@ -155,6 +155,8 @@ public struct FileLogReceiverConfiguration: Sendable, Equatable {
     public var pollInterval: Duration = .seconds(1)
     /// `max_log_size`: longest record after joining partial lines, default 1MiB.
     public var maxLogSize: Int = 1 << 20
+    /// `fingerprint_size`: bytes at the start of a file that identify it with its device and inode, default 1KiB.
+    public var fingerprintSize: Int = 1024
 
     public init() {}
 }

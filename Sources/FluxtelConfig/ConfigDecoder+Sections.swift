@@ -157,7 +157,9 @@ extension ConfigDecoder {
 
     mutating func filelog(_ node: YAMLNode?, path: String) -> FileLogReceiverConfiguration {
         var config = FileLogReceiverConfiguration()
-        let known = ["include", "exclude", "start_at", "format", "checkpoint_dir", "poll_interval", "max_log_size"]
+        let known = [
+            "include", "exclude", "start_at", "format", "checkpoint_dir", "poll_interval", "max_log_size", "fingerprint_size",
+        ]
         guard let fields = fields(node, path: path, known: known) else { return config }
         strings(fields["include"], into: &config.include)
         if config.include.isEmpty, let at = fields["include"] {
@@ -169,6 +171,7 @@ extension ConfigDecoder {
         read(fields["checkpoint_dir"], .nonEmptyString("a directory path"), into: &config.checkpointDirectory)
         read(fields["poll_interval"], .duration(), into: &config.pollInterval)
         read(fields["max_log_size"], .size(1024...(1 << 30)), into: &config.maxLogSize)
+        read(fields["fingerprint_size"], .size(16...(64 << 10)), into: &config.fingerprintSize)
         return config
     }
 

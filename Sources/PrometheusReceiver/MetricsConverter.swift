@@ -550,7 +550,7 @@ struct Encoder {
         w.endMessage(metric)
         if written == 0 {
             // Everything relabeled away: drop the metric we started.
-            w.bytes.removeSubrange(metricOffset...)
+            w.truncate(to: metricOffset)
         }
         points += written
         samplesPost += written
@@ -701,7 +701,7 @@ struct Encoder {
         w.endMessage(data)
         writeTypeMetadata(&w, family)
         w.endMessage(metric)
-        if written == 0 { w.bytes.removeSubrange(metricOffset...) }
+        if written == 0 { w.truncate(to: metricOffset) }
         points += written
     }
 
@@ -783,7 +783,7 @@ struct Encoder {
     /// moved to just before this point when the value went down (a reset).
     mutating func startTime(
         _ hash: UInt64, value: Double, created: Double?, time: UInt64, kind: MetricType, name family: Family,
-        w: ProtoWriter, attributes: Range<Int>
+        w: borrowing ProtoWriter, attributes: Range<Int>
     ) -> UInt64 {
         let generation = tracker.generation
         if var series = tracker.series[hash] {
@@ -802,12 +802,12 @@ struct Encoder {
         if let created, created.isFinite, created > 0 { start = nanos(fromSeconds: created) }
         tracker.series[hash] = SeriesTracker.Series(
             start: start, last: value, generation: generation,
-            stale: .init(kind: kind, name: staleName(family, kind: kind), attributes: Array(w.bytes[attributes])))
+            stale: .init(kind: kind, name: staleName(family, kind: kind), attributes: w.withUnsafeBytes { Array($0[attributes]) }))
         return start
     }
 
     /// Marks a gauge series as seen (for staleness).
-    mutating func touch(_ hash: UInt64, kind: MetricType, name family: Family, w: ProtoWriter, attributes: Range<Int>) {
+    mutating func touch(_ hash: UInt64, kind: MetricType, name family: Family, w: borrowing ProtoWriter, attributes: Range<Int>) {
         let generation = tracker.generation
         if tracker.series[hash] != nil {
             tracker.series[hash]!.generation = generation
@@ -816,7 +816,7 @@ struct Encoder {
         seriesAdded += 1
         tracker.series[hash] = SeriesTracker.Series(
             start: 0, last: 0, generation: generation,
-            stale: .init(kind: kind, name: staleName(family, kind: kind), attributes: Array(w.bytes[attributes])))
+            stale: .init(kind: kind, name: staleName(family, kind: kind), attributes: w.withUnsafeBytes { Array($0[attributes]) }))
     }
 
     func staleName(_ family: Family, kind: MetricType) -> [UInt8] {

@@ -75,6 +75,40 @@ import Testing
         await sink.close()
     }
 
+    /// The same spans as OTLP/JSON (the official JSON printer, hex ids) arrive identical too.
+    @Test func otlpJSONRequestsArriveIdentical() async throws {
+        let sentFile = temporaryPath("sent.bin")
+        // The SDK-encoded requests, captured without a receiver: send them to a throwaway sink.
+        let capture = try await RecordingSink()
+        let made = try await runInterop("sdk_send_spans.py", ["http://127.0.0.1:\(capture.port)/v1/traces", "2000", "none", sentFile])
+        try #require(made.status == 0, "\(made.output)")
+        await capture.close()
+        let jsonFile = temporaryPath("json.bin")
+        let converted = try await runInterop("to_otlp_json.py", [sentFile, jsonFile])
+        try #require(converted.status == 0, "\(converted.output)")
+
+        let sink = try await RecordingSink()
+        try await withAgent(testConfiguration(sinkPort: sink.port)) { _, port in
+            for body in try readRecords(jsonFile) {
+                let response = httpRequest(port: port, method: "POST", path: "/v1/traces",
+                                           headers: [("Content-Type", "application/json")], body: body)
+                #expect(response?.status == 200)
+                #expect(response.map { String(decoding: $0.body, as: UTF8.self) } == "{}")
+            }
+            let bad = httpRequest(port: port, method: "POST", path: "/v1/traces",
+                                  headers: [("Content-Type", "application/json")], body: Array(#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":7}]}]}]}"#.utf8))
+            #expect(bad?.status == 400)
+            let message = String(decoding: bad?.body ?? [], as: UTF8.self)
+            #expect(message.contains("traceId"), "\(message)")
+        }
+        let receivedFile = temporaryPath("received.bin")
+        try writeRecords(sink.requests.map(\.body), to: receivedFile)
+        let compared = try await runInterop("compare_spans.py", [sentFile, receivedFile])
+        #expect(compared.status == 0, "\(compared.output)")
+        #expect(compared.output.contains("sent=2000 received=2000 missing=0"), "\(compared.output)")
+        await sink.close()
+    }
+
     /// Hostile input: each gets a 4xx, memory stays bounded, and a valid request right after succeeds.
     @Test func hostileInputIsRefusedAndTheNextRequestSucceeds() async throws {
         let sink = try await RecordingSink()

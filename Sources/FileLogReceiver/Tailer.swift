@@ -1,0 +1,499 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import Pipeline
+import SelfTelemetry
+import Synchronization
+
+/// One open file being tailed.
+final class TailedFile {
+    let key: FileKey
+    var path: String
+    let fd: Int32
+    /// Next byte to read.
+    var readOffset: Int64
+    /// Unprocessed bytes `storage[0..<filled]`; `storage[0]` is at file offset `bufferOffset`.
+    var storage: [UInt8]
+    var filled = 0
+    var bufferOffset: Int64
+    var decoder: LineDecoder
+    var chunk: LogChunkBuilder
+    var fingerprint: Fingerprint
+    /// Matched by the include globs at the last poll (else it was rotated away or deleted: read to its end, then let go).
+    var matched = true
+    /// Discarding the rest of a line that was longer than the buffer (its head went out already).
+    var skipping = false
+    var lastGrowth: ContinuousClock.Instant
+    var idlePolls = 0
+
+    init(key: FileKey, path: String, fd: Int32, offset: Int64, format: LineFormat, maxLogSize: Int,
+         fingerprint: Fingerprint, resolvedPath: String) {
+        self.key = key
+        self.path = path
+        self.fd = fd
+        self.readOffset = offset
+        self.bufferOffset = offset
+        self.storage = []
+        self.decoder = LineDecoder(format: format, maxLogSize: maxLogSize)
+        self.chunk = LogChunkBuilder(path: path, resolvedPath: resolvedPath)
+        self.fingerprint = fingerprint
+        self.lastGrowth = .now
+    }
+
+    /// The offset up to which every line has been turned into records (the rest is buffered or half-joined).
+    var safeOffset: Int64 { decoder.pendingStart ?? bufferOffset }
+}
+
+/// The tailing loop: finds files every `pollInterval`, reads every file with new bytes (one buffer at a
+/// time, round-robin), turns lines into records, and hands each read's records to the pipeline as one
+/// chunk, waiting while the pipeline is full (the file is the buffer).
+///
+/// - Identity is device + inode, plus a fingerprint of the first bytes (inode reuse, truncate-and-rewrite).
+/// - Rename rotation: the old file (no longer matched, or its path now leads to another inode) is read to
+///   its end, then closed; the new one is read from its start.
+/// - Copy-truncate: a size below the read offset (or first bytes that no longer match the fingerprint)
+///   means "start again at 0". Lines written between the tailer's last read and the truncation are in
+///   the copy only; without help that window lost 3,320 of 200,000 lines over 9 rotations at 20,000
+///   lines/s with a 50 ms poll (≈ 370 lines, 18 ms of writing, per rotation). The tailer closes it: it
+///   finds the copy next to the file by its fingerprint and reads the missing tail from it (and newer
+///   copies whole when it fell further behind), measured 0 lost. What stays unavoidable is the window
+///   inside the rotating tool, between its copy and its truncate: lines written then are in neither file.
+/// - Offsets reach the ledger as chunks are handed over; the ledger advances them on acknowledgement.
+///
+/// Confined to the one task that calls `run()` (hence `@unchecked Sendable`: it is handed to that task once).
+final class Tailer: @unchecked Sendable {
+    let settings: FileLogReceiverSettings
+    let pipeline: Pipeline
+    let ledger: AckLedger
+    let metrics: AgentMetrics
+    let logger: Logger
+    let finder: FileFinder
+    var restored: [FileKey: AckLedger.Checkpoint]
+    var files: [FileKey: TailedFile] = [:]
+    var order: [FileKey] = []
+    var firstPoll = true
+    var encoder = LogRecordEncoder()
+    /// Lines never wait longer than this for their `\n` once the file stops growing.
+    let flushAfter: Duration
+    private let maxLineBytes: Int
+    let counters: FileLogMetrics
+
+    init(settings: FileLogReceiverSettings, pipeline: Pipeline, ledger: AckLedger,
+         restored: [FileKey: AckLedger.Checkpoint], metrics: AgentMetrics, logger: Logger) {
+        self.settings = settings
+        self.pipeline = pipeline
+        self.ledger = ledger
+        self.restored = restored
+        self.metrics = metrics
+        self.logger = logger
+        self.finder = FileFinder(include: settings.include.map(Glob.init), exclude: settings.exclude.map(Glob.init))
+        self.flushAfter = max(.seconds(1), settings.pollInterval * 2)
+        // A physical line may carry runtime framing and escapes around up to max_log_size bytes.
+        self.maxLineBytes = settings.maxLogSize + settings.maxLogSize / 4 + 4096
+        self.counters = FileLogMetrics(metrics)
+    }
+
+    func run() async {
+        var nextPoll = ContinuousClock.now
+        while !Task.isCancelled {
+            if ContinuousClock.now >= nextPoll {
+                do { try await poll() } catch { return }
+                nextPoll = ContinuousClock.now + settings.pollInterval
+            }
+            for key in ledger.takeFailed() {
+                if let file = files[key] { rewind(file) }
+            }
+            var progressed = false
+            for key in order {
+                guard let file = files[key] else { continue }
+                do {
+                    if try await readSome(file) { progressed = true }
+                } catch {
+                    return  // cancelled or the pipeline closed: stop reading
+                }
+            }
+            if !progressed {
+                do { try await Task.sleep(until: nextPoll, clock: .continuous) } catch { return }
+            }
+        }
+    }
+
+    /// Closes every file (the ledger keeps their offsets until acknowledged).
+    func closeAll() {
+        for file in files.values { close(file.fd) }
+        files.removeAll()
+        order.removeAll()
+        counters.openFiles.set(Int64(0))
+    }
+
+    // MARK: finding files
+
+    func poll() async throws {
+        let found = finder.find()
+        var seen = Set<FileKey>()
+        for candidate in found {
+            seen.insert(candidate.key)
+            if let file = files[candidate.key] {
+                file.matched = true
+                continue
+            }
+            open(candidate.path, expected: candidate.key, restoredOnly: false)
+        }
+        if firstPoll {
+            recoverRotatedFiles(seen: seen)
+            restored.removeAll()
+            firstPoll = false
+        }
+        for key in order {
+            guard let file = files[key] else { continue }
+            if !seen.contains(key) { file.matched = false }
+            try await check(file)
+        }
+    }
+
+    /// Opens a file and decides where to start: its checkpoint (same inode and fingerprint), else
+    /// `start_at` for files present at startup, else the beginning.
+    @discardableResult
+    private func open(_ path: String, expected: FileKey, restoredOnly: Bool) -> TailedFile? {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            logger.debug("Cannot open log file", metadata: ["file.path": "\(path)", "error": "\(String(cString: strerror(errno)))"])
+            return nil
+        }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            close(fd)
+            return nil
+        }
+        let key = FileKey(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+        guard key == expected, files[key] == nil else {
+            close(fd)
+            return nil
+        }
+        let size = Int64(st.st_size)
+        var offset: Int64
+        var fingerprint = readFingerprint(fd, length: min(Int(size), settings.fingerprintSize))
+        if let checkpoint = restored[key], checkpoint.offset <= size,
+            readFingerprint(fd, length: checkpoint.fingerprint.length) == checkpoint.fingerprint
+        {
+            offset = checkpoint.offset
+            if checkpoint.fingerprint.length > fingerprint.length { fingerprint = checkpoint.fingerprint }
+        } else if restoredOnly {
+            close(fd)
+            return nil
+        } else if firstPoll && !settings.startAtBeginning {
+            offset = size
+        } else {
+            offset = 0
+        }
+        let file = TailedFile(key: key, path: path, fd: fd, offset: offset, format: settings.format,
+                              maxLogSize: settings.maxLogSize, fingerprint: fingerprint, resolvedPath: Self.realPath(path))
+        files[key] = file
+        order.append(key)
+        counters.openFiles.set(Int64(files.count))
+        ledger.register(key, path: path, offset: offset, fingerprint: fingerprint)
+        logger.info("Tailing log file", metadata: ["file.path": "\(path)", "file.offset": "\(offset)"])
+        return file
+    }
+
+    /// After a restart, files that were rotated away (renamed in their directory) while the agent was
+    /// down still hold lines past their checkpoint: find them by inode next to the path they had.
+    private func recoverRotatedFiles(seen: Set<FileKey>) {
+        for checkpoint in restored.values where !seen.contains(checkpoint.key) && files[checkpoint.key] == nil {
+            let directory = checkpoint.path.split(separator: "/", omittingEmptySubsequences: false).dropLast()
+                .joined(separator: "/")
+            guard let dir = opendir(directory.isEmpty ? "/" : directory) else { continue }
+            var match: String?
+            while let entry = readdir(dir) {
+                let name = withUnsafePointer(to: &entry.pointee.d_name) {
+                    String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
+                }
+                guard UInt64(entry.pointee.d_ino) == checkpoint.key.inode, !name.hasSuffix(".gz") else { continue }
+                match = directory + "/" + name
+                break
+            }
+            closedir(dir)
+            if let match, let file = open(match, expected: checkpoint.key, restoredOnly: true) {
+                file.matched = false
+                logger.info("Reading the rest of a file rotated while stopped", metadata: ["file.path": "\(match)"])
+            }
+        }
+    }
+
+    private func readFingerprint(_ fd: Int32, length: Int) -> Fingerprint {
+        guard length > 0 else { return .empty }
+        var bytes = [UInt8](repeating: 0, count: length)
+        let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, length, 0) }
+        guard n > 0 else { return .empty }
+        return bytes.withUnsafeBytes { Fingerprint.of(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+    }
+
+    /// Per poll: truncate-and-rewrite detection, fingerprint growth, half lines that waited long
+    /// enough, and letting go of files that were rotated away or deleted once read to their end.
+    private func check(_ file: TailedFile) async throws {
+        var st = stat()
+        guard fstat(file.fd, &st) == 0 else { return }
+        let size = Int64(st.st_size)
+        if file.fingerprint.length > 0 && size >= Int64(file.fingerprint.length) && file.readOffset > 0 {
+            let current = readFingerprint(file.fd, length: file.fingerprint.length)
+            if current != file.fingerprint {
+                try await truncated(file, reason: "fingerprint changed")
+                return
+            }
+        }
+        // Extend a short fingerprint only while its prefix still matches (else the file was rewritten
+        // and the offset is stale: the check above or the next read catches it).
+        if file.fingerprint.length > 0 && file.fingerprint.length < settings.fingerprintSize
+            && size > Int64(file.fingerprint.length)
+        {
+            let longer = readFingerprint(file.fd, length: min(Int(size), settings.fingerprintSize))
+            if readFingerprint(file.fd, length: file.fingerprint.length) == file.fingerprint {
+                file.fingerprint = longer
+                ledger.updateFingerprint(file.key, file.fingerprint)
+            }
+        }
+        let atEnd = file.readOffset >= size
+        if atEnd { file.idlePolls += 1 } else { file.idlePolls = 0 }
+        let waiting = file.filled > 0 || file.decoder.pendingStart != nil
+        if atEnd && waiting && (!file.matched || ContinuousClock.now - file.lastGrowth >= flushAfter) {
+            try await flushTail(file)
+        }
+        if !file.matched && atEnd && file.idlePolls >= 2 {
+            letGo(file)
+        }
+    }
+
+    private func letGo(_ file: TailedFile) {
+        close(file.fd)
+        files[file.key] = nil
+        order.removeAll { $0 == file.key }
+        ledger.close(file.key)
+        counters.openFiles.set(Int64(files.count))
+        counters.filesFinished.increment()
+        logger.info("Finished rotated or deleted log file", metadata: ["file.path": "\(file.path)"])
+    }
+
+    /// The file was truncated (copy-truncate). Lines written after the last read and before the
+    /// truncation are only in the copy: when a file next to it starts with the same fingerprint and
+    /// is long enough, the missing tail is read from there first (closing copy-truncate's race). If the
+    /// tailer fell more than one rotation behind, the newer copies (by modification time) are read whole.
+    private func truncated(_ file: TailedFile, reason: String) async throws {
+        logger.info("Log file truncated, reading it again from its start",
+                    metadata: ["file.path": "\(file.path)", "reason": "\(reason)", "file.offset": "\(file.readOffset)"])
+        counters.truncations.increment()
+        let copies = findCopies(of: file)
+        defer { for copy in copies { close(copy) } }
+        for (index, copy) in copies.enumerated() {
+            if index > 0 {
+                file.readOffset = 0
+                file.bufferOffset = 0
+                file.filled = 0
+            }
+            var st = stat()
+            guard fstat(copy, &st) == 0 else { continue }
+            let size = Int64(st.st_size)
+            while file.readOffset < size {
+                guard try await read(file, from: copy, size: size) else { break }
+            }
+            try await flushTail(file)
+        }
+        file.readOffset = 0
+        file.bufferOffset = 0
+        file.filled = 0
+        file.skipping = false
+        file.decoder.reset()
+        file.fingerprint = readFingerprint(file.fd, length: settings.fingerprintSize)
+        ledger.reset(file.key, fingerprint: file.fingerprint)
+    }
+
+    /// Copies of the file's old content next to it: the one with the same fingerprint (at least as long
+    /// as what was read), then any newer ones, oldest first. Empty when there is no such copy.
+    private func findCopies(of file: TailedFile) -> [Int32] {
+        guard file.fingerprint.length > 0 else { return [] }
+        let parts = file.path.split(separator: "/", omittingEmptySubsequences: false)
+        let directory = parts.dropLast().joined(separator: "/")
+        guard let dir = opendir(directory.isEmpty ? "/" : directory) else { return [] }
+        var candidates: [(fd: Int32, mtime: Int, matches: Bool)] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: &entry.pointee.d_name) {
+                String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
+            }
+            guard name != ".", name != "..", !name.hasSuffix(".gz") else { continue }
+            let fd = Glibc.open(directory + "/" + name, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { continue }
+            var st = stat()
+            guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG,
+                files[FileKey(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))] == nil
+            else {
+                close(fd)
+                continue
+            }
+            let mtime = st.st_mtim.tv_sec * 1_000_000_000 + st.st_mtim.tv_nsec
+            let matches = Int64(st.st_size) >= file.readOffset
+                && readFingerprint(fd, length: file.fingerprint.length) == file.fingerprint
+            candidates.append((fd, mtime, matches))
+        }
+        closedir(dir)
+        guard let match = candidates.filter(\.matches).max(by: { $0.mtime < $1.mtime }) else {
+            for candidate in candidates { close(candidate.fd) }
+            return []
+        }
+        var chain = [match.fd]
+        for candidate in candidates.sorted(by: { $0.mtime < $1.mtime }) where candidate.fd != match.fd {
+            if candidate.mtime > match.mtime { chain.append(candidate.fd) } else { close(candidate.fd) }
+        }
+        return chain
+    }
+
+    /// The pipeline gave up on a chunk of this file (backend down longer than the retry budget): read
+    /// again from the checkpoint, so nothing is lost while the agent runs (the file is the buffer).
+    private func rewind(_ file: TailedFile) {
+        guard let offset = ledger.rewind(file.key) else { return }
+        logger.warning("Export failed, reading the log file again from its checkpoint",
+                       metadata: ["file.path": "\(file.path)", "file.offset": "\(offset)"])
+        file.readOffset = offset
+        file.bufferOffset = offset
+        file.filled = 0
+        file.skipping = false
+        file.decoder.reset()
+    }
+
+    static func realPath(_ path: String) -> String {
+        guard let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    // MARK: reading
+
+    /// Reads up to `readSize` new bytes of one file and hands their records over. False when there was nothing new.
+    func readSome(_ file: TailedFile) async throws -> Bool {
+        var st = stat()
+        guard fstat(file.fd, &st) == 0 else { return false }
+        var size = Int64(st.st_size)
+        if size < file.readOffset {
+            try await truncated(file, reason: "size below offset")
+        } else if file.readOffset > 0 && size > file.readOffset && file.fingerprint.length > 0
+            && readFingerprint(file.fd, length: file.fingerprint.length) != file.fingerprint
+        {
+            try await truncated(file, reason: "fingerprint changed")  // truncated, then rewritten past the offset
+        }
+        guard fstat(file.fd, &st) == 0 else { return false }
+        size = Int64(st.st_size)
+        guard size > file.readOffset else { return false }
+        return try await read(file, from: file.fd, size: size)
+    }
+
+    /// Reads the next bytes at the file's read offset from `fd` (the file, or its copy) and hands their records over.
+    private func read(_ file: TailedFile, from fd: Int32, size: Int64) async throws -> Bool {
+        let want = Int(min(size - file.readOffset, Int64(settings.readSize)))
+        if file.storage.count < file.filled + want {
+            file.storage.append(contentsOf: repeatElement(0, count: file.filled + want - file.storage.count))
+        }
+        let n = file.storage.withUnsafeMutableBytes { raw in
+            pread(fd, raw.baseAddress! + file.filled, want, off_t(file.readOffset))
+        }
+        guard n > 0 else { return false }
+        if fd == file.fd && file.readOffset == 0 && file.filled == 0 && file.fingerprint.length < settings.fingerprintSize {
+            // The file's first bytes, as read (not as the file may hold by the time of the next poll).
+            file.fingerprint = file.storage.withUnsafeBytes {
+                Fingerprint.of(UnsafeRawBufferPointer(rebasing: $0[0..<min(n, settings.fingerprintSize)]))
+            }
+            ledger.updateFingerprint(file.key, file.fingerprint)
+        }
+        file.filled += n
+        file.readOffset += Int64(n)
+        file.lastGrowth = .now
+        decodeBuffered(file, final: false)
+        try await submit(file)
+        return true
+    }
+
+    /// Emits what is buffered even without its `\n` (the file stopped growing, or is being let go).
+    private func flushTail(_ file: TailedFile) async throws {
+        decodeBuffered(file, final: true)
+        try await submit(file)
+    }
+
+    private func decodeBuffered(_ file: TailedFile, final: Bool) {
+        let now = Self.wallClockNanos()
+        file.chunk.open(reservingCapacity: min(file.filled * 2 + 1024, 4 << 20))
+        let maxLineBytes = self.maxLineBytes
+        let consumed: Int = file.storage.withUnsafeBytes { raw in
+            let base = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            var lineStart = 0
+            let emit: (DecodedRecord) -> Void = { record in
+                if record.truncated { self.counters.truncatedRecords.increment() }
+                file.chunk.withWriter { w, attributes in
+                    self.encoder.append(record, fileAttributes: attributes, observedNow: now, into: &w)
+                }
+            }
+            while lineStart < file.filled {
+                guard let found = memchr(base + lineStart, 0x0A, file.filled - lineStart) else { break }
+                let newline = UnsafeRawPointer(found).assumingMemoryBound(to: UInt8.self) - base
+                if file.skipping {
+                    file.skipping = false
+                } else {
+                    file.decoder.decode(UnsafeRawBufferPointer(start: base + lineStart, count: newline - lineStart),
+                                        startOffset: file.bufferOffset + Int64(lineStart), emit: emit)
+                }
+                lineStart = newline + 1
+            }
+            let rest = file.filled - lineStart
+            if rest > 0 && (final || rest >= maxLineBytes) {
+                // Over-long line (its head goes out cut and flagged), or a last line that will not get its `\n`.
+                if !file.skipping {
+                    file.decoder.decode(UnsafeRawBufferPointer(start: base + lineStart, count: rest),
+                                        startOffset: file.bufferOffset + Int64(lineStart), cut: !final, emit: emit)
+                }
+                file.skipping = !final
+                lineStart = file.filled
+            }
+            if final { file.decoder.flush(emit: emit) }
+            return lineStart
+        }
+        if consumed > 0 {
+            let rest = file.filled - consumed
+            if rest > 0 {
+                file.storage.withUnsafeMutableBytes { raw in
+                    let base = raw.baseAddress!
+                    base.copyMemory(from: base + consumed, byteCount: rest)
+                }
+            }
+            file.filled = rest
+            file.bufferOffset += Int64(consumed)
+            if file.storage.count > 2 * settings.readSize && rest < settings.readSize {
+                file.storage = Array(file.storage[0..<rest])
+            }
+        }
+    }
+
+    /// Hands the file's open chunk to the pipeline (waiting while it is full), registered in the
+    /// ledger so its acknowledgement moves the checkpoint.
+    private func submit(_ file: TailedFile) async throws {
+        let safe = file.safeOffset
+        guard let (bytes, records) = file.chunk.finish() else {
+            ledger.skip(file.key, to: safe)
+            return
+        }
+        let key = file.key
+        let ledger = self.ledger
+        let token = ledger.append(key, end: safe)
+        let chunk = TelemetryChunk(
+            signal: .logs, bytes: bytes, itemCount: records,
+            acknowledgement: Acknowledgement { outcome in ledger.acknowledge(key, token, outcome) })
+        do {
+            try await pipeline.submit(chunk)
+        } catch {
+            ledger.acknowledge(key, token, .failed)
+            throw error
+        }
+    }
+
+    static func wallClockNanos() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+    }
+}

@@ -1,0 +1,79 @@
+/// Byte-level timestamp parsing for the formats Flux, the kubelet and docker write.
+enum Timestamp {
+    /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction][Z|±HH:MM|±HHMM]` (ISO 8601 as zap writes it, and RFC 3339 /
+    /// RFC 3339 Nano as the kubelet and docker write it) into nanoseconds since the Unix epoch.
+    /// A missing zone means UTC. `nil` when the bytes are not such a timestamp.
+    static func parseISO8601(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt64? {
+        guard n >= 19 else { return nil }
+        @inline(__always) func digit(_ i: Int) -> Int? {
+            let c = p[i] &- 0x30
+            return c < 10 ? Int(c) : nil
+        }
+        @inline(__always) func two(_ i: Int) -> Int? {
+            guard let a = digit(i), let b = digit(i + 1) else { return nil }
+            return a * 10 + b
+        }
+        guard let y1 = two(0), let y2 = two(2), p[4] == UInt8(ascii: "-"), let month = two(5),
+            p[7] == UInt8(ascii: "-"), let day = two(8), p[10] == UInt8(ascii: "T") || p[10] == UInt8(ascii: " "),
+            let hour = two(11), p[13] == UInt8(ascii: ":"), let minute = two(14), p[16] == UInt8(ascii: ":"),
+            let second = two(17)
+        else { return nil }
+        let year = y1 * 100 + y2
+        guard (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
+        var i = 19
+        var nanos = 0
+        if i < n, p[i] == UInt8(ascii: ".") || p[i] == UInt8(ascii: ",") {
+            i += 1
+            var digits = 0
+            while i < n, let d = digit(i) {
+                if digits < 9 {
+                    nanos = nanos * 10 + d
+                    digits += 1
+                }
+                i += 1
+            }
+            guard digits > 0 else { return nil }
+            for _ in digits..<9 { nanos *= 10 }
+        }
+        var offsetSeconds = 0
+        if i < n {
+            let c = p[i]
+            if c == UInt8(ascii: "Z") || c == UInt8(ascii: "z") {
+                i += 1
+            } else if c == UInt8(ascii: "+") || c == UInt8(ascii: "-") {
+                guard i + 3 <= n, let hh = two(i + 1) else { return nil }
+                var j = i + 3
+                var mm = 0
+                if j < n, p[j] == UInt8(ascii: ":") { j += 1 }
+                if j + 2 <= n, let m = two(j) {
+                    mm = m
+                    j += 2
+                }
+                offsetSeconds = (hh * 3600 + mm * 60) * (c == UInt8(ascii: "-") ? -1 : 1)
+                i = j
+            }
+        }
+        guard i == n else { return nil }
+        let days = daysFromCivil(year: year, month: month, day: day)
+        let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
+        guard seconds >= 0 else { return nil }
+        return UInt64(seconds) &* 1_000_000_000 &+ UInt64(nanos)
+    }
+
+    /// Epoch seconds (possibly fractional, as other zap configurations write `ts`) to nanoseconds.
+    static func fromEpochSeconds(_ seconds: Double) -> UInt64? {
+        guard seconds.isFinite, seconds > 0, seconds < 1e11 else { return nil }
+        return UInt64(seconds * 1e9)
+    }
+
+    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+}

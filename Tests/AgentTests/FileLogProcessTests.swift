@@ -1,0 +1,169 @@
+import Foundation
+import OTLPWire
+import Testing
+
+/// End-to-end tests of the file log receiver in the real `fluxtel` binary: real files, a recording
+/// OTLP/HTTP sink (gzip on), the official decoder, SIGTERM and `kill -9`.
+@Suite(.serialized) struct FileLogProcessTests {
+    static let podDirectory = "pods/flux-system_source-controller-6d8f9c7b5-x2x9z_0d6a1b2c-1111-2222-3333-444455556666/manager"
+
+    func temporaryDirectory() throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("fluxtel-e2e-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path + "/" + Self.podDirectory, withIntermediateDirectories: true)
+        return path
+    }
+
+    func config(_ directory: String, sink: Int, telemetry: Int, maxItems: Int = 8192) throws -> String {
+        let path = directory + "/fluxtel.yaml"
+        try """
+            receivers:
+              filelog:
+                include: ["\(directory)/pods/*/*/*.log"]
+                start_at: beginning
+                checkpoint_dir: \(directory)/checkpoints
+                poll_interval: 100ms
+            processors:
+              batch: { max_items: \(maxItems), timeout: 200ms }
+            exporters:
+              otlp_http:
+                endpoint: http://127.0.0.1:\(sink)
+                compression: gzip
+                retry: { initial_interval: 10ms, max_elapsed_time: 5s }
+            service:
+              telemetry: { address: "127.0.0.1:\(telemetry)" }
+              shutdown_timeout: 5s
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    static func records(_ requests: [RecordingSink.Request]) -> [OTLP.LogRecord] {
+        requests.filter { $0.path == "/v1/logs" }.flatMap { request in
+            ((try? OTLP.ExportLogsServiceRequest(decoding: request.body))?.resourceLogs ?? [])
+                .flatMap { $0.scopeLogs.flatMap(\.logRecords) }
+        }
+    }
+
+    static func python() throws -> String {
+        let path = ProcessInfo.processInfo.environment["FLUXTEL_PYTHON"]
+            ?? packageRoot.appendingPathComponent(".venv/bin/python3").path
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            Issue.record("no Python with opentelemetry-proto at \(path): run scripts/bootstrap --python or set FLUXTEL_PYTHON")
+            throw CancellationError()
+        }
+        return path
+    }
+
+    /// Acceptance 1: every line of the Flux fixture, written in CRI format, arrives as the expected log
+    /// record (severity, time, observed time, body, typed attributes, resource), decoded by opentelemetry-proto.
+    @Test func fluxFixtureArrivesAsExpectedRecords() async throws {
+        let python = try Self.python()
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let fixture = packageRoot.appendingPathComponent("Tests/Interop/flux-logs.jsonl").path
+        let lines = try String(contentsOfFile: fixture, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 93)
+        let base: UInt64 = 1_786_525_200_000_000_000  // 2026-08-12T09:00:00Z
+        var text = ""
+        for (index, line) in lines.enumerated() {
+            text += "2026-08-12T09:00:00.\(String(format: "%09d", index))Z stderr F \(line)\n"
+        }
+        try text.write(toFile: directory + "/" + Self.podDirectory + "/0.log", atomically: true, encoding: .utf8)
+
+        let sink = try await RecordingSink()
+        let telemetry = try freePort()
+        let process = try startFluxtel(["--config", try config(directory, sink: sink.port, telemetry: telemetry)])
+        var arrived = 0
+        for _ in 0..<500 where arrived < 93 {
+            try await Task.sleep(for: .milliseconds(20))
+            arrived = Self.records(sink.requests).count
+        }
+        kill(process.pid, SIGTERM)
+        let finished = try await process.wait(timeout: .seconds(15))
+        #expect(finished.status == 0, "\(finished.stderr)")
+        #expect(arrived == 93)
+
+        var bodies: [String] = []
+        for (index, request) in sink.requests.enumerated() where request.path == "/v1/logs" {
+            let path = directory + "/body-\(index).bin"
+            try Data(request.body).write(to: URL(fileURLWithPath: path))
+            bodies.append(path)
+        }
+        let decoder = Process()
+        decoder.executableURL = URL(fileURLWithPath: python)
+        decoder.arguments = [packageRoot.appendingPathComponent("Tests/Interop/decode_logs.py").path, fixture, "\(base)"] + bodies
+        let output = Pipe()
+        decoder.standardOutput = output
+        decoder.standardError = output
+        try decoder.run()
+        decoder.waitUntilExit()
+        let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(decoder.terminationStatus == 0, "\(report)")
+        #expect(report.contains("\"records\": 93"), "\(report)")
+        await sink.close()
+    }
+
+    /// Acceptance 4: `kill -9` three times while 200,000 numbered lines are written at ≥ 10,000 lines/s with
+    /// rename rotation every 20,000 lines, restarting each time: zero lost, duplicates at most one batch per kill.
+    @Test func killNineThreeTimesLosesNothing() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let maxItems = 2000
+        let sink = try await RecordingSink()
+        let telemetry = try freePort()
+        let configPath = try config(directory, sink: sink.port, telemetry: telemetry, maxItems: maxItems)
+        let path = directory + "/" + Self.podDirectory + "/0.log"
+        let total = 200_000
+        var process = try startFluxtel(["--config", configPath])
+
+        let writer = Thread {
+            var fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+            let start = ContinuousClock.now
+            var n = 0
+            while n < total {
+                var chunk = ""
+                for _ in 0..<250 {
+                    chunk += "2026-08-12T09:00:01.000000000Z stderr F {\"level\":\"info\",\"ts\":\"2026-08-12T09:00:01.102Z\",\"msg\":\"server-side apply completed\",\"controller\":\"kustomization\",\"n\":\(n)}\n"
+                    n += 1
+                }
+                _ = chunk.withCString { write(fd, $0, strlen($0)) }
+                if n % 20_000 == 0 && n < total {
+                    close(fd)
+                    rename(path, path + ".\(n / 20_000)")
+                    fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+                }
+                let due = start + .milliseconds(n / 20)  // 20,000 lines/s
+                let now = ContinuousClock.now
+                if due > now { usleep(UInt32((due - now).components.attoseconds / 1_000_000_000_000)) }
+            }
+            close(fd)
+        }
+        let writeStart = ContinuousClock.now
+        writer.start()
+        for kill in 1...3 {
+            try await Task.sleep(until: writeStart + .milliseconds(2500 * kill), clock: .continuous)
+            Glibc.kill(process.pid, SIGKILL)
+            _ = try await process.wait(timeout: .seconds(5))
+            try await Task.sleep(for: .milliseconds(200))
+            process = try startFluxtel(["--config", configPath])
+        }
+        var counts: [Int: Int] = [:]
+        for _ in 0..<1500 {
+            try await Task.sleep(for: .milliseconds(20))
+            counts = [:]
+            for record in Self.records(sink.requests) {
+                if case .int(let n)? = record.attributes.first(where: { $0.key == "n" })?.value { counts[Int(n), default: 0] += 1 }
+            }
+            if counts.count >= total { break }
+        }
+        let writeSeconds = Double((ContinuousClock.now - writeStart).components.seconds)
+        Glibc.kill(process.pid, SIGTERM)
+        let finished = try await process.wait(timeout: .seconds(15))
+        #expect(finished.status == 0, "\(finished.stderr.suffix(2000))")
+        let lost = (0..<total).filter { counts[$0] == nil }
+        let duplicates = counts.values.reduce(0) { $0 + $1 - 1 }
+        print("kill -9 x3: \(total) lines, \(lost.count) lost, \(duplicates) duplicated (batch max_items \(maxItems)), ~\(Int(writeSeconds)) s")
+        #expect(lost.count == 0, "lost \(lost.count), first: \(lost.first ?? -1)")
+        #expect(duplicates <= 3 * maxItems, "\(duplicates) duplicates for 3 kills")
+        await sink.close()
+    }
+}

@@ -1,0 +1,302 @@
+@testable import FileLogReceiver
+import Foundation
+import OTLPWire
+import Testing
+
+func settings(_ directory: TemporaryDirectory, include: [String]? = nil, exclude: [String] = [], startAtBeginning: Bool = true,
+              maxLogSize: Int = 1 << 20) -> FileLogReceiverSettings {
+    FileLogReceiverSettings(
+        include: include ?? [directory.path + "/pods/*/*/*.log"], exclude: exclude, startAtBeginning: startAtBeginning,
+        checkpointDirectory: directory.path + "/checkpoints", pollInterval: .milliseconds(50), maxLogSize: maxLogSize)
+}
+
+/// Writes `total` numbered lines at `rate` lines/s, rotating every `every` lines; returns the rate reached.
+func writeNumbered(_ writer: LogWriter, total: Int, every: Int, rate: Double, rotate: (LogWriter, Int) -> Void) -> Double {
+    let start = ContinuousClock.now
+    let burst = 250
+    var n = 0
+    while n < total {
+        var text = ""
+        for _ in 0..<burst where n < total {
+            text += criLine(n)
+            n += 1
+            if n % every == 0 && n < total {
+                writer.write(text)
+                text = ""
+                rotate(writer, n / every)
+            }
+        }
+        writer.write(text)
+        let due = start + .milliseconds(Int(Double(n) / rate * 1000))
+        let now = ContinuousClock.now
+        if due > now { usleep(UInt32((due - now).components.attoseconds / 1_000_000_000_000)) }
+    }
+    let elapsed = ContinuousClock.now - start
+    return Double(total) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+}
+
+@Suite(.serialized) struct TailerTests {
+    let podDirectory = "pods/flux-system_kustomize-controller-5f7457c9dd-9xvxq_5b1c3c2e-0000-4000-8000-000000000001/manager"
+
+    @Test func tailsRecordsWithKubernetesResource() async throws {
+        let directory = try TemporaryDirectory()
+        let writer = LogWriter(directory.file(podDirectory + "/0.log"))
+        for n in 0..<10 { writer.write(criLine(n)) }
+        try await withReceiver(settings(directory)) { exporter in
+            #expect(await eventually { exporter.count == 10 })
+            for n in 10..<20 { writer.write(criLine(n)) }
+            #expect(await eventually { exporter.count == 20 })
+        }
+        let records = exporterRecordsSorted(try await collect(directory) { _ in })
+        _ = records
+    }
+
+    /// Acceptance 2 through real files: CRI `P` fragments and docker splits of a 100 KiB line reassemble
+    /// exactly; a 5 MiB line is cut to `max_log_size` and flagged.
+    @Test func partialLinesReassembleFromFiles() async throws {
+        let directory = try TemporaryDirectory()
+        let line = payload(100 * 1024)
+        let bytes = Array(line.utf8)
+        let cri = LogWriter(directory.file(podDirectory + "/0.log"))
+        var text = ""
+        var index = 0
+        while index < bytes.count {
+            let end = min(index + 16 * 1024, bytes.count)
+            text += "2026-08-12T09:00:01Z stderr \(end == bytes.count ? "F" : "P") " + String(decoding: bytes[index..<end], as: UTF8.self) + "\n"
+            index = end
+        }
+        let fragment = String(repeating: "z", count: 16 * 1024)
+        for _ in 0..<(5 * 64 - 1) { text += "2026-08-12T09:00:02Z stderr P \(fragment)\n" }
+        text += "2026-08-12T09:00:02Z stderr F \(fragment)\n"
+        text += "2026-08-12T09:00:03Z stderr F after\n"
+        cri.write(text)
+
+        let docker = LogWriter(directory.file("pods/flux-system_helm-controller-5f7457c9dd-abcde_uid/manager/0.log"))
+        let chars = Array(line)
+        var dockerText = ""
+        index = 0
+        while index < chars.count {
+            let end = min(index + 16 * 1024, chars.count)
+            dockerText += "{\"log\":\(jsonQuoted(String(chars[index..<end]) + (end == chars.count ? "\n" : ""))),\"stream\":\"stdout\",\"time\":\"2026-08-12T09:00:01Z\"}\n"
+            index = end
+        }
+        docker.write(dockerText)
+
+        let records = try await collect(directory, maxLogSize: 1 << 20, expecting: 4)
+        let bodies = records.map(\.body)
+        #expect(bodies.filter { $0 == line }.count == 2)
+        let cut = try #require(records.first { $0.attribute("fluxtel.log.truncated") == .bool(true) })
+        #expect(cut.body.utf8.count == 1 << 20)
+        #expect(cut.attribute("fluxtel.log.original_size") == .int(5 << 20))
+        #expect(bodies.contains("after"))
+    }
+
+    /// Acceptance 5: invalid UTF-8, NUL bytes, binary garbage and a truncated last line never stop the
+    /// tail of that file or of any other; everything arrives (non-JSON as raw text).
+    @Test func malformedContentNeverStopsTailing() async throws {
+        let directory = try TemporaryDirectory()
+        let bad = LogWriter(directory.file(podDirectory + "/0.log"))
+        let good = LogWriter(directory.file("pods/flux-system_source-controller-6d8f9c7b5-x2x9z_uid/manager/0.log"))
+        try await withReceiver(settings(directory)) { exporter in
+            bad.write(criLine(1))
+            bad.write(Array("2026-08-12T09:00:01Z stderr F {\"msg\":\"bad ".utf8) + [0xFF, 0xFE, 0xC3] + Array("\",\"n\":2}\n".utf8))
+            bad.write(Array("2026-08-12T09:00:01Z stderr F nul\u{0}\u{0}byte\n".utf8))
+            var garbage: [UInt8] = []
+            var seed: UInt32 = 12345
+            for _ in 0..<20_000 {
+                seed = seed &* 1_103_515_245 &+ 12345
+                garbage.append(UInt8(truncatingIfNeeded: seed >> 16))
+            }
+            bad.write(garbage + [0x0A])
+            bad.write(criLine(3))
+            bad.write("2026-08-12T09:00:01Z stderr F {\"level\":\"info\",\"msg\":\"no newline\"")  // truncated last line
+            good.write(criLine(100))
+            #expect(await eventually { exporter.records.contains { $0.number == 3 } && exporter.records.contains { $0.number == 100 } })
+            // the last line has no `\n`: it goes out once the file stops growing
+            #expect(await eventually { exporter.records.contains { $0.body.contains("no newline") } })
+            // tailing goes on in both files
+            bad.write(criLine(4))
+            good.write(criLine(101))
+            #expect(await eventually { exporter.records.contains { $0.number == 4 } && exporter.records.contains { $0.number == 101 } })
+            let records = exporter.records
+            #expect(records.contains { $0.body == "bad \u{FFFD}\u{FFFD}\u{FFFD}" && $0.number == 2 })
+            #expect(records.contains { $0.body == "nul\u{0}\u{0}byte" })
+            #expect(records.contains { $0.body.utf8.count > 1000 })  // the garbage, as (repaired) text
+        }
+    }
+
+    /// Acceptance 3 (rename): 200,000 numbered lines at ≥ 10,000 lines/s, renamed away every 20,000 lines:
+    /// zero lost, zero duplicated.
+    @Test func rotationByRenameLosesAndDuplicatesNothing() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file(podDirectory + "/0.log")
+        let writer = LogWriter(path)
+        let total = 200_000
+        let exporter = CollectingExporter()
+        let rate = try await withRateMeasured(directory, exporter: exporter, total: total) {
+            writeNumbered(writer, total: total, every: 20_000, rate: 20_000) { writer, k in
+                writer.rotateByRename(to: path + ".\(k)")
+            }
+        }
+        #expect(rate >= 10_000, "writer reached only \(rate) lines/s")
+        let counts = numberCounts(exporter.records)
+        let lost = (0..<total).filter { counts[$0] == nil }
+        let duplicated = counts.filter { $0.value > 1 }
+        #expect(lost.count == 0, "lost \(lost.count), first: \(lost.first ?? -1), last: \(lost.last ?? -1)")
+        #expect(duplicated.count == 0, "duplicated \(duplicated.count)")
+    }
+
+    /// Acceptance 3 (copy-truncate): the same with `copytruncate`. Lines written between the tailer's
+    /// last read and the truncation exist only in the copy: that is copy-truncate's race. The tailer
+    /// closes it by reading the missing tail from the copy (found next to the file by its fingerprint).
+    @Test func rotationByCopyTruncate() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file(podDirectory + "/0.log")
+        let writer = LogWriter(path)
+        let total = 200_000
+        let exporter = CollectingExporter()
+        let rate = try await withRateMeasured(directory, exporter: exporter, total: total) {
+            writeNumbered(writer, total: total, every: 20_000, rate: 20_000) { writer, k in
+                writer.rotateByCopyTruncate(to: path + ".\(k)")
+            }
+        }
+        #expect(rate >= 10_000, "writer reached only \(rate) lines/s")
+        let counts = numberCounts(exporter.records)
+        let lost = (0..<total).filter { counts[$0] == nil }
+        let duplicated = counts.filter { $0.value > 1 }.count
+        print("copy-truncate: \(lost.count) lost, \(duplicated) duplicated of \(total) (\(Int(rate)) lines/s, 9 rotations)")
+        #expect(lost.count == 0, "lost \(lost.count), first: \(lost.first ?? -1), last: \(lost.last ?? -1)")
+    }
+
+    @Test func checkpointsResumeWithoutLossOrDuplicates() async throws {
+        let directory = try TemporaryDirectory()
+        let writer = LogWriter(directory.file(podDirectory + "/0.log"))
+        for n in 0..<500 { writer.write(criLine(n)) }
+        let first = try await collect(directory, expecting: 500)
+        for n in 500..<800 { writer.write(criLine(n)) }
+        let second = try await collect(directory, expecting: 300)
+        #expect(numberCounts(first + second).count == 800)
+        #expect(numberCounts(first + second).values.allSatisfy { $0 == 1 })
+    }
+
+    /// A batch the pipeline gives up on (retries exhausted) is read again from the checkpoint: nothing lost.
+    @Test func failedExportsAreReadAgain() async throws {
+        let directory = try TemporaryDirectory()
+        let writer = LogWriter(directory.file(podDirectory + "/0.log"))
+        for n in 0..<300 { writer.write(criLine(n)) }
+        let exporter = CollectingExporter(failFirst: 2)
+        try await withReceiver(settings(directory), exporter: exporter) { exporter in
+            #expect(await eventually { Set(exporter.records.compactMap(\.number)).count == 300 })
+            for n in 300..<400 { writer.write(criLine(n)) }
+            #expect(await eventually { Set(exporter.records.compactMap(\.number)).count == 400 })
+        }
+        #expect(numberCounts(exporter.records).count == 400)
+    }
+
+    @Test func corruptCheckpointFileIsIgnored() async throws {
+        let directory = try TemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: directory.path + "/checkpoints", withIntermediateDirectories: true)
+        try "fluxtel-filelog-checkpoints 1\n12 x garbage\n".write(toFile: directory.path + "/checkpoints/filelog.checkpoints", atomically: true, encoding: .utf8)
+        let writer = LogWriter(directory.file(podDirectory + "/0.log"))
+        for n in 0..<5 { writer.write(criLine(n)) }
+        let records = try await collect(directory, expecting: 5)
+        #expect(records.count == 5)
+    }
+
+    @Test func startAtEndSkipsExistingLinesButReadsNewFilesWhole() async throws {
+        let directory = try TemporaryDirectory()
+        let writer = LogWriter(directory.file(podDirectory + "/0.log"))
+        for n in 0..<5 { writer.write(criLine(n)) }
+        try await withReceiver(settings(directory, startAtBeginning: false)) { exporter in
+            try await Task.sleep(for: .milliseconds(200))
+            writer.write(criLine(5))
+            let later = LogWriter(directory.file("pods/flux-system_b-0_uid/c/0.log"))
+            later.write(criLine(6))
+            #expect(await eventually { exporter.count == 2 })
+            try await Task.sleep(for: .milliseconds(100))
+            #expect(Set(exporter.records.compactMap(\.number)) == [5, 6])
+        }
+    }
+
+    @Test func symlinksAreReadOnceAndExcludesAndGzipAreSkipped() async throws {
+        let directory = try TemporaryDirectory()
+        let target = directory.file(podDirectory + "/0.log")
+        let writer = LogWriter(target)
+        for n in 0..<3 { writer.write(criLine(n)) }
+        try FileManager.default.createDirectory(atPath: directory.path + "/containers", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: directory.path + "/containers/kc_flux-system_manager-abc.log", withDestinationPath: target)
+        let skipped = LogWriter(directory.file("pods/flux-system_skip-0_uid/c/0.log"))
+        skipped.write(criLine(50))
+        let gz = LogWriter(directory.file(podDirectory + "/0.log.20260812.gz"))
+        gz.write(criLine(60))
+        let configured = settings(directory, include: [directory.path + "/containers/*.log", directory.path + "/pods/**/*"],
+                                  exclude: ["**/flux-system_skip-*/**"])
+        let exporter = CollectingExporter()
+        try await withReceiver(configured, exporter: exporter) { exporter in
+            #expect(await eventually { exporter.count >= 3 })
+            try await Task.sleep(for: .milliseconds(300))
+        }
+        let records = exporter.records
+        #expect(records.compactMap(\.number).sorted() == [0, 1, 2])
+        // the symlink's target is a kubelet path: the resource comes from it
+        let resource = Dictionary(uniqueKeysWithValues: (records.first?.resource ?? []).map { ($0.key, $0.value) })
+        #expect(resource["k8s.pod.name"] == .string("kustomize-controller-5f7457c9dd-9xvxq"))
+        #expect(resource["service.name"] == .string("kustomize-controller"))
+    }
+
+    @Test func globs() {
+        #expect(Glob("/var/log/pods/flux-system_*/*/*.log").matches("/var/log/pods/flux-system_a_b/manager/0.log"))
+        #expect(!Glob("/var/log/pods/flux-system_*/*/*.log").matches("/var/log/pods/flux-system_a_b/manager/x/0.log"))
+        #expect(Glob("/a/**/b.log").matches("/a/b.log"))
+        #expect(Glob("/a/**/b.log").matches("/a/x/y/b.log"))
+        #expect(Glob("/a/?.log").matches("/a/1.log"))
+        #expect(!Glob("/a/?.log").matches("/a/12.log"))
+        #expect(Glob("/a/[0-9].log").matches("/a/7.log"))
+        #expect(!Glob("/a/[!0-9].log").matches("/a/7.log"))
+        #expect(Glob("/var/log/pods/flux-system_*/*/*.log").base.directory == "/var/log/pods")
+    }
+}
+
+func numberCounts(_ records: [Exported]) -> [Int: Int] {
+    var counts: [Int: Int] = [:]
+    for record in records { if let n = record.number { counts[n, default: 0] += 1 } }
+    return counts
+}
+
+func exporterRecordsSorted(_ records: [Exported]) -> [Exported] {
+    records.sorted { ($0.number ?? 0) < ($1.number ?? 0) }
+}
+
+/// Runs a receiver over `directory` until `expecting` records arrived (or 20 s), then stops it.
+func collect(_ directory: TemporaryDirectory, maxLogSize: Int = 1 << 20, expecting: Int = 0,
+             _ during: (CollectingExporter) async throws -> Void = { _ in }) async throws -> [Exported] {
+    let exporter = CollectingExporter()
+    try await withReceiver(settings(directory, maxLogSize: maxLogSize), exporter: exporter) { exporter in
+        try await during(exporter)
+        #expect(await eventually(20) { exporter.count >= expecting })
+        try await Task.sleep(for: .milliseconds(150))
+    }
+    return exporter.records
+}
+
+/// Runs the writer on its own thread while the receiver tails; waits for `total` records (or 45 s).
+func withRateMeasured(_ directory: TemporaryDirectory, exporter: CollectingExporter, total: Int,
+                      _ write: @escaping @Sendable () -> Double) async throws -> Double {
+    let rate = RateBox()
+    try await withReceiver(settings(directory), exporter: exporter) { exporter in
+        let thread = Thread { rate.value = write() }
+        thread.start()
+        #expect(await eventually(45) { exporter.count >= total && rate.value > 0 })
+        try await Task.sleep(for: .milliseconds(300))
+    }
+    return rate.value
+}
+
+final class RateBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Double = 0
+    var value: Double {
+        get { lock.withLock { stored } }
+        set { lock.withLock { stored = newValue } }
+    }
+}
