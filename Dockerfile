@@ -26,11 +26,11 @@ RUN bin="$(./scripts/build-release)" \
 # bookworm-slim rather than distroless/cc: distroless has libc, libstdc++ and libgcc_s but neither
 # zlib nor libyaml, which the binary links dynamically (Debian's, as on the build machines).
 FROM debian:bookworm-slim
+# /var/lib/fluxtel is the only place the agent writes (file-log checkpoints, disk queue). In
+# Kubernetes it is a mounted volume; owned by the runtime user so `docker run` volumes work too.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates libyaml-0-2 zlib1g libstdc++6 libgcc-s1 \
  && rm -rf /var/lib/apt/lists/* \
- # The only place the agent writes (file-log checkpoints, disk queue). In Kubernetes it is a
- # mounted volume; owned by the runtime user so `docker run` volumes are writable too.
  && install -d -o 65532 -g 65532 -m 0750 /var/lib/fluxtel
 COPY --from=build /out/fluxtel /usr/local/bin/fluxtel
 # The default configuration (= the embedded Flux defaults); mount another file over it, or pass
