@@ -63,3 +63,15 @@ def test_image_default_config_validates_without_environment(fluxtel):
     # The Dockerfile's build-time smoke test runs the same command in the runtime image.
     result = validate(fluxtel, REPO / "config" / "fluxtel.yaml", {})
     assert result.returncode == 0, result.stderr
+
+
+def test_docs_quote_the_real_missing_secret_error(rendered, fluxtel, tmp_path):
+    """docs/kubernetes.md quotes the DaemonSet's error for a Secret without DASH0_ENDPOINT."""
+    import re
+    docs = (REPO / "docs" / "kubernetes.md").read_text()
+    quoted = re.search(r"/etc/fluxtel/fluxtel\.yaml:(\d+):(\d+): environment variable DASH0_ENDPOINT is", docs)
+    assert quoted, "docs/kubernetes.md no longer quotes the error"
+    path = tmp_path / "fluxtel.yaml"
+    path.write_text(configs(rendered, "daemonset"))
+    result = validate(fluxtel, path, {})
+    assert f"{path}:{quoted.group(1)}:{quoted.group(2)}: environment variable DASH0_ENDPOINT is not set" in result.stderr
