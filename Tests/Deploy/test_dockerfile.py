@@ -177,3 +177,26 @@ def test_shell_syntax_of_the_scripts():
         result = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
         assert result.returncode == 0, f"{script}: {result.stderr}"
         assert shlex.split(script.read_text().splitlines()[0]) == ["#!/usr/bin/env", "bash"]
+
+
+# Shared libraries the runtime stage must provide, by Debian package (libc6 is in every image).
+SONAME_PACKAGES = {
+    "libyaml-0.so.2": "libyaml-0-2", "libz.so.1": "zlib1g", "libstdc++.so.6": "libstdc++6",
+    "libgcc_s.so.1": "libgcc-s1", "libc.so.6": "libc6", "libm.so.6": "libc6",
+    "ld-linux-x86-64.so.2": "libc6", "ld-linux-aarch64.so.1": "libc6",
+}
+
+
+def test_release_binary_needs_only_what_the_runtime_installs():
+    """Checks the binary scripts/build-release made (CI runs it before these tests, or skip)."""
+    binaries = sorted((REPO / ".build-static").glob("*/release/fluxtel"))
+    if not binaries or shutil.which("readelf") is None:
+        pytest.skip("no .build-static release binary (run scripts/build-release) or no readelf")
+    dynamic = subprocess.run(["readelf", "-d", str(binaries[0])], capture_output=True, text=True, check=True).stdout
+    needed = set(re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", dynamic))
+    assert needed, "no NEEDED entries: not a dynamically linked binary?"
+    unknown = needed - set(SONAME_PACKAGES)
+    assert not unknown, f"new shared libraries {unknown}: add their packages to the runtime stage"
+    installed = " ".join(args_of(runtime(), "RUN")).split()
+    missing = {SONAME_PACKAGES[s] for s in needed} - set(installed) - {"libc6"}
+    assert not missing, f"runtime stage lacks {missing}"
