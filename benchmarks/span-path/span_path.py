@@ -116,12 +116,13 @@ def metric(port, name, signal_name="traces"):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--queue", default="16MiB", help="processors.queue.max_bytes of the agent")
     parser.add_argument("--fluxtel", default=os.path.join(ROOT, ".build/release/fluxtel"))
     args = parser.parse_args()
     figures = []
     for spans_per_request, connections in ((1, 16), (100, 8)):
         body = flux_request(spans_per_request, seed=spans_per_request)
-        result = measure(args.fluxtel, body, args.seconds, connections)
+        result = measure(args.fluxtel, body, args.seconds, connections, args.queue)
         prefix = f"spans{spans_per_request}"
         figures += [
             {"name": f"{prefix}.requests_per_s", "value": result["requests_per_s"], "unit": "requests/s", "better": "higher"},
@@ -134,10 +135,10 @@ def main():
             {"name": f"{prefix}.lost_spans", "value": result["lost"], "unit": "spans", "better": "lower"},
         ]
     print(json.dumps({"benchmark": "span-path", "figures": figures,
-                      "info": {"seconds": args.seconds, "pinning": "agent on CPU 0; wrk and sink on CPU 1"}}))
+                      "info": {"seconds": args.seconds, "queue_max_bytes": args.queue, "pinning": "agent on CPU 0; wrk and sink on CPU 1"}}))
 
 
-def measure(fluxtel, body, seconds, connections):
+def measure(fluxtel, body, seconds, connections, queue):
     tmp = tempfile.mkdtemp(prefix="fluxtel-span-bench-")
     body_path = os.path.join(tmp, "body.bin")
     open(body_path, "wb").write(body)
@@ -157,8 +158,10 @@ exporters:
   otlp_http:
     endpoint: http://127.0.0.1:{sink.server_address[1]}
     compression: gzip
+processors:
+  queue: {{ max_bytes: {queue} }}
 service:
-  telemetry: {{ address: "127.0.0.1:{telemetry_port}", log_level: warning }}
+  telemetry: {{ address: "127.0.0.1:{telemetry_port}", log_level: error }}
   shutdown_timeout: 60s
 """)
     import urllib.request
