@@ -234,6 +234,10 @@ extension ConfigDecoder {
         {
             read(queue["max_bytes"], .size(1024...Int.max), into: &processors.queue.maxBytes)
             read(queue["directory"], .string, into: &processors.queue.directory)
+            if !processors.queue.directory.isEmpty, let at = queue["directory"] {
+                // The persistent queue is not built yet: refuse rather than silently keep data in memory.
+                fail(.invalidValue, at: at, "a persistent queue (directory) is not supported yet; leave directory empty")
+            }
             read(queue["workers"], .integer(1...64), into: &processors.queue.workers)
             queueMaxBytesNode = queue["max_bytes"]
         }

@@ -1,4 +1,4 @@
-"""docs/kubernetes.md (the README's Kubernetes section) points at things that exist."""
+"""README.md (the README's Kubernetes section) points at things that exist."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 
 from conftest import KUBERNETES, REPO
 
-DOCS = (REPO / "docs" / "kubernetes.md").read_text()
+DOCS = (REPO / "README.md").read_text()
 
 
 def test_apply_commands_and_links_resolve():

@@ -66,11 +66,11 @@ def test_image_default_config_validates_without_environment(fluxtel):
 
 
 def test_docs_quote_the_real_missing_secret_error(rendered, fluxtel, tmp_path):
-    """docs/kubernetes.md quotes the DaemonSet's error for a Secret without DASH0_ENDPOINT."""
+    """README.md quotes the DaemonSet's error for a Secret without DASH0_ENDPOINT."""
     import re
-    docs = (REPO / "docs" / "kubernetes.md").read_text()
+    docs = (REPO / "README.md").read_text()
     quoted = re.search(r"/etc/fluxtel/fluxtel\.yaml:(\d+):(\d+): environment variable DASH0_ENDPOINT is", docs)
-    assert quoted, "docs/kubernetes.md no longer quotes the error"
+    assert quoted, "README.md no longer quotes the error"
     path = tmp_path / "fluxtel.yaml"
     path.write_text(configs(rendered, "daemonset"))
     result = validate(fluxtel, path, {})
