@@ -166,10 +166,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Test doubles shared by several test targets (a scriptable OTLP/HTTP sink).
+        .target(
+            name: "FluxtelTestSupport",
+            dependencies: [
+                "Compression",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "ExportersTests",
             dependencies: [
-                "Exporters", "Pipeline", "OTLPWire", "Compression", "SelfTelemetry",
+                "Exporters", "FluxtelTestSupport", "Pipeline", "OTLPWire", "Compression", "SelfTelemetry",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -181,7 +194,7 @@ let package = Package(
         .testTarget(
             name: "PrometheusReceiverTests",
             dependencies: [
-                "PrometheusReceiver", "Pipeline", "OTLPWire", "Compression", "SelfTelemetry",
+                "PrometheusReceiver", "FluxtelTestSupport", "Pipeline", "OTLPWire", "Compression", "SelfTelemetry",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

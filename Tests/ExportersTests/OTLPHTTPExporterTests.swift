@@ -1,3 +1,4 @@
+import FluxtelTestSupport
 import Exporters
 import Foundation
 import Logging

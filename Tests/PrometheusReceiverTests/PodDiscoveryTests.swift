@@ -1,3 +1,4 @@
+import FluxtelTestSupport
 import Foundation
 import Logging
 import Pipeline

@@ -1,3 +1,4 @@
+import FluxtelTestSupport
 import AsyncHTTPClient
 import Compression
 import Foundation

@@ -1,6 +1,6 @@
 import Compression
 import NIOCore
-import NIOHTTP1
+public import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import Synchronization
@@ -15,15 +15,15 @@ import Synchronization
 /// // ... export to sink.baseURL ...
 /// let requests = try await sink.waitForRequests(count: 3)
 /// ```
-final class HTTPSink: Sendable {
-    struct Response: Sendable {
-        var status: HTTPResponseStatus
-        var headers: [(String, String)]
-        var body: [UInt8]
+public final class HTTPSink: Sendable {
+    public struct Response: Sendable {
+        public var status: HTTPResponseStatus
+        public var headers: [(String, String)]
+        public var body: [UInt8]
         /// Wait this long before answering (to test client timeouts).
-        var delay: Duration?
+        public var delay: Duration?
 
-        init(status: HTTPResponseStatus, headers: [(String, String)] = [], body: [UInt8] = [], delay: Duration? = nil) {
+        public init(status: HTTPResponseStatus, headers: [(String, String)] = [], body: [UInt8] = [], delay: Duration? = nil) {
             self.status = status
             self.headers = headers
             self.body = body
@@ -31,49 +31,55 @@ final class HTTPSink: Sendable {
         }
 
         /// 200 with an empty `Export*ServiceResponse` (full success).
-        static let ok = Response(status: .ok, headers: [("Content-Type", "application/x-protobuf")])
+        public static let ok = Response(status: .ok, headers: [("Content-Type", "application/x-protobuf")])
 
-        static func status(_ code: Int, headers: [(String, String)] = [], body: [UInt8] = []) -> Response {
+        public static func status(_ code: Int, headers: [(String, String)] = [], body: [UInt8] = []) -> Response {
             Response(status: HTTPResponseStatus(statusCode: code), headers: headers, body: body)
         }
     }
 
-    struct RecordedRequest: Sendable {
-        var method: HTTPMethod
-        var path: String
-        var headers: [(String, String)]
+    public struct RecordedRequest: Sendable {
+        public var method: HTTPMethod
+        public var path: String
+        public var headers: [(String, String)]
         /// As received on the wire.
-        var rawBody: [UInt8]
+        public var rawBody: [UInt8]
         /// Gunzipped when `Content-Encoding: gzip` (nil if that failed), else the raw body.
-        var body: [UInt8]?
-        var receivedAt: ContinuousClock.Instant
+        public var body: [UInt8]?
+        public var receivedAt: ContinuousClock.Instant
 
-        func header(_ name: String) -> String? {
+        public func header(_ name: String) -> String? {
             headers.first { $0.0.lowercased() == name.lowercased() }?.1
         }
     }
 
-    struct TLS: Sendable {
-        var certificateChainFile: String
-        var privateKeyFile: String
+    public struct TLS: Sendable {
+        public var certificateChainFile: String
+        public var privateKeyFile: String
         /// When set, clients must present a certificate signed by this CA.
-        var clientCAFile: String?
+        public var clientCAFile: String?
+
+        public init(certificateChainFile: String, privateKeyFile: String, clientCAFile: String? = nil) {
+            self.certificateChainFile = certificateChainFile
+            self.privateKeyFile = privateKeyFile
+            self.clientCAFile = clientCAFile
+        }
     }
 
     private struct State {
         var scripted: [Response]
         var fallback: Response
-        var requests: [RecordedRequest] = []
+        public var requests: [RecordedRequest] = []
         var connections: [any Channel] = []
     }
 
     private let state: Mutex<State>
     private let serverChannel: Mutex<(any Channel)?> = Mutex(nil)
-    let port: Int
-    let scheme: String
+    public let port: Int
+    public let scheme: String
 
     /// `http://127.0.0.1:<port>` (or https).
-    var baseURL: String { "\(scheme)://127.0.0.1:\(port)" }
+    public var baseURL: String { "\(scheme)://127.0.0.1:\(port)" }
 
     private init(responses: [Response], fallback: Response, port: Int, scheme: String) {
         self.state = Mutex(State(scripted: responses, fallback: fallback))
@@ -81,7 +87,7 @@ final class HTTPSink: Sendable {
         self.scheme = scheme
     }
 
-    static func start(responses: [Response] = [], fallback: Response = .ok, tls: TLS? = nil) async throws -> HTTPSink {
+    public static func start(responses: [Response] = [], fallback: Response = .ok, tls: TLS? = nil) async throws -> HTTPSink {
         var sslContext: NIOSSLContext?
         if let tls {
             var configuration = TLSConfiguration.makeServerConfiguration(
@@ -121,13 +127,13 @@ final class HTTPSink: Sendable {
         return sink
     }
 
-    var requests: [RecordedRequest] { state.withLock { $0.requests } }
+    public var requests: [RecordedRequest] { state.withLock { $0.requests } }
 
     /// Adds responses to the end of the script.
-    func enqueue(_ responses: Response...) { state.withLock { $0.scripted += responses } }
+    public func enqueue(_ responses: Response...) { state.withLock { $0.scripted += responses } }
 
     /// Waits until at least `count` requests arrived (or throws after `timeout`).
-    func waitForRequests(count: Int, timeout: Duration = .seconds(10)) async throws -> [RecordedRequest] {
+    public func waitForRequests(count: Int, timeout: Duration = .seconds(10)) async throws -> [RecordedRequest] {
         let deadline = ContinuousClock.now + timeout
         while true {
             let current = requests
@@ -139,7 +145,7 @@ final class HTTPSink: Sendable {
 
     struct SinkTimeout: Error { var expected: Int, received: Int }
 
-    func shutdown() async throws {
+    public func shutdown() async throws {
         let (channel, connections) = (
             serverChannel.withLock { $0 }, state.withLock { $0.connections }
         )
