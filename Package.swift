@@ -152,8 +152,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        .testTarget(name: "OTLPWireTests", dependencies: ["OTLPWire"], swiftSettings: swiftSettings),
-        .testTarget(name: "OTLPJSONTests", dependencies: ["OTLPJSON", "OTLPWire"], swiftSettings: swiftSettings),
+        .testTarget(name: "OTLPWireTests", dependencies: ["OTLPWire", "FluxtelTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "OTLPJSONTests", dependencies: ["OTLPJSON", "OTLPWire", "FluxtelTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "CompressionTests", dependencies: ["Compression"], swiftSettings: swiftSettings),
         .testTarget(name: "FluxtelConfigTests", dependencies: ["FluxtelConfig"], swiftSettings: swiftSettings),
         .testTarget(
@@ -222,7 +222,7 @@ let package = Package(
         .testTarget(
             name: "AgentTests",
             dependencies: [
-                "Agent", "FluxtelConfig", "OTLPWire", "Compression", "OTLPReceiver", "Pipeline",
+                "Agent", "FluxtelTestSupport", "FluxtelConfig", "OTLPWire", "Compression", "OTLPReceiver", "Pipeline",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,3 +1,4 @@
+import FluxtelTestSupport
 import Foundation
 import OTLPWire
 import Testing
@@ -43,15 +44,7 @@ import Testing
         }
     }
 
-    static func python() throws -> String {
-        let path = ProcessInfo.processInfo.environment["FLUXTEL_PYTHON"]
-            ?? packageRoot.appendingPathComponent(".venv/bin/python3").path
-        guard FileManager.default.isExecutableFile(atPath: path) else {
-            Issue.record("no Python with opentelemetry-proto at \(path): run scripts/bootstrap --python or set FLUXTEL_PYTHON")
-            throw CancellationError()
-        }
-        return path
-    }
+    static func python() throws -> String { try InteropPython.path() }
 
     /// Acceptance 1: every line of the Flux fixture, written in CRI format, arrives as the expected log
     /// record (severity, time, observed time, body, typed attributes, resource), decoded by opentelemetry-proto.

@@ -1,4 +1,5 @@
 import Foundation
+import FluxtelTestSupport
 import OTLPJSON
 import OTLPWire
 import Testing
@@ -23,23 +24,7 @@ enum Interop {
         var description: String
     }
 
-    static func python() throws -> String {
-        if let env = ProcessInfo.processInfo.environment["FLUXTEL_PYTHON"], !env.isEmpty {
-            guard FileManager.default.isExecutableFile(atPath: env) else {
-                throw Failure(description: "FLUXTEL_PYTHON=\(env) is not an executable file")
-            }
-            return env
-        }
-        let venv = packageRoot + "/.venv/bin/python3"
-        guard FileManager.default.isExecutableFile(atPath: venv) else {
-            throw Failure(
-                description: """
-                    No Python for the OTLP/JSON interop tests: set FLUXTEL_PYTHON, or create \(venv) with
-                      python3 -m venv \(packageRoot)/.venv && \(packageRoot)/.venv/bin/pip install -r \(packageRoot)/Tests/Interop/requirements.txt
-                    """)
-        }
-        return venv
-    }
+    static func python() throws -> String { try InteropPython.path() }
 
     /// Runs `otlp_golden.py args...`; returns (exit status, stdout+stderr).
     static func run(_ args: [String]) throws -> (status: Int32, output: String) {

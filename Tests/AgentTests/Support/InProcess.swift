@@ -1,5 +1,6 @@
 import Agent
 import FluxtelConfig
+import FluxtelTestSupport
 import Foundation
 import Logging
 import ServiceLifecycleTestKit
@@ -47,15 +48,7 @@ func testConfiguration(sinkPort: Int, batchTimeout: Duration = .seconds(3600)) -
 }
 
 /// The official Python interpreter for interop tests: `FLUXTEL_PYTHON`, else `.venv/bin/python3`.
-func interopPython() throws -> String {
-    struct Missing: Error, CustomStringConvertible { var description: String }
-    if let env = ProcessInfo.processInfo.environment["FLUXTEL_PYTHON"], !env.isEmpty { return env }
-    let venv = packageRoot.appendingPathComponent(".venv/bin/python3").path
-    guard FileManager.default.isExecutableFile(atPath: venv) else {
-        throw Missing(description: "no Python for interop tests: run ./scripts/bootstrap --python (creates .venv)")
-    }
-    return venv
-}
+func interopPython() throws -> String { try InteropPython.path() }
 
 /// Runs a script of Tests/Interop without blocking a cooperative thread; returns status and output.
 func runInterop(_ script: String, _ arguments: [String], timeout: Duration = .seconds(300)) async throws -> (status: Int32, output: String) {

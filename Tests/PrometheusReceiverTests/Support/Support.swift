@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import FluxtelTestSupport
 import Foundation
 import Logging
 import OTLPWire
@@ -66,13 +67,7 @@ let packageRoot = URL(fileURLWithPath: #filePath)
 /// Decodes an `ExportMetricsServiceRequest` with the official Python `opentelemetry-proto` bindings.
 /// Fails (never skips) when no interpreter with the bindings is found.
 func decodeWithPython(_ body: [UInt8]) throws -> [String: Any] {
-    let python =
-        ProcessInfo.processInfo.environment["FLUXTEL_PYTHON"]
-        ?? packageRoot.appendingPathComponent(".venv/bin/python3").path
-    guard FileManager.default.isExecutableFile(atPath: python) else {
-        throw InteropError(
-            message: "no Python at \(python): run `python3 -m venv .venv && .venv/bin/pip install -r Tests/Interop/requirements.txt` or set FLUXTEL_PYTHON")
-    }
+    let python = try InteropPython.path()
     let input = FileManager.default.temporaryDirectory.appendingPathComponent("fluxtel-metrics-\(UUID().uuidString).pb")
     try Data(body).write(to: input)
     defer { try? FileManager.default.removeItem(at: input) }
