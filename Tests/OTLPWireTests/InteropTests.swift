@@ -9,47 +9,10 @@ import Testing
 ///
 ///     python3 -m venv .venv && .venv/bin/pip install -r Tests/Interop/requirements.txt
 enum Interop {
-    static let packageRoot: String = {
-        var parts = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false)
-        parts.removeLast(3)  // Tests/OTLPWireTests/InteropTests.swift
-        return parts.joined(separator: "/")
-    }()
-
-    static let script = packageRoot + "/Tests/Interop/otlp_golden.py"
-
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    static func python() throws -> String { try InteropPython.path() }
-
-    /// Runs `otlp_golden.py args...`; returns (exit status, stdout+stderr).
-    static func run(_ args: [String]) throws -> (status: Int32, output: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: try python())
-        p.arguments = [script] + args
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
-
-    static func tempFile(_ name: String) -> String {
-        let dir = NSTemporaryDirectory() + "fluxtel-otlp-\(getpid())"
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return dir + "/" + name
-    }
-
-    static func write(_ bytes: [UInt8], to path: String) throws {
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
-    }
-
-    static func read(_ path: String) throws -> [UInt8] {
-        [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-    }
+    static func run(_ args: [String]) throws -> (status: Int32, output: String) { try GoldenScript.run(args) }
+    static func tempFile(_ name: String) -> String { GoldenScript.tempFile(name) }
+    static func write(_ bytes: [UInt8], to path: String) throws { try GoldenScript.write(bytes, to: path) }
+    static func read(_ path: String) throws -> [UInt8] { try GoldenScript.read(path) }
 }
 
 @Suite("Interop with the official opentelemetry-proto Python classes", .serialized)

@@ -25,3 +25,36 @@ public enum InteropPython {
         return path
     }
 }
+
+/// Runs `Tests/Interop/otlp_golden.py` (the "every field" golden requests built with the official
+/// classes) and exchanges files with it.
+public enum GoldenScript {
+    /// Runs `otlp_golden.py args...`; returns (exit status, stdout+stderr).
+    public static func run(_ args: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try InteropPython.path())
+        process.arguments = [InteropPython.packageRoot.appendingPathComponent("Tests/Interop/otlp_golden.py").path] + args
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// A path in a per-process temporary directory.
+    public static func tempFile(_ name: String) -> String {
+        let dir = NSTemporaryDirectory() + "fluxtel-interop-\(getpid())"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir + "/" + name
+    }
+
+    public static func write(_ bytes: [UInt8], to path: String) throws {
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+    }
+
+    public static func read(_ path: String) throws -> [UInt8] {
+        [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+}
