@@ -77,8 +77,7 @@ public final class OTLPReceiver: Service, Sendable {
     let pipeline: Pipeline
     let metrics: AgentMetrics
     let logger: Logger
-    private let boundPort = Mutex<Int?>(nil)
-    private let (bound, boundContinuation) = AsyncStream.makeStream(of: Int.self)
+    private let readiness = ListenerReadiness()
 
     public init(settings: OTLPReceiverSettings, pipeline: Pipeline, metrics: AgentMetrics, logger: Logger) {
         self.settings = settings
@@ -90,11 +89,7 @@ public final class OTLPReceiver: Service, Sendable {
     }
 
     /// The bound port once listening (nil if binding failed).
-    public func waitUntilBound() async -> Int? {
-        if let port = boundPort.withLock({ $0 }) { return port }
-        for await port in bound { return port }
-        return boundPort.withLock { $0 }
-    }
+    public func waitUntilBound() async -> Int? { await readiness.wait() }
 
     public func run() async throws {
         let context = IngestContext(settings: settings, pipeline: pipeline, metrics: metrics, logger: logger)
@@ -102,7 +97,7 @@ public final class OTLPReceiver: Service, Sendable {
         do {
             sslContext = try settings.tls.map(makeServerSSLContext)
         } catch {
-            boundContinuation.finish()
+            readiness.failed()
             logger.error("Cannot load the receiver's TLS files", metadata: ["error": "\(error)"])
             throw error
         }
@@ -123,16 +118,14 @@ public final class OTLPReceiver: Service, Sendable {
                 }
                 .bind(host: settings.host, port: settings.port).get()
         } catch {
-            boundContinuation.finish()
+            readiness.failed()
             logger.error("Cannot listen for OTLP/HTTP", metadata: [
                 "address": "\(settings.host):\(settings.port)", "error": "\(error)",
             ])
             throw error
         }
         let port = channel.localAddress?.port ?? settings.port
-        boundPort.withLock { $0 = port }
-        boundContinuation.yield(port)
-        boundContinuation.finish()
+        readiness.bound(port)
         logger.info("Listening for OTLP/HTTP", metadata: [
             "address": "\(settings.host):\(port)", "tls": "\(settings.tls != nil)",
             "traces.paths": "\((["/v1/traces"] + settings.extraTracesPaths).joined(separator: ","))",

@@ -23,8 +23,7 @@ public final class TelemetryServer: Service, Sendable {
     let metrics: AgentMetrics
     let health: HealthState
     let logger: Logger
-    private let boundPort = Mutex<Int?>(nil)
-    private let (bound, boundContinuation) = AsyncStream.makeStream(of: Int.self)
+    private let readiness = ListenerReadiness()
 
     public init(host: String, port: Int, metrics: AgentMetrics, health: HealthState, logger: Logger) {
         self.host = host
@@ -37,11 +36,7 @@ public final class TelemetryServer: Service, Sendable {
     }
 
     /// The port actually bound (useful with port 0), once `run()` has bound it.
-    public func waitUntilBound() async -> Int? {
-        if let port = boundPort.withLock({ $0 }) { return port }
-        for await port in bound { return port }
-        return boundPort.withLock { $0 }
-    }
+    public func waitUntilBound() async -> Int? { await readiness.wait() }
 
     public func run() async throws {
         let metrics = self.metrics
@@ -59,14 +54,12 @@ public final class TelemetryServer: Service, Sendable {
                 }
                 .bind(host: host, port: port).get()
         } catch {
-            boundContinuation.finish()
+            readiness.failed()
             logger.error("Cannot listen for self-telemetry", metadata: ["address": "\(host):\(port)", "error": "\(error)"])
             throw error
         }
         let actualPort = channel.localAddress?.port ?? port
-        boundPort.withLock { $0 = actualPort }
-        boundContinuation.yield(actualPort)
-        boundContinuation.finish()
+        readiness.bound(actualPort)
         logger.info("Serving /metrics, /healthz, /readyz", metadata: ["address": "\(host):\(actualPort)"])
         await withGracefulShutdownHandler {
             try? await channel.closeFuture.get()
