@@ -219,6 +219,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Issue 6's fault-injection suite: the real binary, all three sources, a sink that fails on purpose.
+        .testTarget(
+            name: "FaultInjectionTests",
+            dependencies: [
+                "FluxtelTestSupport", "OTLPWire",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "AgentTests",
             dependencies: [
