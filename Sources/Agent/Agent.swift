@@ -105,6 +105,8 @@ public final class Agent: Sendable {
         if let otlpReceiver { services.append(otlpReceiver) }
         if let prometheusReceiver { services.append(prometheusReceiver) }
         if let fileLogReceiver { services.append(fileLogReceiver) }
+        // Last, so told first: `service.shutdown_timeout` counts from the signal, not from when the sources stopped.
+        services.append(ShutdownStartService(pipeline: pipelineService))
         return services
     }
 
@@ -259,6 +261,19 @@ struct ReadinessService: ServiceLifecycle.Service {
         agent.health.isReady = true
         try? await gracefulShutdown()
         agent.health.isReady = false
+    }
+}
+
+/// Tells the pipeline when graceful shutdown began. Listed after every other service, so the service
+/// group (which stops services in reverse order) tells it first: the sources' own wait for their
+/// acknowledgements and the pipeline's drain then share one `service.shutdown_timeout`, as the README
+/// promises, instead of taking up to one each.
+struct ShutdownStartService: ServiceLifecycle.Service {
+    let pipeline: PipelineService
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        pipeline.shutdownBegan()
     }
 }
 
