@@ -172,4 +172,23 @@ import Testing
             print("SIGTERM: exit after \(outcome.shutdownTime), \(outcome.logs.expected) lines checkpointed of \(run.logs.count) written, \(outcome.spans.expected) spans accepted")
         }
     }
+
+    /// 6b. SIGTERM under load while the sink never answers: the agent still exits 0 within
+    /// `shutdown_timeout` (it gives up on what it could not deliver), and its final checkpoint covers
+    /// only lines that were delivered, so a restart reads the rest again.
+    @Test func sigtermWithSilentSinkExitsWithinShutdownTimeout() async throws {
+        var options = FaultRun.Options()
+        options.logLinesPerSecond = 1000
+        try await FaultRun.with("sigterm-silent", options: options) { run in
+            try await run.waitUntilFlowing()
+            run.sink.setFallback(.noAnswer)
+            try await Task.sleep(for: .seconds(3))
+            let outcome = try await run.terminateUnderLoad()
+            let summary = "exit \(outcome.exit.map { "\($0.status)" } ?? "none (killed)") after \(outcome.shutdownTime); \(outcome.logs)"
+            print("SIGTERM, silent sink: \(summary)")
+            #expect(outcome.exit?.status == 0 && outcome.exit?.signalled == false, "\(summary)\n\(outcome.stderr.suffix(3000))")
+            #expect(outcome.logs.lost.isEmpty, "lines below the checkpoint that never arrived: \(summary)")
+            #expect(outcome.logs.expected < run.logs.count, "undelivered lines must stay above the checkpoint")
+        }
+    }
 }
