@@ -89,6 +89,15 @@ import Testing
     }
 
     /// 3a. The sink refuses connections (not listening) for 30 s, then listens again on the same port.
+    ///
+    /// What the defaults guarantee (timeout 10 s, retry 1 s × 1.5 up to 30 s, ±50 % jitter, give up when
+    /// the next try would start more than 5 min after the batch's first): a batch survives any outage
+    /// that ends at least ~55 s (one 45 s backoff plus one 10 s timeout) before its 5 min are up, so
+    /// outages under ~4 min lose nothing while the 64 MiB queue holds; queued batches start their 5 min
+    /// only when a worker takes them. Past that, spans and metrics are given up (counted in
+    /// `fluxtel_items_failed_total`); log lines are read again from the checkpoint, so they survive
+    /// any outage while the agent runs. These runs use timeout 2 s and retry up to 2 s so recovery
+    /// after the 30 s outage takes seconds, not up to 45 s.
     @Test func sinkUnreachableFor30Seconds() async throws {
         try await FaultRun.with("refused") { run in
             try await run.waitUntilFlowing()
