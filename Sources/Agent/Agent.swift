@@ -90,7 +90,7 @@ public final class Agent: Sendable {
             self.fileLogReceiver = FileLogReceiver(
                 settings: FileLogReceiverSettings(
                     filelog, shutdownWait: configuration.service.shutdownTimeout,
-                    maxInFlightBytes: min(2 * batch.maxBytes, queue.maxBytes)),
+                    maxInFlightBytes: min(batch.maxBytes + min(batch.maxBytes, 1 << 20), queue.maxBytes)),
                 pipeline: pipeline, metrics: metrics, logger: logger)
         } else {
             self.fileLogReceiver = nil
@@ -237,8 +237,8 @@ extension OTLPHTTPExporter.Configuration {
 
 extension FileLogReceiverSettings {
     /// Maps `receivers.filelog` onto the receiver's settings.
-    /// Maps `receivers.filelog` onto the receiver's settings. `maxInFlightBytes`: two batches' worth
-    /// (one exporting, one filling), never more than the queue.
+    /// Maps `receivers.filelog` onto the receiver's settings. `maxInFlightBytes`: one batch plus up to
+    /// 1 MiB of the next (the agent passes it), never more than the queue.
     init(_ config: FileLogReceiverConfiguration, shutdownWait: Duration, maxInFlightBytes: Int) {
         self.init(
             include: config.include, exclude: config.exclude, startAtBeginning: config.startAt == .beginning,
