@@ -157,11 +157,16 @@ def exported(port):
     return 0
 
 
+LAST_USER_SYS = (0.0, 0.0)
+
+
 def proc_stats(pid):
     ticks = os.sysconf("SC_CLK_TCK")
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     cpu = (int(fields[11]) + int(fields[12])) / ticks
+    global LAST_USER_SYS
+    LAST_USER_SYS = (int(fields[11]) / ticks, int(fields[12]) / ticks)
     hwm = 0
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -236,6 +241,8 @@ service:
             "lines_per_second": round(args.lines / wall),
             "cpu_seconds": round(cpu, 2),
             "cpu_seconds_per_million_lines": round(cpu * 1e6 / args.lines, 2),
+            "user_seconds": round(LAST_USER_SYS[0], 2),
+            "sys_seconds": round(LAST_USER_SYS[1], 2),
             "wire_bytes_per_line": round(sink.body_bytes / args.lines, 1),
             "requests": sink.requests,
             **({"uncompressed_bytes_per_line": round(sink.inflated_bytes / args.lines, 1)} if args.inflate else {}),
