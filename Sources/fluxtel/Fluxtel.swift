@@ -40,7 +40,7 @@ struct Fluxtel: AsyncParsableCommand {
 /// So: a fixed 1 MiB mmap threshold (big blocks, i.e. batches and their gzip output, go back to the
 /// kernel when freed; the recurring 40–600 KB request, chunk and deflate buffers are reused from the
 /// arenas), a 1 MiB trim threshold, and 2 arenas (the agent runs 2 NIO and 2 export threads; more
-/// arenas only hold more free memory). Figures with and without: benchmarks/filelog/README.md.
+/// arenas only hold more free memory). Figures with and without: README.md, "Log path".
 /// `FLUXTEL_MALLOC_TUNING=0` leaves glibc's defaults (and its `MALLOC_*` variables) alone.
 enum MallocTuning {
     static let mmapThreshold: Int32 = 1 << 20
