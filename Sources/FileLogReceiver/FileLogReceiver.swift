@@ -27,7 +27,7 @@ public struct FileLogReceiverSettings: Sendable, Equatable {
     /// final checkpoint is written.
     public var shutdownWait: Duration
     /// Most bytes handed to the pipeline and not yet acknowledged; reading pauses beyond it (the file
-    /// is the buffer). The agent sets two batches' worth (`InFlightBudget` says why).
+    /// is the buffer). The agent sets one batch plus up to 1 MiB (`InFlightBudget` says why).
     public var maxInFlightBytes: Int
 
     public init(

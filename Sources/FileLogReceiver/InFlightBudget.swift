@@ -3,9 +3,9 @@ import Synchronization
 /// Bounds the bytes the file tailer has handed to the pipeline and not yet seen acknowledged.
 ///
 /// The file is the buffer: records read ahead of the exporter only take memory (and queue space the
-/// OTLP and Prometheus receivers share) without getting anything out sooner. Two batches' worth keeps
-/// the exporter busy (one exporting, the next filling) while a burst of log lines can no longer fill
-/// the whole queue and answer Flux's spans with 429.
+/// OTLP and Prometheus receivers share) without getting anything out sooner. The agent allows one
+/// batch plus up to 1 MiB of the next: the exporter stays busy most of the time while a backlog is
+/// caught up, and a burst of log lines can no longer fill the whole queue and answer Flux's spans with 429.
 ///
 /// One waiter at most (the tailer is one task); a chunk larger than the whole budget still passes
 /// when nothing else is held, so an over-long record can never stall a file.
