@@ -36,6 +36,8 @@ let package = Package(
         // C libraries from Debian (zlib1g-dev, libyaml-dev), no vendored code.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CYAML", path: "Sources/CYAML", providers: [.apt(["libyaml-dev"])]),
+        // glibc's <malloc.h> (mallopt), which Swift's Glibc module leaves out.
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
 
         // OTLP protobuf wire format, by hand: writer, bounds-checked reader, the data model.
         .target(name: "OTLPWire", swiftSettings: swiftSettings),
@@ -145,7 +147,7 @@ let package = Package(
         .executableTarget(
             name: "fluxtel",
             dependencies: [
-                "Agent", "FluxtelConfig",
+                "Agent", "FluxtelConfig", "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -88,7 +88,9 @@ public final class Agent: Sendable {
         }
         if let filelog = configuration.receivers.filelog {
             self.fileLogReceiver = FileLogReceiver(
-                settings: FileLogReceiverSettings(filelog, shutdownWait: configuration.service.shutdownTimeout),
+                settings: FileLogReceiverSettings(
+                    filelog, shutdownWait: configuration.service.shutdownTimeout,
+                    maxInFlightBytes: min(batch.maxBytes + min(batch.maxBytes, 1 << 20), queue.maxBytes)),
                 pipeline: pipeline, metrics: metrics, logger: logger)
         } else {
             self.fileLogReceiver = nil
@@ -237,12 +239,14 @@ extension OTLPHTTPExporter.Configuration {
 
 extension FileLogReceiverSettings {
     /// Maps `receivers.filelog` onto the receiver's settings.
-    init(_ config: FileLogReceiverConfiguration, shutdownWait: Duration) {
+    /// Maps `receivers.filelog` onto the receiver's settings. `maxInFlightBytes`: one batch plus up to
+    /// 1 MiB of the next (the agent passes it), never more than the queue.
+    init(_ config: FileLogReceiverConfiguration, shutdownWait: Duration, maxInFlightBytes: Int) {
         self.init(
             include: config.include, exclude: config.exclude, startAtBeginning: config.startAt == .beginning,
             format: LineFormat(rawValue: config.format.rawValue) ?? .auto, checkpointDirectory: config.checkpointDirectory,
             pollInterval: config.pollInterval, maxLogSize: config.maxLogSize, fingerprintSize: config.fingerprintSize,
-            shutdownWait: shutdownWait)
+            shutdownWait: shutdownWait, maxInFlightBytes: maxInFlightBytes)
     }
 }
 
