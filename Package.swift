@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "Compression", targets: ["Compression"]),
         .library(name: "FluxtelAgent", targets: ["Agent"]),
         .library(name: "PrometheusReceiver", targets: ["PrometheusReceiver"]),
+        .library(name: "HTTPClient", targets: ["HTTPClient"]),
         .library(name: "FileLogReceiver", targets: ["FileLogReceiver"]),
     ],
     dependencies: [
@@ -45,6 +46,17 @@ let package = Package(
         .target(name: "Compression", dependencies: ["CZlib"], swiftSettings: swiftSettings),
         // YAML (libyaml) node tree with line/column, and the agent's configuration model.
         .target(name: "FluxtelConfig", dependencies: ["CYAML"], swiftSettings: swiftSettings),
+        // Outbound HTTP/1.1 client on SwiftNIO (keep-alive pool, TLS/mTLS, deadlines, body limit).
+        .target(
+            name: "HTTPClient",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The agent's own /metrics, /healthz, /readyz.
         .target(
             name: "SelfTelemetry",
@@ -177,6 +189,17 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HTTPClientTests",
+            dependencies: [
+                "HTTPClient", "FluxtelTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
