@@ -1,5 +1,4 @@
 import Agent
-import ArgumentParser
 import FluxtelConfig
 import Logging
 import SelfTelemetry
@@ -8,25 +7,31 @@ import SelfTelemetry
 import Glibc
 #endif
 
+/// Exit codes: 0 ok, 1 the agent could not start or `validate` found errors, 2 the configuration
+/// of `run` is invalid, 64 (EX_USAGE) a wrong command line.
 @main
-struct Fluxtel: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "fluxtel",
-        abstract: "OpenTelemetry agent for FluxCD: scrapes gotk_* metrics, tails controller logs, receives spans, exports OTLP/HTTP.",
-        version: FluxtelVersion.string,
-        subcommands: [Run.self, Validate.self],
-        defaultSubcommand: Run.self
-    )
-}
+enum Fluxtel {
+    static func main() async {
+        let command: Command
+        do {
+            command = try CommandLineParser.parse(Array(CommandLine.arguments.dropFirst()))
+        } catch {
+            printError("\(error)")
+            exit(64)
+        }
+        switch command {
+        case .help(let usage):
+            print(usage)
+        case .version:
+            print(FluxtelVersion.string)
+        case .validate(let config):
+            exit(validate(config: config))
+        case .run(let config):
+            exit(await run(config: config))
+        }
+    }
 
-struct Run: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Run the agent (the default). Without --config it runs the embedded Flux defaults.")
-
-    @Option(name: .shortAndLong, help: "Configuration file (YAML). Default: the embedded Flux defaults.")
-    var config: String?
-
-    func run() async throws {
+    static func run(config: String?) async -> Int32 {
         let environment = ProcessEnvironment.current()
         let configuration: AgentConfiguration
         do {
@@ -34,7 +39,7 @@ struct Run: AsyncParsableCommand {
                 ?? ConfigLoader.loadDefault(environment: environment)
         } catch {
             printError("\(error)")
-            throw ExitCode(2)
+            return 2
         }
         let level = Logger.Level(rawValue: configuration.service.logLevel) ?? .info
         LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
@@ -45,26 +50,25 @@ struct Run: AsyncParsableCommand {
             agent = try Agent(configuration: configuration, logger: logger)
         } catch {
             logger.critical("Cannot start", metadata: ["error": "\(error)"])
-            throw ExitCode(1)
+            return 1
         }
-        try await agent.run()
+        do {
+            try await agent.run()
+        } catch {
+            printError("Error: \(error)")
+            return 1
+        }
+        return 0
     }
-}
 
-struct Validate: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Check a configuration file and print every error found (file:line:column: message).")
-
-    @Option(name: .shortAndLong, help: "Configuration file (YAML) to check.")
-    var config: String
-
-    func run() throws {
+    static func validate(config: String) -> Int32 {
         do {
             _ = try ConfigLoader.load(path: config, environment: ProcessEnvironment.current())
             print("\(config): ok")
+            return 0
         } catch {
             printError("\(error)")
-            throw ExitCode(1)
+            return 1
         }
     }
 }
