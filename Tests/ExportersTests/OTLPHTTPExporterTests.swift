@@ -118,8 +118,9 @@ struct OTLPHTTPExporterTests {
             let requests = sink.requests
             #expect(requests.count == 2)
             let gap = requests[1].receivedAt - requests[0].receivedAt
+            // Only a lower bound: the backoff here is 10-50 ms, so a gap of 2 s comes from Retry-After alone,
+            // and an upper bound would only measure how loaded the machine is.
             #expect(gap >= .seconds(2), "second attempt after \(gap)")
-            #expect(gap < .seconds(4))
             #expect(metrics.retries() == 1)
         }
     }
