@@ -251,7 +251,11 @@ struct LogRecordEncoder {
                 w.writeTag(3, .varint)
                 w.writeVarint(UInt64(bitPattern: int))
             } else if let double = parseDouble(s.base, range) {
-                w.doubleAlways(4, double)
+                if double.isFinite {
+                    w.doubleAlways(4, double)
+                } else {
+                    writeString(1, p, n, into: &w)  // a valid JSON number beyond Double (1e400): keep its text
+                }
             } else {
                 return false
             }
@@ -285,8 +289,7 @@ struct LogRecordEncoder {
             }
         }
         let text = String(decoding: UnsafeBufferPointer(start: base + range.lowerBound, count: range.count), as: UTF8.self)
-        guard let value = Double(text), value.isFinite else { return nil }
-        return value
+        return Double(text)  // ±infinity for a number beyond Double's range (the characters rule out "inf", "nan")
     }
 
     // MARK: strings
