@@ -17,8 +17,10 @@ import OTLPWire
 struct LogRecordEncoder {
     private var scratch: [UInt8] = []
     private var keys: [(start: Int, count: Int)] = []
-    /// Largest nesting depth parsed as structure; deeper lines are exported raw.
-    static let maxDepth = 32
+    /// Largest nesting depth parsed as structure; deeper lines are exported raw. Each JSON object level
+    /// costs 3 protobuf levels (AnyValue > KeyValueList > KeyValue), under 5 for the record's attribute:
+    /// 20 keeps every record within `ProtoReader.defaultMaxDepth` (64), which the pipeline's splitter uses.
+    static let maxDepth = 20
 
     /// Attribute `log.iostream` as encoded `KeyValue` fields (field 6 of `LogRecord`), per stream.
     private static let streamAttributes: [[UInt8]] = [LogStream.unknown, .stdout, .stderr].map { stream in

@@ -11,7 +11,7 @@ import Testing
         #expect(record.body == .string("m"))
         #expect(record.attribute("d") == .string("1e400"))
         #expect(record.attribute("n") == .string("-1e400"))
-        #expect(record.attribute("i") == .double(123456789012345678901))
+        #expect(record.attribute("i") == .double(1.2345678901234568e20))
         #expect(record.attribute("m") == .int(0))
         #expect(record.attribute("e") == .double(1e-7))
     }
@@ -21,5 +21,39 @@ import Testing
         let record = try encode(#"{"ts":1e400,"msg":"m"}"#)
         #expect(record.attribute("ts") == .string("1e400"))
         #expect(record.timeUnixNano == 1_786_525_201_000_000_000)
+    }
+}
+
+/// FuzzFluxJSON: JSON nested 20 to 31 levels deep was parsed into a LogRecord nested deeper (3 protobuf
+/// levels per object) than the repo's own reader accepts (ProtoReader.defaultMaxDepth 64), so the
+/// pipeline's splitter and every depth-checking decoder rejected the chunk. The encoder now stops at
+/// 20 levels (deeper lines go out as raw text), which keeps every record within 64 levels.
+@Suite struct FileLogDepthTests {
+    func chunk(_ line: String) throws -> [UInt8] {
+        var builder = LogChunkBuilder(path: "/var/log/pods/flux-system_a-1_0/manager/0.log", resolvedPath: "")
+        var encoder = LogRecordEncoder()
+        builder.open(reservingCapacity: 1024)
+        Array(line.utf8).withUnsafeBytes { bytes in
+            let record = DecodedRecord(content: bytes, stream: .stderr, time: 1, truncated: false, originalSize: bytes.count)
+            builder.withWriter { w, attributes in encoder.append(record, fileAttributes: attributes, observedNow: 1, into: &w) }
+        }
+        let finished = builder.finish()
+        return try #require(finished).bytes
+    }
+
+    @Test(arguments: [1, 18, 19, 20, 21, 25, 31, 40])
+    func nestedObjectsStayWithinTheReaderDepth(levels: Int) throws {
+        let line = "{\"msg\":\"m\",\"a\":" + String(repeating: "{\"k\":", count: levels) + "1" + String(repeating: "}", count: levels) + "}"
+        let bytes = try chunk(line)
+        #expect(try OTLPWalker.countItems(signal: .logs, body: bytes) == 1)
+        let record = try #require(OTLP.ExportLogsServiceRequest(decoding: bytes).resourceLogs.first?.scopeLogs.first?.logRecords.first)
+        // Structured up to the encoder's depth, raw text beyond it.
+        #expect((record.body == .string("m")) == (levels < LogRecordEncoder.maxDepth), "\(levels) levels")
+    }
+
+    @Test(arguments: [19, 20, 30])
+    func nestedArraysStayWithinTheReaderDepth(levels: Int) throws {
+        let line = "{\"a\":" + String(repeating: "[", count: levels) + "{}" + String(repeating: "]", count: levels) + "}"
+        #expect(try OTLPWalker.countItems(signal: .logs, body: try chunk(line)) == 1)
     }
 }
