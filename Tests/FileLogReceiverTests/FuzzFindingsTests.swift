@@ -57,3 +57,30 @@ import Testing
         #expect(try OTLPWalker.countItems(signal: .logs, body: try chunk(line)) == 1)
     }
 }
+
+/// FuzzFluxJSON: `"ts"` as epoch seconds up to 1e11 passed the range check, but seconds beyond
+/// 1.8e10 overflow UInt64 nanoseconds and `UInt64(_:)` trapped: one such Flux log line crashed the
+/// agent. ISO 8601 years after 2554 wrapped around silently. Both are now "not a time" (an attribute).
+@Suite struct FileLogTimestampRangeTests {
+    @Test func epochSecondsBeyondUInt64NanosecondsIsNotATime() throws {
+        // The input as found (the JSON is broken after `ts`: the line goes out raw, and must not crash).
+        let found: [UInt8] = Array(#"{"ts":89012345950,76""1d:0e40E-7}"#.utf8)
+        let raw = try #require(encodeChunk([found]).scopeLogs.first?.logRecords.first)
+        #expect(raw.body == .string(String(decoding: found, as: UTF8.self)))
+        let record = try encode(#"{"ts":89012345950,"msg":"m"}"#)
+        #expect(record.attribute("ts") == .int(89_012_345_950))
+        #expect(record.timeUnixNano == 1_786_525_201_000_000_000)  // the runtime's time
+        #expect(Timestamp.fromEpochSeconds(18_446_744_073.5) == nil)
+        #expect(Timestamp.fromEpochSeconds(18_446_744_072) == 18_446_744_072_000_000_000)
+    }
+
+    @Test func isoYearsBeyond2554AreNotATime() {
+        func parse(_ text: String) -> UInt64? {
+            Array(text.utf8).withUnsafeBufferPointer { Timestamp.parseISO8601($0.baseAddress!, $0.count) }
+        }
+        #expect(parse("9999-12-31T23:59:59.999999999Z") == nil)
+        #expect(parse("2554-07-21T23:34:33Z") == nil)
+        #expect(parse("2554-07-21T23:34:32.999999999Z") == 18_446_744_072_999_999_999)
+        #expect(parse("2026-08-12T09:00:01.102Z") == 1_786_525_201_102_000_000)
+    }
+}
