@@ -277,5 +277,14 @@ if Context.environment["FLUXTEL_FUZZ"] == "1" {
     package.targets += [
         .executableTarget(name: "FuzzProtobuf", dependencies: ["OTLPWire"], path: "Fuzz/FuzzProtobuf", swiftSettings: swiftSettings),
         .executableTarget(name: "FuzzJSON", dependencies: ["OTLPJSON", "OTLPWire"], path: "Fuzz/FuzzJSON", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "FuzzPrometheus", dependencies: ["PrometheusReceiver", "OTLPWire"], path: "Fuzz/FuzzPrometheus",
+            swiftSettings: swiftSettings),
+        // FuzzLogLine and FuzzFluxJSON reach internal types (`@testable`: the fuzz build is a debug build).
+        .executableTarget(name: "FuzzLogLine", dependencies: ["FileLogReceiver", "OTLPWire"], path: "Fuzz/FuzzLogLine", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "FuzzFluxJSON", dependencies: ["FileLogReceiver", "OTLPJSON", "OTLPWire"], path: "Fuzz/FuzzFluxJSON",
+            swiftSettings: swiftSettings),
+        .executableTarget(name: "FuzzConfig", dependencies: ["FluxtelConfig"], path: "Fuzz/FuzzConfig", swiftSettings: swiftSettings),
     ]
 }

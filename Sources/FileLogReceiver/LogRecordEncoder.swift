@@ -17,8 +17,10 @@ import OTLPWire
 struct LogRecordEncoder {
     private var scratch: [UInt8] = []
     private var keys: [(start: Int, count: Int)] = []
-    /// Largest nesting depth parsed as structure; deeper lines are exported raw.
-    static let maxDepth = 32
+    /// Largest nesting depth parsed as structure; deeper lines are exported raw. Each JSON object level
+    /// costs 3 protobuf levels (AnyValue > KeyValueList > KeyValue), under 5 for the record's attribute:
+    /// 20 keeps every record within `ProtoReader.defaultMaxDepth` (64), which the pipeline's splitter uses.
+    static let maxDepth = 20
 
     /// Attribute `log.iostream` as encoded `KeyValue` fields (field 6 of `LogRecord`), per stream.
     private static let streamAttributes: [[UInt8]] = [LogStream.unknown, .stdout, .stderr].map { stream in
@@ -251,7 +253,11 @@ struct LogRecordEncoder {
                 w.writeTag(3, .varint)
                 w.writeVarint(UInt64(bitPattern: int))
             } else if let double = parseDouble(s.base, range) {
-                w.doubleAlways(4, double)
+                if double.isFinite {
+                    w.doubleAlways(4, double)
+                } else {
+                    writeString(1, p, n, into: &w)  // a valid JSON number beyond Double (1e400): keep its text
+                }
             } else {
                 return false
             }
@@ -285,8 +291,7 @@ struct LogRecordEncoder {
             }
         }
         let text = String(decoding: UnsafeBufferPointer(start: base + range.lowerBound, count: range.count), as: UTF8.self)
-        guard let value = Double(text), value.isFinite else { return nil }
-        return value
+        return Double(text)  // ±infinity for a number beyond Double's range (the characters rule out "inf", "nan")
     }
 
     // MARK: strings

@@ -56,15 +56,19 @@ enum Timestamp {
         guard i == n else { return nil }
         let days = daysFromCivil(year: year, month: month, day: day)
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
-        guard seconds >= 0 else { return nil }
+        guard seconds >= 0, seconds <= maxSeconds else { return nil }  // year 2554: time_unix_nano is a uint64
         return UInt64(seconds) &* 1_000_000_000 &+ UInt64(nanos)
     }
 
     /// Epoch seconds (possibly fractional, as other zap configurations write `ts`) to nanoseconds.
     static func fromEpochSeconds(_ seconds: Double) -> UInt64? {
-        guard seconds.isFinite, seconds > 0, seconds < 1e11 else { return nil }
+        // Not beyond what nanoseconds in a UInt64 hold (`UInt64(_:)` traps above it: 1e11 s crashed the agent).
+        guard seconds.isFinite, seconds > 0, seconds <= Double(maxSeconds) else { return nil }
         return UInt64(seconds * 1e9)
     }
+
+    /// Latest second whose nanoseconds (plus a fraction) still fit a UInt64 (2554-07-21).
+    static let maxSeconds = Int(UInt64.max / 1_000_000_000) - 1
 
     /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
     static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {

@@ -42,8 +42,9 @@ public enum ConfigLoader {
         try load(bytes: Array(yaml.utf8), fileName: fileName, environment: environment)
     }
 
-    /// Bytes go to libyaml untouched, so it reports bad encodings with their position.
-    static func load(bytes: [UInt8], fileName: String, environment: [String: String]) throws(ConfigErrors)
+    /// Parses and validates configuration bytes (a file's contents, e.g. from stdin or a fuzzer); `fileName`
+    /// is used in error messages. The bytes go to libyaml untouched, so it reports bad encodings with their position.
+    public static func load(bytes: [UInt8], fileName: String, environment: [String: String]) throws(ConfigErrors)
         -> AgentConfiguration
     {
         let root = try YAMLParser().parse(bytes: bytes, fileName: fileName)
