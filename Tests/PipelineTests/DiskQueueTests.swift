@@ -242,12 +242,14 @@ final class ManualWallClock: Sendable {
         let disk = try open(directory, segmentBytes: 4096)
         let pipeline = self.pipeline(disk)
         #expect(pipeline.offer(chunk(bytes: 3000, items: 1)) == .accepted)
-        // The next segment cannot be created: its name is taken by a directory.
-        let next = DiskQueue.path(directory, 2)
-        #expect(mkdir(next, 0o755) == 0)
+        // The next segments cannot be created: their names are taken by directories. The append is
+        // tried in a fresh segment once, then refused (backpressure); nothing queued is touched.
+        let blocked = [DiskQueue.path(directory, 2), DiskQueue.path(directory, 3)]
+        for path in blocked { #expect(mkdir(path, 0o755) == 0) }
         #expect(pipeline.offer(chunk(bytes: 3000, items: 1)) == .full)
-        #expect(sample(disk.metrics, "fluxtel_queue_write_errors_total") == 1)
-        #expect(rmdir(next) == 0)
+        #expect(sample(disk.metrics, "fluxtel_queue_write_errors_total") == 2)
+        #expect(disk.liveRecords == 1)
+        for path in blocked { #expect(rmdir(path) == 0) }
         #expect(pipeline.offer(chunk(bytes: 3000, items: 1)) == .accepted)
         #expect(disk.liveRecords == 2)
     }

@@ -37,7 +37,10 @@ public final class DiskQueue: Sendable {
     enum AppendError: Error {
         /// `maxBytes` reached.
         case full
-        /// The write failed (ENOSPC, EFBIG, EIO, ...): logged and counted; the file was cut back.
+        /// The disk is full or the file may not grow (ENOSPC, EFBIG, EDQUOT): logged and counted;
+        /// the file was cut back and the next append starts a new one.
+        case noSpace
+        /// Any other write error (EIO, ...), handled the same way.
         case writeFailed
     }
 
@@ -187,7 +190,7 @@ public final class DiskQueue: Sendable {
                 return .success((records, state.appendSeq))
             } catch {
                 reportWriteError(error, state: &state)
-                return .failure(.writeFailed)
+                return .failure((error as? SegmentIOError)?.isNoSpace == true ? .noSpace : .writeFailed)
             }
         }
         if case .success = outcome {

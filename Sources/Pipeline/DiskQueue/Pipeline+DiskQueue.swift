@@ -8,9 +8,10 @@ import OTLPWire
 ///   the chunk's acknowledgement (`.persisted`) and the `queued` callback fire when it is durable
 ///   (group commit, see `DiskQueue`). A tailer's checkpoint therefore moves on durability, and the OTLP
 ///   receiver answers 200 within about one fsync, not a batch timeout.
-/// - Full (`max_bytes` or a failing disk): `backpressure` answers `.full` as the memory queue does;
-///   `drop_oldest` drops the oldest queued batches (counted) until the append fits, and answers `.full`
-///   only when nothing is left to drop (what remains is in flight).
+/// - Full (`max_bytes`, or no space on the disk): `backpressure` answers `.full` as the memory queue
+///   does; `drop_oldest` drops the oldest queued batches (counted) until the append fits, and answers
+///   `.full` only when nothing is left to drop (what remains is in flight). Other write errors answer
+///   `.full` (nothing is dropped for an I/O error). A failed write is retried once in a new segment.
 /// - Export: a worker reads the batch's bodies back (`loadFromDisk`), leaving out expired and corrupt
 ///   records; exported or refused records are released, and a segment goes when all of its are. A batch
 ///   the exporter gave up on goes back to the queue (until `max_age`); one interrupted by shutdown
@@ -39,13 +40,20 @@ extension Pipeline {
         var dropped: [PendingBatch] = []
         let outcome: (result: OfferResult, seq: UInt64) = state.withLock { state in
             if state.closed { return (.closed, 0) }
+            var retried = false
             while true {
                 switch disk.append(prepared, signal: signal) {
                 case .success(let (records, seq)):
                     append(records.map { Part(bytes: [], items: $0.items, ack: nil, record: $0) }, signal: signal, state: &state)
                     return (.accepted, seq)
-                case .failure:
-                    guard disk.configuration.fullPolicy == .dropOldest else { return (.full, 0) }
+                case .failure(let error):
+                    // A failed write is tried once more in a fresh segment (a file size limit is per
+                    // file); only running out of room makes drop_oldest drop anything.
+                    if error != .full && !retried {
+                        retried = true
+                        continue
+                    }
+                    guard error != .writeFailed, disk.configuration.fullPolicy == .dropOldest else { return (.full, 0) }
                     if state.ready.isEmpty { for signal in Signal.allCases { seal(signal, state: &state) } }
                     guard let victim = state.ready.popFirst() else { return (.full, 0) }
                     state.usedBytes -= victim.bytes
