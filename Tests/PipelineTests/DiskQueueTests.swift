@@ -46,10 +46,10 @@ final class ManualWallClock: Sendable {
 
     func open(_ directory: String, maxBytes: Int = 1 << 20, policy: DiskQueueConfiguration.FullPolicy = .backpressure,
               segmentBytes: Int? = nil, maxAge: Duration = .seconds(6 * 3600), clock: DiskQueue.WallClock? = nil,
-              metrics: AgentMetrics = AgentMetrics()) throws -> DiskQueue {
+              sync: DiskQueueConfiguration.Sync = .batch, metrics: AgentMetrics = AgentMetrics()) throws -> DiskQueue {
         try DiskQueue(
-            configuration: DiskQueueConfiguration(directory: directory, maxBytes: maxBytes, fullPolicy: policy, maxAge: maxAge,
-                                                  segmentBytes: segmentBytes),
+            configuration: DiskQueueConfiguration(directory: directory, maxBytes: maxBytes, sync: sync, fullPolicy: policy,
+                                                  maxAge: maxAge, segmentBytes: segmentBytes),
             metrics: metrics, logger: logger, wallClock: clock ?? DiskQueue.systemWallClock)
     }
 
@@ -265,6 +265,18 @@ final class ManualWallClock: Sendable {
         disk.syncOnce()
         #expect(acks.all == [.persisted])
         #expect(queued.withLock { $0 } == 1)
+    }
+}
+
+extension DiskQueueTests {
+    /// `sync: interval`: acknowledged once written to the file (it survives kill -9), fsync later.
+    @Test func intervalSyncAcknowledgesOnceWritten() throws {
+        let disk = try open(temporaryDirectory(), sync: .interval(.seconds(3600)))
+        let pipeline = self.pipeline(disk)
+        let acks = AckLog()
+        #expect(pipeline.offer(chunk(bytes: 100, items: 1, ack: acks.ack)) == .accepted)
+        #expect(acks.all == [.persisted])
+        #expect(disk.liveRecords == 1)
     }
 }
 
