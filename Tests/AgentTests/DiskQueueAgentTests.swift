@@ -31,6 +31,16 @@ import Testing
         }
     }
 
+    /// A blocking HTTP request on a thread of its own, so waiting for the agent never starves the
+    /// test process's cooperative pool (other suites' timers run there).
+    static func post(_ port: Int, _ body: [UInt8]) async -> Int? {
+        await withCheckedContinuation { (done: CheckedContinuation<Int?, Never>) in
+            Thread {
+                done.resume(returning: httpRequest(port: port, method: "POST", path: "/v1/traces", headers: protobuf, body: body)?.status)
+            }.start()
+        }
+    }
+
     static func makeDirectory() -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("fluxtel-queue-\(UUID().uuidString)").path
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
@@ -99,7 +109,7 @@ import Testing
         #expect(try await AgentProcessTests().waitReady(telemetryPort, first), "agent did not become ready")
         var accepted: Set<String> = []
         for index in 0..<200 {
-            if httpRequest(port: otlpPort, method: "POST", path: "/v1/traces", headers: Self.protobuf, body: Self.request(index))?.status == 200 {
+            if await Self.post(otlpPort, Self.request(index)) == 200 {
                 for i in 0..<5 { accepted.insert("span-\(index)-\(i)") }
             }
         }
@@ -144,8 +154,7 @@ import Testing
         var refused = 0
         for index in 0..<150 {
             // ~6 KiB per request: a 64 KiB segment holds about ten.
-            let status = httpRequest(port: otlpPort, method: "POST", path: "/v1/traces", headers: Self.protobuf,
-                                     body: Self.request(index, spans: 25))?.status
+            let status = await Self.post(otlpPort, Self.request(index, spans: 25))
             if status == 200 { for i in 0..<25 { accepted.insert("span-\(index)-\(i)") } } else { refused += 1 }
         }
         #expect(process.isRunning)

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import DequeModule
+import Dispatch
 public import Logging
 import OTLPWire
 public import SelfTelemetry
@@ -31,6 +32,9 @@ public final class DiskQueue: Sendable {
     let wallClock: WallClock
     private let directoryFD: Int32
     private let state: Mutex<State>
+    /// fsync blocks for milliseconds: it runs on its own thread, never on the cooperative pool (two
+    /// threads on a two-core node) that the tailer, scraper and export workers share.
+    private let syncQueue = DispatchQueue(label: "fluxtel.disk-queue.fsync")
     private let replayedRecords: Mutex<[DiskRecord]>
 
     /// Why an append took nothing.
@@ -267,7 +271,12 @@ public final class DiskQueue: Sendable {
                 try? await Task.sleep(for: interval)
             }
             let finished = state.withLock { $0.closed } || Task.isCancelled
-            syncOnce()
+            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                syncQueue.async {
+                    self.syncOnce()
+                    done.resume()
+                }
+            }
             if finished { return }
         }
     }
