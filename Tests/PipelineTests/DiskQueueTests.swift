@@ -67,7 +67,7 @@ final class ManualWallClock: Sendable {
         var met = false
         try await testGracefulShutdown { trigger in
             async let run: Void = service.run()
-            met = await eventually(10, condition)
+            met = await eventually(30, condition)
             trigger.triggerGracefulShutdown()
             try await run
         }
