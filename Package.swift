@@ -75,7 +75,7 @@ let package = Package(
         .target(
             name: "Pipeline",
             dependencies: [
-                "OTLPWire", "SelfTelemetry",
+                "OTLPWire", "SelfTelemetry", "CZlib",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),

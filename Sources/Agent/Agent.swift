@@ -51,12 +51,14 @@ public final class Agent: Sendable {
                 do { return try rewriter.rewrite(bytes) } catch { throw error }
             }
         }
+        // The persistent queue is opened (and replayed) here, before any source starts.
+        let disk = try Self.makeDiskQueue(queue, metrics: metrics, logger: logger)
         self.pipeline = Pipeline(
             configuration: PipelineConfiguration(
                 maxBatchItems: batch.maxItems, maxBatchBytes: batch.maxBytes, batchTimeout: batch.timeout,
                 queueMaxBytes: queue.maxBytes),
             metrics: metrics,
-            splitter: splitter, enricher: enricher)
+            splitter: splitter, enricher: enricher, disk: disk)
         let exporters = try overrideExporters ?? Self.makeExporters(configuration.exporters, metrics: metrics, logger: logger)
         self.pipelineService = PipelineService(
             pipeline: pipeline, exporters: exporters, workers: queue.workers,
@@ -150,6 +152,21 @@ public final class Agent: Sendable {
             exporters.append(DebugExporter(verbosity: .basic, metrics: metrics))
         }
         return exporters
+    }
+
+    /// `processors.queue` with a directory → the opened persistent queue; nil keeps the queue in memory.
+    static func makeDiskQueue(_ queue: QueueConfiguration, metrics: AgentMetrics, logger: Logger) throws -> DiskQueue? {
+        guard !queue.directory.isEmpty else { return nil }
+        let configuration = DiskQueueConfiguration(
+            directory: queue.directory, maxBytes: queue.maxBytes,
+            sync: queue.sync == .batch ? .batch : .interval(queue.syncInterval),
+            fullPolicy: queue.fullPolicy == .dropOldest ? .dropOldest : .backpressure,
+            maxAge: queue.maxAge)
+        do {
+            return try DiskQueue(configuration: configuration, metrics: metrics, logger: logger)
+        } catch {
+            throw AgentError(message: "\(error)")
+        }
     }
 
     /// `host:port` → (host, port); empty → nil (server off).

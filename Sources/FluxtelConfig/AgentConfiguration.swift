@@ -212,9 +212,27 @@ public struct QueueConfiguration: Sendable, Equatable {
     /// (config/fluxtel.yaml says why).
     public var maxBytes: Int = 16 << 20
     /// `directory`: a directory makes the queue persistent; empty (default) keeps it in memory.
+    /// With a directory, `max_bytes` caps the segment files on disk.
     public var directory: String = ""
     /// `workers`: concurrent export requests, default 2.
     public var workers: Int = 2
+    /// `sync`: `batch` (default) fsyncs every group of appends before acknowledging it; `interval`
+    /// acknowledges once written and fsyncs every `sync_interval`. Persistent queue only.
+    public var sync: Sync = .batch
+    /// `sync_interval`, default 1s (with `sync: interval`).
+    public var syncInterval: Duration = .seconds(1)
+    /// `full_policy`: `backpressure` (default) pushes sources back; `drop_oldest` drops the oldest
+    /// queued batches (counted). Persistent queue only.
+    public var fullPolicy: FullPolicy = .backpressure
+    /// `max_age`: queued items older than this are dropped (counted) instead of sent, default 6h
+    /// (Dash0 does not ingest spans older than that). Persistent queue only.
+    public var maxAge: Duration = .seconds(6 * 3600)
+
+    public enum Sync: String, Sendable, Equatable, CaseIterable { case batch, interval }
+    public enum FullPolicy: String, Sendable, Equatable, CaseIterable {
+        case backpressure
+        case dropOldest = "drop_oldest"
+    }
     public init() {}
 }
 

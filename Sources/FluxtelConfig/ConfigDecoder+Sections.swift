@@ -230,15 +230,24 @@ extension ConfigDecoder {
         }
         var queueMaxBytesNode: YAMLNode?
         if let queue = self.fields(
-            fields["queue"], path: "processors.queue", known: ["max_bytes", "directory", "workers"])
+            fields["queue"], path: "processors.queue",
+            known: ["max_bytes", "directory", "workers", "sync", "sync_interval", "full_policy", "max_age"])
         {
             read(queue["max_bytes"], .size(1024...Int.max), into: &processors.queue.maxBytes)
             read(queue["directory"], .string, into: &processors.queue.directory)
-            if !processors.queue.directory.isEmpty, let at = queue["directory"] {
-                // The persistent queue is not built yet: refuse rather than silently keep data in memory.
-                fail(.invalidValue, at: at, "a persistent queue (directory) is not supported yet; leave directory empty")
-            }
             read(queue["workers"], .integer(1...64), into: &processors.queue.workers)
+            read(queue["sync"], .word, into: &processors.queue.sync)
+            read(queue["sync_interval"], .duration(minimum: .milliseconds(1)), into: &processors.queue.syncInterval)
+            read(queue["full_policy"], .word, into: &processors.queue.fullPolicy)
+            read(queue["max_age"], .duration(minimum: .seconds(1)), into: &processors.queue.maxAge)
+            if processors.queue.directory.isEmpty {
+                // These only mean something on disk: say so rather than ignore them silently.
+                for key in ["sync", "sync_interval", "full_policy"] {
+                    if let at = queue[key], !isDefault(key, processors.queue) {
+                        fail(.invalidValue, at: at, "\(key) applies to a persistent queue only: set processors.queue.directory too")
+                    }
+                }
+            }
             queueMaxBytesNode = queue["max_bytes"]
         }
         if processors.queue.maxBytes < processors.batch.maxBytes, let at = queueMaxBytesNode ?? batchMaxBytesNode {
@@ -248,6 +257,16 @@ extension ConfigDecoder {
             )
         }
         return processors
+    }
+
+    private func isDefault(_ key: String, _ queue: QueueConfiguration) -> Bool {
+        let defaults = QueueConfiguration()
+        switch key {
+        case "sync": return queue.sync == defaults.sync
+        case "sync_interval": return queue.syncInterval == defaults.syncInterval
+        case "full_policy": return queue.fullPolicy == defaults.fullPolicy
+        default: return true
+        }
     }
 
     // MARK: exporters

@@ -308,10 +308,21 @@ final class OTLPIngestHandler: ChannelInboundHandler {
                 body = nil
             }
             guard !rejected, let request else { return }
+            // 200 only once the request is in the queue: at once with the memory queue, once durable
+            // with the persistent one (`queued` then runs on the syncer's thread: hop back to the loop).
+            let eventLoop = channelContext.eventLoop
+            let bound = NIOLoopBound((handler: self, context: channelContext), eventLoop: eventLoop)
+            let accepted: @Sendable () -> Void = {
+                let answer: @Sendable () -> Void = {
+                    let (handler, channelContext) = bound.value
+                    handler.context.acceptedRequests[request.signal]?.increment()
+                    handler.respond(channelContext, version: request.head.version, keepAlive: request.head.isKeepAlive,
+                                    .success(request.encoding))
+                }
+                if eventLoop.inEventLoop { answer() } else { eventLoop.execute(answer) }
+            }
             do {
-                try ingest(request, body: body)
-                context.acceptedRequests[request.signal]?.increment()
-                respond(channelContext, version: request.head.version, keepAlive: request.head.isKeepAlive, .success(request.encoding))
+                try ingest(request, body: body, queued: accepted)
             } catch {
                 refuse(channelContext, signal: request.signal, error, version: request.head.version, keepAlive: request.head.isKeepAlive)
             }
@@ -381,7 +392,7 @@ final class OTLPIngestHandler: ChannelInboundHandler {
     }
 
     /// Decodes, validates, counts and hands the request to the pipeline.
-    private func ingest(_ request: Request, body buffer: ByteBuffer?) throws(Refusal) {
+    private func ingest(_ request: Request, body buffer: ByteBuffer?, queued: @escaping @Sendable () -> Void) throws(Refusal) {
         let signal = request.signal
         let encoding = request.encoding
         var bytes = buffer.map { Array($0.readableBytesView) } ?? []
@@ -418,8 +429,11 @@ final class OTLPIngestHandler: ChannelInboundHandler {
             throw Refusal(reason: "malformed", response: .error(
                 .badRequest, grpcCode: 3, "malformed Export\(signal.messageStem)ServiceRequest: \(error)", encoding: encoding))
         }
-        if items == 0 { return }  // nothing to forward: an empty request is a successful no-op
-        switch context.pipeline.offer(TelemetryChunk(signal: signal, bytes: bytes, itemCount: items)) {
+        if items == 0 {  // nothing to forward: an empty request is a successful no-op
+            queued()
+            return
+        }
+        switch context.pipeline.offer(TelemetryChunk(signal: signal, bytes: bytes, itemCount: items), queued: queued) {
         case .accepted:
             return
         case .full:

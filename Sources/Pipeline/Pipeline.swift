@@ -56,23 +56,31 @@ public final class Pipeline: Sendable {
     let metrics: AgentMetrics
     let splitter: ChunkSplitter?
     let enricher: ChunkEnricher?
-    private let state: Mutex<State>
+    /// The persistent queue, when `processors.queue.directory` is set: batches then hold `DiskRecord`s
+    /// instead of bytes (see `Pipeline+DiskQueue.swift`).
+    public let disk: DiskQueue?
+    let state: Mutex<State>
 
     public init(configuration: PipelineConfiguration, metrics: AgentMetrics, splitter: ChunkSplitter? = nil,
-                enricher: ChunkEnricher? = nil) {
+                enricher: ChunkEnricher? = nil, disk: DiskQueue? = nil) {
         self.configuration = configuration
         self.metrics = metrics
         self.splitter = splitter
         self.enricher = enricher
+        self.disk = disk
         self.state = Mutex(State())
-        metrics.queueCapacityBytes.set(Int64(configuration.queueMaxBytes))
+        metrics.queueCapacityBytes.set(Int64(disk?.configuration.maxBytes ?? configuration.queueMaxBytes))
+        if let disk { replay(disk.takeReplayed()) }
     }
 
     // MARK: intake
 
     /// Hands a chunk over without waiting. `.full` means nothing was taken: the caller keeps it
-    /// (and e.g. answers 429 with Retry-After).
-    public func offer(_ chunk: TelemetryChunk) -> OfferResult {
+    /// (and e.g. answers 429 with Retry-After). When `.accepted`, `queued` is called once the chunk is
+    /// safely queued: before `offer` returns (memory queue), or once durable (persistent queue), maybe
+    /// on another thread.
+    public func offer(_ chunk: TelemetryChunk, queued: (@Sendable () -> Void)? = nil) -> OfferResult {
+        if let disk { return offerDurably(chunk, disk: disk, queued: queued) }
         let parts = self.parts(of: chunk)
         let bytes = parts.reduce(0) { $0 + $1.bytes.count }
         let result: OfferResult = state.withLock { state in
@@ -82,7 +90,10 @@ public final class Pipeline: Sendable {
             return .accepted
         }
         account(result, chunk)
-        if result == .accepted { notifyTimerAndWorkers() }
+        if result == .accepted {
+            notifyTimerAndWorkers()
+            queued?()
+        }
         return result
     }
 
@@ -94,7 +105,9 @@ public final class Pipeline: Sendable {
             switch offer(chunk) {
             case .accepted: return
             case .closed: throw PipelineClosedError()
-            case .full: try await waitForSpace(chunk.bytes.count)
+            case .full:
+                // The persistent queue frees space by segments and may be waiting for the disk: poll it.
+                if disk != nil { try await Task.sleep(for: .milliseconds(100)) } else { try await waitForSpace(chunk.bytes.count) }
             }
         }
     }
@@ -121,6 +134,7 @@ public final class Pipeline: Sendable {
         for waiter in waiters { waiter.continuation.resume(throwing: PipelineClosedError()) }
         for worker in workers { worker.resume(returning: nil) }
         timer?.resume()
+        disk?.close()
     }
 
     /// Whether `close()` was called.
@@ -169,7 +183,8 @@ public final class Pipeline: Sendable {
 
     /// Marks a batch done: frees its bytes, wakes pushed-back sources, acknowledges its chunks.
     func complete(_ batch: consuming PendingBatch, outcome: DeliveryOutcome) {
-        let count = batch.batch.body.count
+        if disk != nil, !completeDurably(batch, outcome: outcome) { return }
+        let count = batch.bytes
         // Keep one full-size buffer for the next open batch: a fresh 4 MiB mapping costs 1,024 page
         // faults (≈ 0.1 CPU-s per million log lines). At most one, dropped when no batch is open.
         var spare = batch.batch.body
@@ -231,7 +246,7 @@ public final class Pipeline: Sendable {
 
     // MARK: internals
 
-    private func parts(of original: TelemetryChunk) -> [Part] {
+    func parts(of original: TelemetryChunk) -> [Part] {
         var chunk = original
         if let enricher, let enriched = try? enricher(chunk.signal, chunk.bytes) { chunk.bytes = enriched }
         let ack = chunk.acknowledgement.map { AckGroup($0) }
@@ -247,34 +262,42 @@ public final class Pipeline: Sendable {
         return [Part(bytes: chunk.bytes, items: chunk.itemCount, ack: ack)]
     }
 
-    private func append(_ parts: [Part], signal: Signal, state: inout State) {
+    func append(_ parts: [Part], signal: Signal, state: inout State) {
         for part in parts {
             if let open = state.open[signal],
-               open.body.count + part.bytes.count > configuration.maxBatchBytes
+               open.bytes + part.size > configuration.maxBatchBytes
                 || open.items + part.items > configuration.maxBatchItems
             {
                 seal(signal, state: &state)
             }
-            var open = state.open.removeValue(forKey: signal) ?? OpenBatch(body: state.takeSpare(), openedAt: .now)
-            if open.body.isEmpty { open.body.reserveCapacity(Self.openCapacity(configuration.maxBatchBytes, first: part.bytes.count)) }
-            open.body.append(contentsOf: part.bytes)
+            var open = state.open.removeValue(forKey: signal) ?? OpenBatch(openedAt: .now)
+            if let record = part.record {
+                open.records.append(record)
+            } else {
+                if open.body.isEmpty {
+                    open.body = state.takeSpare()
+                    open.body.reserveCapacity(Self.openCapacity(configuration.maxBatchBytes, first: part.bytes.count))
+                }
+                open.body.append(contentsOf: part.bytes)
+            }
+            open.bytes += part.size
             open.items += part.items
             if let ack = part.ack { open.acks.append(ack) }
-            state.usedBytes += part.bytes.count
-            state.bytesBySignal[signal, default: 0] += part.bytes.count
+            state.usedBytes += part.size
+            state.bytesBySignal[signal, default: 0] += part.size
             state.open[signal] = open
-            if open.body.count >= configuration.maxBatchBytes || open.items >= configuration.maxBatchItems {
+            if open.bytes >= configuration.maxBatchBytes || open.items >= configuration.maxBatchItems {
                 seal(signal, state: &state)
             }
         }
     }
 
-    private func seal(_ signal: Signal, state: inout State) {
+    func seal(_ signal: Signal, state: inout State) {
         guard var open = state.open.removeValue(forKey: signal) else { return }
         state.nextID &+= 1
         Self.trim(&open.body)
         let batch = ExportBatch(signal: signal, body: open.body, itemCount: open.items, id: state.nextID)
-        state.ready.append(PendingBatch(batch: batch, acknowledgements: open.acks))
+        state.ready.append(PendingBatch(batch: batch, acknowledgements: open.acks, bytes: open.bytes, records: open.records))
     }
 
     /// Capacity of a new open batch: the whole `maxBatchBytes` at once (up to 16 MiB), so appending
@@ -302,7 +325,7 @@ public final class Pipeline: Sendable {
         }
     }
 
-    private func account(_ result: OfferResult, _ chunk: TelemetryChunk) {
+    func account(_ result: OfferResult, _ chunk: TelemetryChunk) {
         let signalMetrics = metrics[chunk.signal]
         switch result {
         case .accepted:
@@ -313,7 +336,7 @@ public final class Pipeline: Sendable {
         }
     }
 
-    private func notifyTimerAndWorkers() {
+    func notifyTimerAndWorkers() {
         let (timer, workers) = state.withLock { state in
             let timer = state.open.isEmpty ? nil : state.timerWaiter
             if timer != nil { state.timerWaiter = nil }
@@ -360,16 +383,25 @@ public final class Pipeline: Sendable {
 struct PendingBatch: Sendable {
     var batch: ExportBatch
     var acknowledgements: [AckGroup]
+    /// Bytes counted against the queue (the body's, also while it is still on disk).
+    var bytes: Int
+    /// With a persistent queue: the records whose bodies make up `batch.body` once loaded.
+    var records: [DiskRecord] = []
 }
 
 struct Part {
     var bytes: [UInt8]
     var items: Int
     var ack: AckGroup?
+    /// With a persistent queue: where the bytes are (then `bytes` is empty).
+    var record: DiskRecord? = nil
+    var size: Int { record?.bodyBytes ?? bytes.count }
 }
 
 struct OpenBatch {
     var body: [UInt8] = []
+    var records: [DiskRecord] = []
+    var bytes = 0
     var items = 0
     var acks: [AckGroup] = []
     var openedAt: ContinuousClock.Instant
@@ -455,6 +487,7 @@ extension DeliveryOutcome {
         case .exported: 0
         case .rejected: 1
         case .failed: 2
+        case .persisted: 0
         }
     }
 }

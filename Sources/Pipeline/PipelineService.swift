@@ -37,11 +37,17 @@ public final class PipelineService: Service, Sendable {
 
     public func run() async throws {
         let pipeline = self.pipeline
-        enum Role: Sendable { case timer, worker, deadline(passed: Bool) }
+        enum Role: Sendable { case timer, worker, syncer, deadline(passed: Bool) }
         await withTaskGroup(of: Role.self) { group in
             group.addTask {
                 await self.runTimer()
                 return .timer
+            }
+            if let disk = pipeline.disk {
+                group.addTask {
+                    await disk.runSyncer()
+                    return .syncer
+                }
             }
             for _ in 0..<workers {
                 group.addTask {
@@ -63,7 +69,7 @@ public final class PipelineService: Service, Sendable {
             var workersLeft = workers
             for await role in group {
                 switch role {
-                case .timer:
+                case .timer, .syncer:
                     break
                 case .worker:
                     workersLeft -= 1
@@ -78,9 +84,11 @@ public final class PipelineService: Service, Sendable {
             }
         }
         for batch in pipeline.takeRemaining() {
-            pipeline.metrics[batch.batch.signal].failed.increment(by: Int64(batch.batch.itemCount))
+            // With a persistent queue what is left stays on disk and is sent after the next start.
+            if pipeline.disk == nil { pipeline.metrics[batch.batch.signal].failed.increment(by: Int64(batch.batch.itemCount)) }
             pipeline.complete(batch, outcome: .failed)
         }
+        pipeline.disk?.syncOnce()
         for exporter in exporters { await exporter.shutdown() }
         logger.info("Pipeline stopped")
     }
@@ -97,9 +105,14 @@ public final class PipelineService: Service, Sendable {
     }
 
     private func runWorker() async {
-        while let pending = await pipeline.nextBatch() {
+        while var pending = await pipeline.nextBatch() {
+            guard pipeline.loadFromDisk(&pending) else { continue }
             let outcome = await export(pending.batch)
             pipeline.complete(pending, outcome: outcome)
+            if outcome == .failed, pipeline.disk != nil, !pipeline.isClosed {
+                // The batch went back to the persistent queue: don't spin on an exporter that fails at once.
+                try? await Task.sleep(for: .seconds(1))
+            }
         }
     }
 

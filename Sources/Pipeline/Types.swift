@@ -9,7 +9,8 @@ public struct TelemetryChunk: Sendable {
     public var bytes: [UInt8]
     /// Spans, log records, or metric data points inside `bytes`.
     public var itemCount: Int
-    /// Called once when every item of this chunk has left the pipeline (exported, or given up on).
+    /// Called once when every item of this chunk has left the pipeline (exported, or given up on),
+    /// or, with a persistent queue, once the chunk is durable in it (`.persisted`).
     public var acknowledgement: Acknowledgement?
 
     public init(signal: Signal, bytes: [UInt8], itemCount: Int, acknowledgement: Acknowledgement? = nil) {
@@ -28,6 +29,9 @@ public enum DeliveryOutcome: Sendable, Equatable {
     case rejected
     /// Retries ran out, or the agent was stopped before it could be delivered.
     case failed
+    /// Durable in the persistent queue (`processors.queue.directory`), which now owns its delivery:
+    /// the source may forget it (the tailer advances its checkpoint).
+    case persisted
 }
 
 /// A completion callback for what a source handed over (the file tailer checkpoints on it).

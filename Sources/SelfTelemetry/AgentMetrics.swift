@@ -29,6 +29,12 @@ public final class AgentMetrics: Sendable {
     private let perSignal: [Signal: SignalMetrics]
     /// Capacity of the queue in bytes.
     public let queueCapacityBytes: Gauge
+    /// Bytes of the persistent queue's segment files.
+    public let queueDiskBytes: Gauge
+    /// Failed writes (and fsyncs) of the persistent queue: out of space, over a file size limit, I/O errors.
+    public let queueWriteErrors: Counter
+    /// Bytes cut from damaged segment files (torn tails, corrupt records).
+    public let queueCorruptBytes: Counter
 
     public init() {
         let registry = PrometheusCollectorRegistry()
@@ -55,6 +61,34 @@ public final class AgentMetrics: Sendable {
         self.perSignal = perSignal
         self.queueCapacityBytes = registry.makeGauge(
             descriptor: d("fluxtel_queue_capacity_bytes", "Configured capacity of the export queue in bytes."))
+        self.queueDiskBytes = registry.makeGauge(
+            descriptor: d("fluxtel_queue_disk_bytes", "Bytes of the persistent queue's segment files."))
+        self.queueWriteErrors = registry.makeCounter(
+            descriptor: d("fluxtel_queue_write_errors_total", "Failed writes or fsyncs of the persistent queue (no space, file size limit, I/O error)."))
+        self.queueCorruptBytes = registry.makeCounter(
+            descriptor: d("fluxtel_queue_corrupt_bytes_total", "Bytes cut from damaged persistent queue segments."))
+    }
+
+    /// Items the queue dropped instead of sending, by signal and reason (`full`: the drop_oldest
+    /// policy made room; `expired`: older than `max_age`; `corrupt`: unreadable on disk).
+    public func queueDropped(_ signal: Signal, reason: String) -> Counter {
+        registry.makeCounter(
+            descriptor: d("fluxtel_queue_dropped_items_total", "Items the queue dropped instead of sending (full, expired, corrupt)."),
+            labels: [("signal", signal.rawValue), ("reason", reason)])
+    }
+
+    /// Damaged persistent queue segments found, by reason (`torn_tail`, `corrupt_record`).
+    public func queueCorruptions(reason: String) -> Counter {
+        registry.makeCounter(
+            descriptor: d("fluxtel_queue_corruptions_total", "Damaged persistent queue records found (torn_tail, corrupt_record)."),
+            labels: [("reason", reason)])
+    }
+
+    /// Items found in the persistent queue at start-up, to be sent again.
+    public func queueReplayed(_ signal: Signal) -> Counter {
+        registry.makeCounter(
+            descriptor: d("fluxtel_queue_replayed_items_total", "Items found in the persistent queue at start-up."),
+            labels: [("signal", signal.rawValue)])
     }
 
     public subscript(signal: Signal) -> SignalMetrics { perSignal[signal]! }

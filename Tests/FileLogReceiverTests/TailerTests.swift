@@ -1,6 +1,9 @@
 @testable import FileLogReceiver
 import Foundation
+import Logging
 import OTLPWire
+import Pipeline
+import SelfTelemetry
 import Testing
 
 func settings(_ directory: TemporaryDirectory, include: [String]? = nil, exclude: [String] = [], startAtBeginning: Bool = true,
@@ -191,6 +194,33 @@ func writeNumbered(_ writer: LogWriter, total: Int, every: Int, rate: Double, ro
             #expect(await eventually { Set(exporter.records.compactMap(\.number)).count == 400 })
         }
         #expect(numberCounts(exporter.records).count == 400)
+    }
+
+    /// With a persistent queue the checkpoint moves once the lines are durable there, not on export:
+    /// here nothing is ever exported, yet the checkpoint reaches the end of the file.
+    @Test func checkpointAdvancesOnDurabilityInTheDiskQueue() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file(podDirectory + "/0.log")
+        let writer = LogWriter(path)
+        for n in 0..<200 { writer.write(criLine(n)) }
+        let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
+        let disk = try DiskQueue(configuration: DiskQueueConfiguration(directory: directory.path + "/queue"), metrics: AgentMetrics(),
+                                 logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let exporter = CollectingExporter()
+        exporter.pause(true)
+        let checkpoints = directory.path + "/checkpoints/filelog.checkpoints"
+        func checkpointedOffset() -> Int? {
+            guard let text = try? String(contentsOfFile: checkpoints, encoding: .utf8) else { return nil }
+            return text.split(separator: "\n").compactMap { line -> Int? in
+                let fields = line.split(separator: " ")
+                return fields.count >= 6 && fields[5].hasSuffix("0.log") ? Int(fields[2]) : nil
+            }.first
+        }
+        try await withReceiver(settings(directory), exporter: exporter, disk: disk) { exporter in
+            #expect(await eventually { checkpointedOffset() == size }, "checkpoint: \(checkpointedOffset() ?? -1) of \(size)")
+            #expect(exporter.count == 0)
+            #expect(disk.liveRecords > 0)
+        }
     }
 
     @Test func corruptCheckpointFileIsIgnored() async throws {

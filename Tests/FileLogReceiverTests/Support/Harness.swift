@@ -136,6 +136,7 @@ func withReceiver(
     _ settings: FileLogReceiverSettings, pipeline configuration: PipelineConfiguration = .init(
         maxBatchItems: 2048, maxBatchBytes: 1 << 20, batchTimeout: .milliseconds(50), queueMaxBytes: 8 << 20),
     exporter: CollectingExporter = CollectingExporter(),
+    disk: DiskQueue? = nil,
     _ body: (CollectingExporter) async throws -> Void
 ) async throws {
     let logger = ProcessInfo.processInfo.environment["FLUXTEL_TEST_LOG"] == nil
@@ -144,7 +145,7 @@ func withReceiver(
     let metrics = AgentMetrics()
     let pipeline = Pipeline(configuration: configuration, metrics: metrics, splitter: { signal, bytes, maxBytes, maxItems in
         try OTLPWalker.split(signal: signal, body: bytes, maxBytes: maxBytes, maxItems: maxItems)
-    })
+    }, disk: disk)
     let pipelineService = PipelineService(pipeline: pipeline, exporters: [exporter], workers: 2,
                                           drainTimeout: .seconds(5), logger: logger)
     let receiver = FileLogReceiver(settings: settings, pipeline: pipeline, metrics: metrics, logger: logger)
