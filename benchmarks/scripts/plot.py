@@ -47,12 +47,12 @@ def throughput(latest_path, png):
     err = [[r[1] - r[2] for r in rows], [r[3] - r[1] for r in rows]]
     ax.barh(labels, med, xerr=err, color="#4c72b0", ecolor="#333", capsize=3)
     ax.set_xscale("log")
-    for y, v in enumerate(med):
-        ax.text(v * 1.15, y, f"{v:.3g}", va="center", fontsize=9)
+    for y, (v, hi) in enumerate(zip(med, (r[3] for r in rows))):
+        ax.text(hi * 1.12, y, f"{v:.3g}", va="center", fontsize=9)
     ax.set_xlabel("CPU seconds per million items (log scale; lower is better; median, min–max)")
     m = latest["machine"]
-    ax.set_title(f"fluxtel throughput — {latest['date'][:10]}, {m.get('cpus')} CPUs shared (load {m.get('loadavg_at_end')}), "
-                 f"commit {m.get('git_commit')}", fontsize=10)
+    ax.set_title(f"fluxtel throughput — {latest['date'][:10]}, commit {m.get('git_commit')}\n"
+                 f"{m.get('cpus')} shared CPUs, load average at the end {m.get('loadavg_at_end')}", fontsize=9)
     ax.set_xlim(right=max(r[3] for r in rows) * 4)
     fig.tight_layout()
     fig.savefig(png)
