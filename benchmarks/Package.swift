@@ -16,9 +16,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [
         .package(name: "fluxtel", path: ".."),
-        // The root package's own dependencies (same versions), for prom-bench's loopback server and client.
+        // The root package's own dependencies (same versions), for prom-bench's loopback server.
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
-        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.25.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
     ],
     targets: [
@@ -46,7 +45,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HTTPClient", package: "fluxtel"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/PromBench"

@@ -88,7 +88,9 @@ public final class Agent: Sendable {
         }
         if let filelog = configuration.receivers.filelog {
             self.fileLogReceiver = FileLogReceiver(
-                settings: FileLogReceiverSettings(filelog, shutdownWait: configuration.service.shutdownTimeout),
+                settings: FileLogReceiverSettings(
+                    filelog, shutdownWait: configuration.service.shutdownTimeout,
+                    maxInFlightBytes: min(batch.maxBytes + min(batch.maxBytes, 1 << 20), queue.maxBytes)),
                 pipeline: pipeline, metrics: metrics, logger: logger)
         } else {
             self.fileLogReceiver = nil
@@ -105,6 +107,8 @@ public final class Agent: Sendable {
         if let otlpReceiver { services.append(otlpReceiver) }
         if let prometheusReceiver { services.append(prometheusReceiver) }
         if let fileLogReceiver { services.append(fileLogReceiver) }
+        // Last, so told first: `service.shutdown_timeout` counts from the signal, not from when the sources stopped.
+        services.append(ShutdownStartService(pipeline: pipelineService))
         return services
     }
 
@@ -235,12 +239,14 @@ extension OTLPHTTPExporter.Configuration {
 
 extension FileLogReceiverSettings {
     /// Maps `receivers.filelog` onto the receiver's settings.
-    init(_ config: FileLogReceiverConfiguration, shutdownWait: Duration) {
+    /// Maps `receivers.filelog` onto the receiver's settings. `maxInFlightBytes`: one batch plus up to
+    /// 1 MiB of the next (the agent passes it), never more than the queue.
+    init(_ config: FileLogReceiverConfiguration, shutdownWait: Duration, maxInFlightBytes: Int) {
         self.init(
             include: config.include, exclude: config.exclude, startAtBeginning: config.startAt == .beginning,
             format: LineFormat(rawValue: config.format.rawValue) ?? .auto, checkpointDirectory: config.checkpointDirectory,
             pollInterval: config.pollInterval, maxLogSize: config.maxLogSize, fingerprintSize: config.fingerprintSize,
-            shutdownWait: shutdownWait)
+            shutdownWait: shutdownWait, maxInFlightBytes: maxInFlightBytes)
     }
 }
 
@@ -259,6 +265,19 @@ struct ReadinessService: ServiceLifecycle.Service {
         agent.health.isReady = true
         try? await gracefulShutdown()
         agent.health.isReady = false
+    }
+}
+
+/// Tells the pipeline when graceful shutdown began. Listed after every other service, so the service
+/// group (which stops services in reverse order) tells it first: the sources' own wait for their
+/// acknowledgements and the pipeline's drain then share one `service.shutdown_timeout`, as the README
+/// promises, instead of taking up to one each.
+struct ShutdownStartService: ServiceLifecycle.Service {
+    let pipeline: PipelineService
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        pipeline.shutdownBegan()
     }
 }
 

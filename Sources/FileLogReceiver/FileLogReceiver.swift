@@ -26,11 +26,15 @@ public struct FileLogReceiverSettings: Sendable, Equatable {
     /// On shutdown, how long to wait for the pipeline to acknowledge what was handed over before the
     /// final checkpoint is written.
     public var shutdownWait: Duration
+    /// Most bytes handed to the pipeline and not yet acknowledged; reading pauses beyond it (the file
+    /// is the buffer). The agent sets one batch plus up to 1 MiB (`InFlightBudget` says why).
+    public var maxInFlightBytes: Int
 
     public init(
         include: [String], exclude: [String] = [], startAtBeginning: Bool = false, format: LineFormat = .auto,
         checkpointDirectory: String = "", pollInterval: Duration = .seconds(1), maxLogSize: Int = 1 << 20,
-        fingerprintSize: Int = 1024, readSize: Int = 256 << 10, shutdownWait: Duration = .seconds(5)
+        fingerprintSize: Int = 1024, readSize: Int = 256 << 10, shutdownWait: Duration = .seconds(5),
+        maxInFlightBytes: Int = 8 << 20
     ) {
         self.include = include
         self.exclude = exclude
@@ -42,6 +46,7 @@ public struct FileLogReceiverSettings: Sendable, Equatable {
         self.fingerprintSize = max(16, fingerprintSize)
         self.readSize = max(4096, readSize)
         self.shutdownWait = shutdownWait
+        self.maxInFlightBytes = max(1, maxInFlightBytes)
     }
 }
 

@@ -47,11 +47,31 @@ struct JSONScanner {
         i += 1
         let start = i
         var escaped = false
-        var high: UInt8 = 0
-        while i < end {
+        var high: UInt64 = 0
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let tops: UInt64 = 0x8080_8080_8080_8080
+        while true {
+            // Eight bytes at a time up to the next `"` or `\\` (a zero byte of w ^ pattern; the lowest
+            // flagged byte is exact): most of a Flux line is plain ASCII inside strings.
+            while i &+ 8 <= end {
+                let w = UInt64(littleEndian: UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self))
+                let q = w ^ 0x2222_2222_2222_2222
+                let b = w ^ 0x5C5C_5C5C_5C5C_5C5C
+                let special = ((q &- ones) & ~q | (b &- ones) & ~b) & tops
+                if special == 0 {
+                    high |= w
+                    i &+= 8
+                    continue
+                }
+                let k = special.trailingZeroBitCount >> 3
+                high |= w & ((1 << (UInt64(k) << 3)) &- 1)
+                i &+= k
+                break
+            }
+            guard i < end else { return nil }
             let c = base[i]
             if c == UInt8(ascii: "\"") {
-                let raw = RawString(start: start, count: i - start, escaped: escaped, ascii: high < 0x80)
+                let raw = RawString(start: start, count: i - start, escaped: escaped, ascii: high & tops == 0)
                 i += 1
                 return raw
             }
@@ -60,10 +80,9 @@ struct JSONScanner {
                 i += 2
                 continue
             }
-            high |= c
+            high |= UInt64(c)
             i += 1
         }
-        return nil
     }
 
     /// Skips any JSON value (bounded nesting); false when malformed.

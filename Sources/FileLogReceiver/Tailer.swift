@@ -78,6 +78,7 @@ final class Tailer: @unchecked Sendable {
     let flushAfter: Duration
     private let maxLineBytes: Int
     let counters: FileLogMetrics
+    let budget: InFlightBudget
 
     init(settings: FileLogReceiverSettings, pipeline: Pipeline, ledger: AckLedger,
          restored: [FileKey: AckLedger.Checkpoint], metrics: AgentMetrics, logger: Logger) {
@@ -92,6 +93,7 @@ final class Tailer: @unchecked Sendable {
         // A physical line may carry runtime framing and escapes around up to max_log_size bytes.
         self.maxLineBytes = settings.maxLogSize + settings.maxLogSize / 4 + 4096
         self.counters = FileLogMetrics(metrics)
+        self.budget = InFlightBudget(limit: settings.maxInFlightBytes)
     }
 
     func run() async {
@@ -479,13 +481,20 @@ final class Tailer: @unchecked Sendable {
         }
         let key = file.key
         let ledger = self.ledger
+        let budget = self.budget
+        let size = bytes.count
+        try await budget.acquire(size)  // before the ledger entry: a cancelled wait hands nothing over
         let token = ledger.append(key, end: safe)
         let chunk = TelemetryChunk(
             signal: .logs, bytes: bytes, itemCount: records,
-            acknowledgement: Acknowledgement { outcome in ledger.acknowledge(key, token, outcome) })
+            acknowledgement: Acknowledgement { outcome in
+                budget.release(size)
+                ledger.acknowledge(key, token, outcome)
+            })
         do {
             try await pipeline.submit(chunk)
         } catch {
+            budget.release(size)
             ledger.acknowledge(key, token, .failed)
             throw error
         }

@@ -12,7 +12,7 @@ extension AgentConfiguration {
             attributes:
               k8s.cluster.name: "${env:CLUSTER_NAME:-}"
           batch: { max_items: 8192, max_bytes: 4MiB, timeout: 1s }
-          queue: { max_bytes: 64MiB, directory: "", workers: 2 }
+          queue: { max_bytes: 16MiB, directory: "", workers: 2 }
         exporters:
           otlp_http:
             endpoint: "${env:DASH0_ENDPOINT:-}"

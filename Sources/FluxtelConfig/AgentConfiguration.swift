@@ -208,8 +208,9 @@ public struct BatchConfiguration: Sendable, Equatable {
 }
 
 public struct QueueConfiguration: Sendable, Equatable {
-    /// `max_bytes`: bytes held in batches and the queue before sources are pushed back, default 64MiB.
-    public var maxBytes: Int = 64 << 20
+    /// `max_bytes`: bytes held in batches and the queue before sources are pushed back, default 16MiB
+    /// (config/fluxtel.yaml says why).
+    public var maxBytes: Int = 16 << 20
     /// `directory`: a directory makes the queue persistent; empty (default) keeps it in memory.
     public var directory: String = ""
     /// `workers`: concurrent export requests, default 2.

@@ -1,17 +1,21 @@
 public import Logging
 public import ServiceLifecycle
+import Synchronization
 
 /// Runs the pipeline's batch timer and its export workers as one `Service`.
 ///
 /// Graceful shutdown (SIGTERM): the pipeline is closed (sources were stopped before, since the agent
 /// lists them after this service), open batches are sealed, and the workers drain the queue. After
-/// `drainTimeout` whatever is still in flight is cancelled and acknowledged as `.failed`.
+/// `drainTimeout` whatever is still in flight is cancelled and acknowledged as `.failed`. The deadline
+/// counts from `shutdownBegan(at:)` when the agent reports it (SIGTERM, before the sources stop), so
+/// stopping the sources and draining share one `drainTimeout`; else from when the pipeline closes.
 public final class PipelineService: Service, Sendable {
     public let pipeline: Pipeline
     public let exporters: [any BatchExporter]
     let workers: Int
     let drainTimeout: Duration
     let logger: Logger
+    private let shutdownStart = Mutex<ContinuousClock.Instant?>(nil)
 
     public init(pipeline: Pipeline, exporters: [any BatchExporter], workers: Int, drainTimeout: Duration, logger: Logger) {
         self.pipeline = pipeline
@@ -21,6 +25,14 @@ public final class PipelineService: Service, Sendable {
         var logger = logger
         logger[metadataKey: "component"] = "pipeline"
         self.logger = logger
+    }
+
+    /// Marks the start of graceful shutdown (the first call counts): the drain must end `drainTimeout`
+    /// after it, however long the sources took to stop.
+    public func shutdownBegan(at instant: ContinuousClock.Instant = .now) {
+        shutdownStart.withLock { start in
+            if start == nil { start = instant }
+        }
     }
 
     public func run() async throws {
@@ -41,8 +53,11 @@ public final class PipelineService: Service, Sendable {
                 // Graceful shutdown: close intake, then bound the drain by the deadline.
                 try? await gracefulShutdown()
                 pipeline.close()
-                self.logger.info("Draining the export queue", metadata: ["queue.bytes": "\(pipeline.usedBytes)"])
-                try? await Task.sleep(for: self.drainTimeout)
+                let deadline = (self.shutdownStart.withLock { $0 } ?? .now).advanced(by: self.drainTimeout)
+                self.logger.info("Draining the export queue", metadata: [
+                    "queue.bytes": "\(pipeline.usedBytes)", "drain.left": "\(deadline - .now)",
+                ])
+                try? await Task.sleep(until: deadline, clock: .continuous)
                 return .deadline(passed: !Task.isCancelled)
             }
             var workersLeft = workers

@@ -1,4 +1,4 @@
-import AsyncHTTPClient
+import HTTPClient
 public import Logging
 import NIOCore
 public import Pipeline
@@ -46,11 +46,10 @@ public final class PrometheusReceiver: Service, Sendable {
     public var activeTargets: Set<String> { active.withLock { $0 } }
 
     public func run() async throws {
-        var configuration = HTTPClient.Configuration()
-        configuration.timeout = .init(connect: .seconds(5))
-        configuration.connectionPool = .init(idleTimeout: .seconds(90))
-        configuration.redirectConfiguration = .follow(max: 3, allowCycles: false)
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        // One scrape at a time per target: one keep-alive connection each, kept across scrapes.
+        let client = HTTPClient(
+            configuration: HTTPClient.Configuration(
+                connectTimeout: .seconds(5), maxConnectionsPerHost: 2, idleTimeout: .seconds(90), maxRedirects: 3))
         let (updates, continuation) = AsyncStream.makeStream(of: [ScrapeEndpoint].self, bufferingPolicy: .bufferingNewest(1))
         continuation.yield(staticTargets)
         logger.info("Prometheus receiver started", metadata: ["targets": "\(staticTargets.count)"])
@@ -73,7 +72,7 @@ public final class PrometheusReceiver: Service, Sendable {
             }
         }
         continuation.finish()
-        try? await client.shutdown()
+        await client.shutdown()
         logger.info("Prometheus receiver stopped")
     }
 

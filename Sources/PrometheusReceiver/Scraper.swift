@@ -1,5 +1,5 @@
-public import AsyncHTTPClient
 import Compression
+public import HTTPClient
 public import Logging
 import NIOCore
 import NIOHTTP1
@@ -138,35 +138,27 @@ public struct TargetScraper: Sendable {
     }
 
     func fetchAndParse() async throws -> Exposition {
-        var request = HTTPClientRequest(url: endpoint.url)
-        request.headers.add(name: "Accept", value: ExpositionFormat.acceptHeader)
-        request.headers.add(name: "Accept-Encoding", value: "gzip")
-        request.headers.add(name: "User-Agent", value: "fluxtel/\(version)")
+        var headers = HTTPHeaders()
+        headers.add(name: "Accept", value: ExpositionFormat.acceptHeader)
+        headers.add(name: "Accept-Encoding", value: "gzip")
+        headers.add(name: "User-Agent", value: "fluxtel/\(version)")
         let timeoutSeconds = Double(settings.timeout.components.seconds) + Double(settings.timeout.components.attoseconds) / 1e18
         let timeoutText = timeoutSeconds == timeoutSeconds.rounded() ? "\(Int(timeoutSeconds))" : "\(timeoutSeconds)"
-        request.headers.add(name: "X-Prometheus-Scrape-Timeout-Seconds", value: timeoutText)
-        let deadline = NIODeadline.now() + .nanoseconds(Int64(timeoutSeconds * 1e9))
-        let response: HTTPClientResponse
+        headers.add(name: "X-Prometheus-Scrape-Timeout-Seconds", value: timeoutText)
+        let response: HTTPResponse
         do {
-            response = try await client.execute(request, deadline: deadline, logger: logger)
-        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
+            response = try await client.execute(
+                HTTPRequest(url: endpoint.url, headers: headers), timeout: settings.timeout,
+                maxBodyBytes: settings.bodySizeLimit)
+        } catch let error as HTTPClientError where error.isTimeout {
             throw ScrapeError(reason: "timeout after \(timeoutSeconds)s")
+        } catch let error as HTTPClientError where error.code == .bodyTooLarge {
+            throw ScrapeError(reason: "\(error.message) (body_size_limit)")
         }
         guard response.status == .ok else {
             throw ScrapeError(reason: "HTTP status \(response.status.code) \(response.status.reasonPhrase)")
         }
-        if let length = response.headers.first(name: "Content-Length").flatMap(Int.init), length > settings.bodySizeLimit {
-            throw ScrapeError(reason: "body of \(length) bytes exceeds body_size_limit \(settings.bodySizeLimit)")
-        }
-        var buffer: ByteBuffer
-        do {
-            buffer = try await response.body.collect(upTo: settings.bodySizeLimit)
-        } catch is NIOTooManyBytesError {
-            throw ScrapeError(reason: "body exceeds body_size_limit \(settings.bodySizeLimit)")
-        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
-            throw ScrapeError(reason: "timeout after \(timeoutSeconds)s")
-        }
-        var body = buffer.readBytes(length: buffer.readableBytes) ?? []
+        var body = Array(response.body.readableBytesView)
         if let encoding = response.headers.first(name: "Content-Encoding")?.lowercased(), encoding != "identity" {
             guard encoding == "gzip" else { throw ScrapeError(reason: "unsupported Content-Encoding \(encoding)") }
             do {

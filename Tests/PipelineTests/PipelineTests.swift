@@ -197,4 +197,30 @@ final class AckLog: Sendable {
         #expect(acks.all == [.failed, .failed, .failed])
         #expect(pipeline.usedBytes == 0)
     }
+
+    /// Memory follows the bytes the queue counts: a batch filled to `maxBatchBytes` is built in one
+    /// allocation (no doubling past the limit: 42 KB chunks used to leave a 5.4 MB buffer behind a
+    /// 4 MiB batch), and a batch sealed early keeps a right-sized copy, not a whole batch's capacity.
+    @Test func batchCapacityFollowsItsBytes() async throws {
+        let exporter = RecordingExporter()
+        let maxBytes = 4 << 20
+        let (pipeline, service) = makeService(
+            .init(maxBatchItems: 100_000, maxBatchBytes: maxBytes, batchTimeout: .milliseconds(50), queueMaxBytes: 64 << 20), exporter)
+        try await testGracefulShutdown { trigger in
+            async let run: Void = service.run()
+            // 100 chunks of 42,000 bytes: the 100th does not fit, so the first batch seals with 99 of them.
+            for _ in 0..<100 { #expect(pipeline.offer(chunk(.traces, bytes: 42_000, items: 100)) == .accepted) }
+            #expect(await eventually { exporter.batches.count == 2 })  // the second by the timer, holding one chunk
+            let full = try #require(exporter.batches.first { $0.body.count == 99 * 42_000 })
+            #expect(full.body.capacity <= maxBytes + 4096)  // malloc's rounding to pages, never a doubling
+            let small = try #require(exporter.batches.first { $0.body.count == 42_000 })
+            #expect(small.body.capacity < 2 * 42_000 + (64 << 10))
+            // a trickle: one 300-byte span per batch keeps 300 bytes, not 4 MiB
+            #expect(pipeline.offer(chunk(.traces, bytes: 300, items: 1)) == .accepted)
+            #expect(await eventually { exporter.batches.count == 3 })
+            #expect(exporter.batches[2].body.count == 300 && exporter.batches[2].body.capacity < 64 << 10)
+            trigger.triggerGracefulShutdown()
+            try await run
+        }
+    }
 }

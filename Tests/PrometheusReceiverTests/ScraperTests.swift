@@ -1,5 +1,5 @@
 import FluxtelTestSupport
-import AsyncHTTPClient
+import HTTPClient
 import Compression
 import Foundation
 import OTLPWire
@@ -26,7 +26,7 @@ private func fixture(requeueAfter value: Int) throws -> [UInt8] {
         let bodies = [try fixture(requeueAfter: 35), try fixture(requeueAfter: 40), try fixture(requeueAfter: 3)]
         let sink = try await HTTPSink.start(
             responses: bodies.map { HTTPSink.Response(status: .ok, headers: [textContentType], body: $0) })
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let client = HTTPClient()
         let exporter = RecordingExporter()
         let pipeline = makePipeline()
         let service = PipelineService(
@@ -44,7 +44,7 @@ private func fixture(requeueAfter value: Int) throws -> [UInt8] {
             trigger.triggerGracefulShutdown()
             try await run
         }
-        try await client.shutdown()
+        await client.shutdown()
         try await sink.shutdown()
         #expect(sink.requests.first?.header("Accept")?.contains("application/openmetrics-text") == true)
         #expect(sink.requests.first?.header("Accept-Encoding") == "gzip")
@@ -102,10 +102,10 @@ private func fixture(requeueAfter value: Int) throws -> [UInt8] {
             fallback: .init(
                 status: .ok, headers: [textContentType, ("Content-Encoding", "gzip")],
                 body: Gzip.compress(try fixtureBytes())))
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let client = HTTPClient()
         var scraper = try makeScraper(url: "\(sink.baseURL)/metrics", pipeline: makePipeline(), client: client)
         let converted = await scraper.scrapeOnce()
-        try await client.shutdown()
+        await client.shutdown()
         try await sink.shutdown()
         #expect(converted.report.up)
         #expect(converted.report.samplesScraped == (try ExpositionParser.parse(try fixtureBytes())).samples.count)
@@ -116,11 +116,11 @@ private func fixture(requeueAfter value: Int) throws -> [UInt8] {
         let sink = try await HTTPSink.start()
         let url = "\(sink.baseURL)/metrics"
         try await sink.shutdown()
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let client = HTTPClient()
         var scraper = try makeScraper(
             url: url, settings: ScrapeSettings(timeout: .seconds(1)), pipeline: makePipeline(), client: client)
         let converted = await scraper.scrapeOnce()
-        try await client.shutdown()
+        await client.shutdown()
         #expect(!converted.report.up)
         #expect(scraper.lastFailure?.contains("refused") == true, "\(scraper.lastFailure ?? "")")
         #expect(gaugeValue(try decodedResource(converted), "up") == 0)
@@ -130,14 +130,14 @@ private func fixture(requeueAfter value: Int) throws -> [UInt8] {
     @Test func slowTargetTimesOut() async throws {
         let sink = try await HTTPSink.start(
             fallback: .init(status: .ok, headers: [textContentType], body: Array("m 1\n".utf8), delay: .seconds(3)))
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let client = HTTPClient()
         var scraper = try makeScraper(
             url: "\(sink.baseURL)/metrics", settings: ScrapeSettings(timeout: .milliseconds(300)), pipeline: makePipeline(),
             client: client)
         let started = ContinuousClock.now
         let converted = await scraper.scrapeOnce()
         let elapsed = ContinuousClock.now - started
-        try await client.shutdown()
+        await client.shutdown()
         try await sink.shutdown()
         #expect(!converted.report.up)
         #expect(elapsed < .seconds(2))
@@ -154,7 +154,7 @@ private func fixture(requeueAfter value: Int) throws -> [UInt8] {
                     status: .ok, headers: [textContentType, ("Content-Encoding", "gzip")],
                     body: Gzip.compress(Array(repeating: UInt8(ascii: "#"), count: 4 << 20))),
             ])
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let client = HTTPClient()
         var scraper = try makeScraper(
             url: "\(sink.baseURL)/metrics", settings: ScrapeSettings(bodySizeLimit: 16 << 10), pipeline: makePipeline(),
             client: client)
@@ -164,17 +164,17 @@ private func fixture(requeueAfter value: Int) throws -> [UInt8] {
         let bomb = await scraper.scrapeOnce()
         #expect(!bomb.report.up)
         #expect(scraper.lastFailure?.contains("gzip") == true, "\(scraper.lastFailure ?? "")")
-        try await client.shutdown()
+        await client.shutdown()
         try await sink.shutdown()
     }
 
     @Test func malformedBodyFailsTheWholeScrapeWithItsLine() async throws {
         let sink = try await HTTPSink.start(
             fallback: .init(status: .ok, headers: [textContentType], body: Array("good 1\nalso_good 2\nbad{ 3\n".utf8)))
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let client = HTTPClient()
         var scraper = try makeScraper(url: "\(sink.baseURL)/metrics", pipeline: makePipeline(), client: client)
         let converted = await scraper.scrapeOnce()
-        try await client.shutdown()
+        await client.shutdown()
         try await sink.shutdown()
         #expect(!converted.report.up)
         #expect(scraper.lastFailure?.contains("line 3") == true, "\(scraper.lastFailure ?? "")")
@@ -189,11 +189,11 @@ private func fixture(requeueAfter value: Int) throws -> [UInt8] {
                 .init(status: .ok, headers: [textContentType], body: Array("a{x=\"1\"} 1\na{x=\"2\"} 2\n".utf8)),
                 .init(status: .ok, headers: [textContentType], body: Array("a{x=\"1\"} 1\n".utf8)),
             ])
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let client = HTTPClient()
         var scraper = try makeScraper(url: "\(sink.baseURL)/metrics", pipeline: makePipeline(), client: client)
         let first = await scraper.scrapeOnce()
         let second = await scraper.scrapeOnce()
-        try await client.shutdown()
+        await client.shutdown()
         try await sink.shutdown()
         #expect(first.report.seriesAdded == 2)
         #expect(second.staleSeries == 1)
@@ -212,10 +212,10 @@ private func fixture(requeueAfter value: Int) throws -> [UInt8] {
             fallback: .init(
                 status: .ok, headers: [("Content-Type", "application/openmetrics-text; version=1.0.0; charset=utf-8")],
                 body: Array(body.utf8)))
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let client = HTTPClient()
         var scraper = try makeScraper(url: "\(sink.baseURL)/metrics", pipeline: makePipeline(), client: client)
         let converted = await scraper.scrapeOnce()
-        try await client.shutdown()
+        await client.shutdown()
         try await sink.shutdown()
         guard case .sum(let sum) = try decodedResource(converted).metric("c_total")?.data else {
             Issue.record("no c_total")
@@ -226,7 +226,7 @@ private func fixture(requeueAfter value: Int) throws -> [UInt8] {
 
     @Test func fullQueueDropsTheScrapeAndCountsIt() async throws {
         let sink = try await HTTPSink.start(fallback: .init(status: .ok, headers: [textContentType], body: try fixtureBytes()))
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let client = HTTPClient()
         let metrics = AgentMetrics()
         let pipeline = Pipeline(configuration: PipelineConfiguration(queueMaxBytes: 1024), metrics: metrics)
         var scraper = TargetScraper(
@@ -236,7 +236,7 @@ private func fixture(requeueAfter value: Int) throws -> [UInt8] {
         // the second meets a full one.
         _ = await scraper.scrapeOnce()
         _ = await scraper.scrapeOnce()
-        try await client.shutdown()
+        await client.shutdown()
         try await sink.shutdown()
         let rendered = String(decoding: metrics.render(), as: UTF8.self)
         #expect(rendered.contains("fluxtel_scrapes_dropped_total{target=\"\(sink.baseURL)/metrics\"} 1"))

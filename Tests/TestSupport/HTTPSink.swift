@@ -6,8 +6,14 @@ import NIOSSL
 import Synchronization
 
 /// A scriptable OTLP/HTTP backend on 127.0.0.1 (port 0) for tests: it records every request
-/// (method, path, headers, raw and decoded body, arrival time) and answers from a list of scripted
-/// responses, then with `fallback`. Optional TLS, optionally requiring client certificates (mTLS).
+/// (method, path, headers, raw and decoded body, arrival time, the status it answered) and answers
+/// from a `responder` (if set and it returns a response), else a list of scripted responses, then
+/// `fallback`. Optional TLS, optionally requiring client certificates (mTLS).
+///
+/// Faults for the fault-injection suite: `setFallback(_:)` switches the answer at run time (503 for a
+/// while, 429 with `Retry-After`), `Response.noAnswer` accepts a request and never answers (client
+/// timeouts), a `responder` picks per request (400 for exactly one batch), and `stopListening()` /
+/// `resumeListening()` refuse connections on the same port for a while.
 ///
 /// ```swift
 /// let sink = try await HTTPSink.start(responses: [.status(503), .status(503)], fallback: .ok)
@@ -22,13 +28,20 @@ public final class HTTPSink: Sendable {
         public var body: [UInt8]
         /// Wait this long before answering (to test client timeouts).
         public var delay: Duration?
+        /// Never answer: the request is recorded, the connection stays open until the client gives up.
+        public var neverAnswer: Bool
 
-        public init(status: HTTPResponseStatus, headers: [(String, String)] = [], body: [UInt8] = [], delay: Duration? = nil) {
+        public init(status: HTTPResponseStatus, headers: [(String, String)] = [], body: [UInt8] = [], delay: Duration? = nil,
+                    neverAnswer: Bool = false) {
             self.status = status
             self.headers = headers
             self.body = body
             self.delay = delay
+            self.neverAnswer = neverAnswer
         }
+
+        /// Accept the request and never answer it (the client's timeout must fire).
+        public static let noAnswer = Response(status: .ok, neverAnswer: true)
 
         /// 200 with an empty `Export*ServiceResponse` (full success).
         public static let ok = Response(status: .ok, headers: [("Content-Type", "application/x-protobuf")])
@@ -47,6 +60,8 @@ public final class HTTPSink: Sendable {
         /// Gunzipped when `Content-Encoding: gzip` (nil if that failed), else the raw body.
         public var body: [UInt8]?
         public var receivedAt: ContinuousClock.Instant
+        /// The status the sink answered (after `delay`, if any); nil for `Response.noAnswer`.
+        public var status: Int?
 
         public func header(_ name: String) -> String? {
             headers.first { $0.0.lowercased() == name.lowercased() }?.1
@@ -66,15 +81,22 @@ public final class HTTPSink: Sendable {
         }
     }
 
+    /// Picks the answer to one request (it is not yet in `requests`, and has no `status`); nil falls
+    /// through to the script and `fallback`. Called under the sink's lock: no blocking, no sink calls.
+    public typealias Responder = @Sendable (RecordedRequest) -> Response?
+
     private struct State {
         var scripted: [Response]
         var fallback: Response
+        var responder: Responder?
         public var requests: [RecordedRequest] = []
         var connections: [any Channel] = []
     }
 
     private let state: Mutex<State>
     private let serverChannel: Mutex<(any Channel)?> = Mutex(nil)
+    /// Binds the listening socket (again) on `port`; set by `start`.
+    private let bind: Mutex<(@Sendable (Int) async throws -> any Channel)?> = Mutex(nil)
     public let port: Int
     public let scheme: String
 
@@ -102,27 +124,31 @@ public final class HTTPSink: Sendable {
         // The sink must exist before the first connection; its port is known only after bind.
         let box = Mutex<HTTPSink?>(nil)
         let context = sslContext
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.backlog, value: 64)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    guard let sink = box.withLock({ $0 }) else { throw ChannelError.ioOnClosedChannel }
-                    if let context {
-                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
+        let bind: @Sendable (Int) async throws -> any Channel = { port in
+            try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .serverChannelOption(.backlog, value: 64)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        guard let sink = box.withLock({ $0 }) else { throw ChannelError.ioOnClosedChannel }
+                        if let context {
+                            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
+                        }
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                        try channel.pipeline.syncOperations.addHandler(SinkHandler(sink: sink))
+                        sink.state.withLock { $0.connections.append(channel) }
                     }
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(SinkHandler(sink: sink))
-                    sink.state.withLock { $0.connections.append(channel) }
                 }
-            }
-            .bind(host: "127.0.0.1", port: 0)
-            .get()
+                .bind(host: "127.0.0.1", port: port)
+                .get()
+        }
+        let channel = try await bind(0)
         let sink = HTTPSink(
             responses: responses, fallback: .ok, port: channel.localAddress?.port ?? 0,
             scheme: tls == nil ? "http" : "https")
         sink.state.withLock { $0.fallback = fallback }
         sink.serverChannel.withLock { $0 = channel }
+        sink.bind.withLock { $0 = bind }
         box.withLock { $0 = sink }
         return sink
     }
@@ -131,6 +157,55 @@ public final class HTTPSink: Sendable {
 
     /// Adds responses to the end of the script.
     public func enqueue(_ responses: Response...) { state.withLock { $0.scripted += responses } }
+
+    /// The answer once the script is used up, from now on (e.g. 503 during an outage, then `.ok`).
+    public func setFallback(_ response: Response) { state.withLock { $0.fallback = response } }
+
+    /// Consulted first for every request from now on (nil removes it); see ``Responder``.
+    public func setResponder(_ responder: Responder?) { state.withLock { $0.responder = responder } }
+
+    /// Refuses connections: closes the listening socket and every open connection (requests not yet
+    /// answered get none). `resumeListening()` binds the same port again.
+    public func stopListening() async {
+        let (channel, connections) = (
+            serverChannel.withLock { channel in
+                defer { channel = nil }
+                return channel
+            },
+            state.withLock { state in
+                defer { state.connections.removeAll() }
+                return state.connections
+            }
+        )
+        try? await channel?.close()
+        for connection in connections { try? await connection.close() }
+    }
+
+    /// Listens on `port` again after `stopListening()` (retrying briefly while the port is in TIME_WAIT).
+    public func resumeListening() async throws {
+        guard let bind = bind.withLock({ $0 }), serverChannel.withLock({ $0 }) == nil else { return }
+        var attempt = 0
+        while true {
+            do {
+                let channel = try await bind(port)
+                serverChannel.withLock { $0 = channel }
+                return
+            } catch {
+                attempt += 1
+                if attempt >= 50 { throw error }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
+
+    /// Closes every open connection (e.g. those held by `Response.noAnswer`), keeping the listener.
+    public func closeConnections() async {
+        let connections = state.withLock { state in
+            defer { state.connections.removeAll() }
+            return state.connections
+        }
+        for connection in connections { try? await connection.close() }
+    }
 
     /// Waits until at least `count` requests arrived (or throws after `timeout`).
     public func waitForRequests(count: Int, timeout: Duration = .seconds(10)) async throws -> [RecordedRequest] {
@@ -159,12 +234,16 @@ public final class HTTPSink: Sendable {
         if head.headers.first(name: "content-encoding")?.lowercased() == "gzip" {
             decoded = try? Gzip.decompress(body, maxOutputBytes: 64 << 20, format: .gzip)
         }
-        let request = RecordedRequest(
+        var request = RecordedRequest(
             method: head.method, path: head.uri, headers: headers, rawBody: body, body: decoded,
             receivedAt: .now)
         return state.withLock { state in
+            let response =
+                state.responder?(request)
+                ?? (state.scripted.isEmpty ? state.fallback : state.scripted.removeFirst())
+            request.status = response.neverAnswer ? nil : Int(response.status.code)
             state.requests.append(request)
-            return state.scripted.isEmpty ? state.fallback : state.scripted.removeFirst()
+            return response
         }
     }
 }
@@ -191,6 +270,7 @@ private final class SinkHandler: ChannelInboundHandler {
             self.head = nil
             let response = sink.record(head: head, body: body)
             let keepAlive = head.isKeepAlive
+            if response.neverAnswer { return }
             if let delay = response.delay {
                 let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
                 context.eventLoop.scheduleTask(

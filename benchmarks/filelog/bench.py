@@ -56,6 +56,9 @@ class Sink(http.server.ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.requests = 0
         self.body_bytes = 0
+        self.inflated_bytes = 0
+        self.inflate = False
+        self.save_body = None
 
 
 class SinkHandler(http.server.BaseHTTPRequestHandler):
@@ -64,14 +67,26 @@ class SinkHandler(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         length = int(self.headers.get("Content-Length", "0"))
         remaining = length
+        parts = []
         while remaining > 0:
             chunk = self.rfile.read(min(remaining, 1 << 20))
             if not chunk:
                 break
             remaining -= len(chunk)
+            if self.server.inflate:
+                parts.append(chunk)
+        inflated = 0
+        if self.server.inflate:
+            import gzip
+            body = gzip.decompress(b"".join(parts))
+            inflated = len(body)
+            if self.server.save_body and not os.path.exists(self.server.save_body):
+                with open(self.server.save_body, "wb") as f:
+                    f.write(body)
         with self.server.lock:
             self.server.requests += 1
             self.server.body_bytes += length
+            self.server.inflated_bytes += inflated
         self.send_response(200)
         self.send_header("Content-Type", "application/x-protobuf")
         self.send_header("Content-Length", "0")
@@ -115,6 +130,22 @@ def generate(path, n):
     return total
 
 
+def cached_generate(path, n, cache):
+    """generate() once per line count: later runs hard-link the same file (the agent only reads it)."""
+    if not cache:
+        return generate(path, n)
+    os.makedirs(cache, exist_ok=True)
+    cached = os.path.join(cache, f"flux-cri-{n}-v1.log")
+    if not os.path.exists(cached):
+        generate(cached + ".tmp", n)
+        os.rename(cached + ".tmp", cached)
+    try:
+        os.link(cached, path)
+    except OSError:
+        shutil.copyfile(cached, path)
+    return os.path.getsize(path)
+
+
 def exported(port):
     try:
         text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read().decode()
@@ -126,11 +157,16 @@ def exported(port):
     return 0
 
 
+LAST_USER_SYS = (0.0, 0.0)
+
+
 def proc_stats(pid):
     ticks = os.sysconf("SC_CLK_TCK")
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     cpu = (int(fields[11]) + int(fields[12])) / ticks
+    global LAST_USER_SYS
+    LAST_USER_SYS = (int(fields[11]) / ticks, int(fields[12]) / ticks)
     hwm = 0
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -146,14 +182,21 @@ def main():
     parser.add_argument("--level", type=int, default=6, help="gzip level of the exporter (1-9)")
     parser.add_argument("--queue", default="16MiB", help="processors.queue.max_bytes")
     parser.add_argument("--batch-bytes", default="4MiB", help="processors.batch.max_bytes")
+    parser.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "fluxtel-filelog-bench"),
+                        help="directory that keeps the generated file between runs (hard-linked into each run; '' = none)")
+    parser.add_argument("--inflate", action="store_true",
+                        help="the sink gunzips every body to report uncompressed bytes per line (costs sink CPU)")
+    parser.add_argument("--save-body", default="", help="with --inflate: write the first uncompressed body there")
     args = parser.parse_args()
 
     work = tempfile.mkdtemp(prefix="fluxtel-bench-")
     try:
         os.makedirs(os.path.join(work, POD))
         log = os.path.join(work, POD, "0.log")
-        file_bytes = generate(log, args.lines)
+        file_bytes = cached_generate(log, args.lines, args.cache)
         sink = Sink()
+        sink.inflate = args.inflate
+        sink.save_body = args.save_body or None
         threading.Thread(target=sink.serve_forever, daemon=True).start()
         telemetry = free_port()
         config = os.path.join(work, "fluxtel.yaml")
@@ -198,8 +241,11 @@ service:
             "lines_per_second": round(args.lines / wall),
             "cpu_seconds": round(cpu, 2),
             "cpu_seconds_per_million_lines": round(cpu * 1e6 / args.lines, 2),
+            "user_seconds": round(LAST_USER_SYS[0], 2),
+            "sys_seconds": round(LAST_USER_SYS[1], 2),
             "wire_bytes_per_line": round(sink.body_bytes / args.lines, 1),
             "requests": sink.requests,
+            **({"uncompressed_bytes_per_line": round(sink.inflated_bytes / args.lines, 1)} if args.inflate else {}),
             "peak_rss_mb": round(hwm / 1e6, 1),
             "gzip_level": args.level,
             "queue_max_bytes": args.queue,

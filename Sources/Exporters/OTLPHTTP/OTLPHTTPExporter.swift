@@ -1,5 +1,5 @@
-import AsyncHTTPClient
 import Compression
+import HTTPClient
 public import Logging
 import NIOCore
 import NIOHTTP1
@@ -19,7 +19,7 @@ public import SelfTelemetry
 
 /// Exports batches as OTLP/HTTP protobuf (`POST <endpoint>/v1/<signal>`, optionally gzip), retrying
 /// 429/502/503/504 and transport failures with exponential backoff and `Retry-After`, as
-/// ``RetryStateMachine`` decides. Owns one `HTTPClient`, shut down by ``shutdown()``.
+/// ``RetryStateMachine`` decides. Owns one `HTTPClient` (keep-alive pool), shut down by ``shutdown()``.
 public final class OTLPHTTPExporter: BatchExporter {
     public let name = "otlp_http"
     public let configuration: Configuration
@@ -28,7 +28,7 @@ public final class OTLPHTTPExporter: BatchExporter {
     private let metrics: AgentMetrics
     private let logger: Logger
     private let headers: HTTPHeaders
-    private let urls: [Signal: String]
+    private let urls: [Signal: HTTPURL]
     private let clock = ContinuousClock()
 
     /// The most of a response body we read (the rest is discarded): OTLP responses are tiny.
@@ -50,14 +50,16 @@ public final class OTLPHTTPExporter: BatchExporter {
         self.configuration = configuration
         self.metrics = metrics
 
-        var urls: [Signal: String] = [:]
+        var urls: [Signal: HTTPURL] = [:]
         for signal in Signal.allCases {
             let url = configuration.url(for: signal)
             let lower = url.lowercased()
-            guard lower.hasPrefix("http://") || lower.hasPrefix("https://"), url.count > 8 else {
+            guard lower.hasPrefix("http://") || lower.hasPrefix("https://"), url.count > 8,
+                let parsed = try? HTTPURL(url)
+            else {
                 throw .invalidEndpoint("\(signal) endpoint must be an http:// or https:// URL, got \"\(url)\"")
             }
-            urls[signal] = url
+            urls[signal] = parsed
         }
         self.urls = urls
 
@@ -74,15 +76,10 @@ public final class OTLPHTTPExporter: BatchExporter {
         }
         self.headers = headers
 
-        var httpConfiguration = HTTPClient.Configuration(
-            tlsConfiguration: try Self.tlsConfiguration(configuration.tls),
-            redirectConfiguration: .disallow,
-            timeout: .init(connect: Self.timeAmount(configuration.timeout)),
-            decompression: .disabled
-        )
-        // Our retry policy decides about retries; let connection errors (TLS!) surface at once.
-        httpConfiguration.connectionPool.retryConnectionEstablishment = false
-        self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
+        // No redirects; connection errors (TLS!) surface at once: our retry policy decides about retries.
+        self.client = HTTPClient(
+            configuration: HTTPClient.Configuration(
+                tls: try Self.tlsConfiguration(configuration.tls), connectTimeout: configuration.timeout))
     }
 
     static func tlsConfiguration(_ tls: TLS) throws(ExporterConfigurationError) -> TLSConfiguration {
@@ -118,19 +115,8 @@ public final class OTLPHTTPExporter: BatchExporter {
         return configuration
     }
 
-    static func timeAmount(_ duration: Duration) -> TimeAmount {
-        let (seconds, attoseconds) = duration.components
-        let nanos = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        guard !nanos.overflow else { return .nanoseconds(Int64.max) }
-        return .nanoseconds(max(0, nanos.partialValue + attoseconds / 1_000_000_000))
-    }
-
     public func shutdown() async {
-        do {
-            try await client.shutdown()
-        } catch {
-            logger.debug("HTTP client shutdown failed", metadata: ["error": "\(error)"])
-        }
+        await client.shutdown()
     }
 
     // MARK: export
@@ -145,10 +131,8 @@ public final class OTLPHTTPExporter: BatchExporter {
         let payload =
             configuration.compression == .gzip
             ? Gzip.compress(batch.body, level: configuration.compressionLevel) : batch.body
-        var request = HTTPClientRequest(url: urls[batch.signal]!)
-        request.method = .POST
-        request.headers = headers
-        request.body = .bytes(ByteBuffer(bytes: payload))
+        let request = HTTPRequest(
+            url: urls[batch.signal]!, method: .POST, headers: headers, body: ByteBuffer(bytes: payload))
 
         var retry = RetryStateMachine(policy: configuration.retry, start: clock.now)
         while true {
@@ -257,13 +241,11 @@ public final class OTLPHTTPExporter: BatchExporter {
         case cancelled
     }
 
-    private func attempt(_ request: HTTPClientRequest, logger: Logger) async -> AttemptOutcome {
+    private func attempt(_ request: HTTPRequest, logger: Logger) async -> AttemptOutcome {
         do {
-            let response = try await client.execute(request, timeout: Self.timeAmount(configuration.timeout))
-            var body: [UInt8] = []
-            for try await chunk in response.body where body.count < Self.maxResponseBytes {
-                body += chunk.readableBytesView.prefix(Self.maxResponseBytes - body.count)
-            }
+            let response = try await client.execute(
+                request, timeout: configuration.timeout, maxBodyBytes: Self.maxResponseBytes, truncateBody: true)
+            var body = Array(response.body.readableBytesView)
             if response.headers.first(name: "content-encoding")?.lowercased() == "gzip" {
                 body = (try? Gzip.decompress(body, maxOutputBytes: Self.maxResponseBytes)) ?? body
             }
@@ -283,7 +265,6 @@ public final class OTLPHTTPExporter: BatchExporter {
             return .status(status, retryAfter: retryAfter, message: message)
         } catch {
             if Task.isCancelled || error is CancellationError { return .cancelled }
-            if let clientError = error as? HTTPClientError, clientError == .cancelled { return .cancelled }
             return .transport(Self.classify(error), error)
         }
     }
@@ -299,14 +280,7 @@ public final class OTLPHTTPExporter: BatchExporter {
             }
             return .tlsHandshake
         }
-        if let clientError = error as? HTTPClientError {
-            switch clientError {
-            case .deadlineExceeded, .readTimeout, .connectTimeout, .tlsHandshakeTimeout, .writeTimeout:
-                return .timeout
-            default:
-                break
-            }
-        }
+        if let clientError = error as? HTTPClientError, clientError.isTimeout { return .timeout }
         if text.lowercased().contains("timeout") || text.lowercased().contains("timed out") { return .timeout }
         return .connection
     }

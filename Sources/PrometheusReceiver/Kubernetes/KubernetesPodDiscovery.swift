@@ -1,4 +1,4 @@
-import AsyncHTTPClient
+import HTTPClient
 public import Logging
 import NIOCore
 import NIOHTTP1
@@ -84,14 +84,13 @@ public struct KubernetesPodDiscovery: TargetDiscovery {
     }
 
     public func run(update: @escaping @Sendable ([ScrapeEndpoint]) -> Void) async throws {
-        var configuration = HTTPClient.Configuration()
-        configuration.timeout = .init(connect: .seconds(10))
+        var configuration = HTTPClient.Configuration(connectTimeout: .seconds(10))
         if api.baseURL.hasPrefix("https"), !api.caPath.isEmpty {
             var tls = TLSConfiguration.makeClientConfiguration()
             tls.trustRoots = .file(api.caPath)
-            configuration.tlsConfiguration = tls
+            configuration.tls = tls
         }
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        let client = HTTPClient(configuration: configuration)
         let state = DiscoveredPods()
         let publish: @Sendable () -> Void = {
             let all = state.pods.withLock { $0.values.flatMap(\.values) }.sorted { $0.id < $1.id }
@@ -104,7 +103,7 @@ public struct KubernetesPodDiscovery: TargetDiscovery {
                 }
             }
         }
-        try? await client.shutdown()
+        await client.shutdown()
     }
 
     /// List, then watch from the list's resourceVersion; on any end or error, list again.
@@ -149,20 +148,20 @@ public struct KubernetesPodDiscovery: TargetDiscovery {
         return name
     }
 
-    func request(path: String, query: [(String, String)]) -> HTTPClientRequest {
+    func request(path: String, query: [(String, String)]) throws -> HTTPRequest {
         var url = api.baseURL
         while url.hasSuffix("/") { url.removeLast() }
         url += path
         if !query.isEmpty {
             url += "?" + query.map { "\(percentEncode($0.0))=\(percentEncode($0.1))" }.joined(separator: "&")
         }
-        var request = HTTPClientRequest(url: url)
-        request.headers.add(name: "Accept", value: "application/json")
+        var headers = HTTPHeaders()
+        headers.add(name: "Accept", value: "application/json")
         if !api.tokenPath.isEmpty, let token = readSmallFile(api.tokenPath) {
             let text = String(decoding: token, as: UTF8.self).trimmingWhitespace
-            if !text.isEmpty { request.headers.add(name: "Authorization", value: "Bearer \(text)") }
+            if !text.isEmpty { headers.add(name: "Authorization", value: "Bearer \(text)") }
         }
-        return request
+        return try HTTPRequest(url: url, headers: headers)
     }
 
     var selectors: [(String, String)] {
@@ -173,13 +172,12 @@ public struct KubernetesPodDiscovery: TargetDiscovery {
     }
 
     func list(namespace: String, client: HTTPClient) async throws -> ([JSONValue], String) {
-        let request = request(path: "/api/v1/namespaces/\(namespace)/pods", query: selectors)
-        let response = try await client.execute(request, timeout: .seconds(30))
-        let body = try await response.body.collect(upTo: 64 << 20)
+        let request = try request(path: "/api/v1/namespaces/\(namespace)/pods", query: selectors)
+        let response = try await client.execute(request, timeout: .seconds(30), maxBodyBytes: 64 << 20)
         guard response.status == .ok else {
             throw ScrapeError(reason: "listing pods: HTTP \(response.status.code)")
         }
-        let list = try JSONParser.parse(Array(body.readableBytesView))
+        let list = try JSONParser.parse(Array(response.body.readableBytesView))
         let resourceVersion = list["metadata"]?["resourceVersion"]?.string ?? ""
         return (list["items"]?.array ?? [], resourceVersion)
     }
@@ -194,8 +192,8 @@ public struct KubernetesPodDiscovery: TargetDiscovery {
         query.append(("allowWatchBookmarks", "true"))
         query.append(("timeoutSeconds", "\(settings.watchTimeoutSeconds)"))
         if !resourceVersion.isEmpty { query.append(("resourceVersion", resourceVersion)) }
-        let request = request(path: "/api/v1/namespaces/\(namespace)/pods", query: query)
-        let response = try await client.execute(request, timeout: .seconds(Int64(settings.watchTimeoutSeconds + 30)))
+        let request = try request(path: "/api/v1/namespaces/\(namespace)/pods", query: query)
+        let response = try await client.stream(request, timeout: .seconds(settings.watchTimeoutSeconds + 30))
         guard response.status == .ok else {
             throw ScrapeError(reason: "watching pods: HTTP \(response.status.code)")
         }

@@ -1,4 +1,4 @@
-import AsyncHTTPClient
+import HTTPClient
 import FluxtelTestSupport
 import Foundation
 import Logging

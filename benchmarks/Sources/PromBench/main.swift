@@ -2,14 +2,14 @@
 //
 // 1. parse / parse+convert throughput over the kustomize-controller fixture repeated to ~10 MB
 //    (each copy's families renamed so the body stays a valid exposition), one core;
-// 2. CPU time per scrape of a ~2,000-series exposition end to end over loopback: HTTP (AsyncHTTPClient),
+// 2. CPU time per scrape of a ~2,000-series exposition end to end over loopback: HTTP (fluxtel's HTTPClient),
 //    parse, convert, protobuf encode, hand-off to the pipeline. CPU is getrusage(RUSAGE_SELF) of the whole
 //    process, so it also includes the in-process NIO server that answers the scrapes (a conservative figure).
 //
 // Prints a table on stderr and one JSON report (benchmarks/run format) on stdout.
-import AsyncHTTPClient
 import BenchSupport
 import Foundation
+import HTTPClient
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -133,7 +133,7 @@ let server = try await ServerBootstrap(group: group)
     }
     .bind(host: "127.0.0.1", port: 0).get()
 let port = server.localAddress!.port!
-let client = HTTPClient(eventLoopGroupProvider: .singleton)
+let client = HTTPClient()
 let logger = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
 let metrics = AgentMetrics()
 let pipeline = Pipeline(configuration: PipelineConfiguration(queueMaxBytes: 1 << 30), metrics: metrics)
@@ -156,7 +156,7 @@ func measureScrapes(_ endpoint: ScrapeEndpoint) async -> (cpu: Double, wall: Dur
 let (cpuPerScrape, wall, points) = await measureScrapes(
     try ScrapeEndpoint(url: "http://127.0.0.1:\(port)/metrics", labels: [KeyValueLabel("controller", "kustomize-controller")]))
 pipeline.close()
-try await client.shutdown().get()
+await client.shutdown()
 try await server.close().get()
 
 // MARK: report

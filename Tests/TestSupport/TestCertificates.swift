@@ -1,22 +1,22 @@
-import Foundation
+public import Foundation
 
 /// A throwaway PKI made with the `openssl` CLI: a self-signed CA, a server certificate for
 /// `IP:127.0.0.1` / `DNS:localhost` and a client certificate, all signed by that CA.
-struct TestCertificates {
-    let directory: URL
-    var caCertificate: String { directory.appendingPathComponent("ca.pem").path }
-    var serverCertificate: String { directory.appendingPathComponent("server.pem").path }
-    var serverKey: String { directory.appendingPathComponent("server.key").path }
-    var clientCertificate: String { directory.appendingPathComponent("client.pem").path }
-    var clientKey: String { directory.appendingPathComponent("client.key").path }
+public struct TestCertificates: Sendable {
+    public let directory: URL
+    public var caCertificate: String { directory.appendingPathComponent("ca.pem").path }
+    public var serverCertificate: String { directory.appendingPathComponent("server.pem").path }
+    public var serverKey: String { directory.appendingPathComponent("server.key").path }
+    public var clientCertificate: String { directory.appendingPathComponent("client.pem").path }
+    public var clientKey: String { directory.appendingPathComponent("client.key").path }
 
-    struct OpenSSLFailed: Error, CustomStringConvertible {
-        var arguments: [String]
-        var output: String
-        var description: String { "openssl \(arguments.joined(separator: " ")) failed: \(output)" }
+    public struct OpenSSLFailed: Error, CustomStringConvertible {
+        public var arguments: [String]
+        public var output: String
+        public var description: String { "openssl \(arguments.joined(separator: " ")) failed: \(output)" }
     }
 
-    static func generate() throws -> TestCertificates {
+    public static func generate() throws -> TestCertificates {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("fluxtel-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -56,7 +56,7 @@ struct TestCertificates {
         return certificates
     }
 
-    func remove() { try? FileManager.default.removeItem(at: directory) }
+    public func remove() { try? FileManager.default.removeItem(at: directory) }
 
     private static func openssl(_ arguments: [String], in directory: URL) throws {
         let process = Process()

@@ -1,0 +1,311 @@
+import FluxtelTestSupport
+import Foundation
+import NIOHTTP1
+import Synchronization
+import Testing
+
+/// One fault-injection run: the real `fluxtel` binary with all three sources active, against an
+/// `HTTPSink` the scenario tells to fail.
+///
+/// - a Prometheus target (an `HTTPSink` serving the kustomize-controller fixture, scraped every 2 s);
+/// - a `LogWriter` appending numbered CRI lines to a pod log file the filelog receiver tails from
+///   the beginning (checkpoints in the run's temporary directory);
+/// - a `SpanSender` posting one-span requests to the OTLP receiver like Flux/otel-go;
+/// - the OTLP sink, whose 2xx-answered requests the `Ledger` decodes and counts by unique key.
+///
+/// A scenario: `start` → `waitUntilFlowing` → inject its fault through `sink` (`setFallback`,
+/// `setResponder`, `stopListening`/`resumeListening`, `Response.noAnswer`) → `finish` (stop the load,
+/// wait until everything accepted arrived, SIGTERM, tally) → assert on the `Outcome`.
+///
+/// Extending it for the disk-queue scenarios of issue 6 (5, 7, 8), once `processors.queue.directory`
+/// exists: add a `queueDirectory` option written into the config's `processors.queue`; for `kill -9`,
+/// `agent.signal(SIGKILL)` then `restart()` (a new `AgentProcess` with the same config file, so the
+/// same ports, checkpoints and queue directory) while the load keeps running — the ledger already
+/// counts duplicates per key, bound them by one batch (`maxBatchItems`) per kill; for a full disk,
+/// put the queue directory on a small filesystem or run the agent under a file-size limit; for a
+/// corrupt segment, write garbage into a segment file between `finish` and a second `start`
+/// on the same directory, and check the agent's stderr (`agent.stderr`) and `/metrics` (`metricsText()`).
+final class FaultRun: Sendable {
+    struct Options: Sendable {
+        /// `exporters.otlp_http.timeout`.
+        var exporterTimeout = "2s"
+        /// `exporters.otlp_http.retry`: a 30 s outage is far inside `max_elapsed_time`, and
+        /// `max_interval` keeps recovery after it within seconds.
+        var retry = "{ initial_interval: 200ms, max_interval: 2s, max_elapsed_time: 2m }"
+        var shutdownTimeout: Duration = .seconds(5)
+        var maxBatchItems = 500
+        var logLinesPerSecond = 200
+        var maxLogLines = 40_000
+        var spanSenders = 1
+        var spansPerSecond = 20
+        var maxSpans = 4_000
+    }
+
+    static let fixture = InteropPython.packageRoot
+        .appendingPathComponent("Tests/PrometheusReceiverTests/Fixtures/kustomize-controller.prom").path
+
+    let name: String
+    let options: Options
+    let directory: String
+    let configPath: String
+    let logPath: String
+    let sink: HTTPSink
+    let target: HTTPSink
+    let otlpPort: Int
+    let telemetryPort: Int
+    let agent: AgentProcess
+    let logs: LogWriter
+    let spans: SpanSender
+    private let ledger = Mutex(Ledger())
+
+    private init(name: String, options: Options, directory: String, configPath: String, logPath: String, sink: HTTPSink,
+                 target: HTTPSink, otlpPort: Int, telemetryPort: Int, agent: AgentProcess, logs: LogWriter, spans: SpanSender) {
+        self.name = name
+        self.options = options
+        self.directory = directory
+        self.configPath = configPath
+        self.logPath = logPath
+        self.sink = sink
+        self.target = target
+        self.otlpPort = otlpPort
+        self.telemetryPort = telemetryPort
+        self.agent = agent
+        self.logs = logs
+        self.spans = spans
+    }
+
+    /// Starts sink, target and agent, waits until the agent is ready, then starts the load.
+    static func start(_ name: String, options: Options = Options()) async throws -> FaultRun {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fluxtel-faults-\(name)-\(UUID().uuidString)").path
+        let podDirectory = directory + "/pods/flux-system_kustomize-controller-5d8f9c7b5-q2x9z_0d6a1b2c-1111-2222-3333-444455556666/manager"
+        try FileManager.default.createDirectory(atPath: podDirectory, withIntermediateDirectories: true)
+        let logPath = podDirectory + "/0.log"
+
+        let sink = try await HTTPSink.start()
+        let exposition = try [UInt8](Data(contentsOf: URL(fileURLWithPath: fixture)))
+        let target = try await HTTPSink.start(fallback: HTTPSink.Response(
+            status: .ok, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8; escaping=underscores")],
+            body: exposition))
+        let otlpPort = LoopbackHTTP.freePort()
+        let telemetryPort = LoopbackHTTP.freePort()
+        let configPath = directory + "/fluxtel.yaml"
+        try """
+            receivers:
+              otlp:
+                endpoint: 127.0.0.1:\(otlpPort)
+              prometheus:
+                scrape_interval: 2s
+                scrape_timeout: 2s
+                targets:
+                  - url: http://127.0.0.1:\(target.port)/metrics
+                    labels: { controller: kustomize-controller }
+              filelog:
+                include: ["\(directory)/pods/*/*/*.log"]
+                start_at: beginning
+                checkpoint_dir: \(directory)/checkpoints
+                poll_interval: 100ms
+            processors:
+              batch: { max_items: \(options.maxBatchItems), timeout: 200ms }
+            exporters:
+              otlp_http:
+                endpoint: http://127.0.0.1:\(sink.port)
+                compression: gzip
+                timeout: \(options.exporterTimeout)
+                retry: \(options.retry)
+            service:
+              telemetry: { address: "127.0.0.1:\(telemetryPort)" }
+              shutdown_timeout: \(options.shutdownTimeout.components.seconds)s
+            """.write(toFile: configPath, atomically: true, encoding: .utf8)
+
+        let agent = try AgentProcess(["--config", configPath], logPrefix: directory + "/agent")
+        var ready = false
+        for _ in 0..<1000 where agent.isRunning {
+            if LoopbackHTTP.request(port: telemetryPort, path: "/readyz", timeoutSeconds: 1)?.status == 200 {
+                ready = true
+                break
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        guard ready else {
+            agent.signal(SIGKILL)
+            _ = try await agent.wait(timeout: .seconds(5))
+            throw RunError(message: "\(name): the agent did not become ready: \(agent.stderr.suffix(2000))")
+        }
+        let logs = LogWriter(path: logPath, linesPerSecond: options.logLinesPerSecond, maxLines: options.maxLogLines)
+        let spans = SpanSender(port: otlpPort, senders: options.spanSenders, spansPerSecond: options.spansPerSecond,
+                               maxSpans: options.maxSpans)
+        return FaultRun(name: name, options: options, directory: directory, configPath: configPath, logPath: logPath,
+                        sink: sink, target: target, otlpPort: otlpPort, telemetryPort: telemetryPort, agent: agent,
+                        logs: logs, spans: spans)
+    }
+
+    struct RunError: Error, CustomStringConvertible {
+        var message: String
+        var description: String { message }
+    }
+
+    /// The ledger, brought up to date with the sink.
+    func delivered() -> Ledger {
+        let requests = sink.requests
+        return ledger.withLock { ledger in
+            ledger.update(requests)
+            return ledger
+        }
+    }
+
+    /// Waits (at most `timeout`) until every signal has reached the sink at least once.
+    func waitUntilFlowing(timeout: Duration = .seconds(30)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let ledger = delivered()
+            if !ledger.logs.isEmpty && !ledger.spans.isEmpty && !ledger.successfulScrapes.isEmpty { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw RunError(message: "\(name): not every signal reached the sink within \(timeout): \(agent.stderr.suffix(2000))")
+    }
+
+    /// The agent's own `/metrics` exposition.
+    func metricsText() -> String {
+        String(decoding: LoopbackHTTP.request(port: telemetryPort, path: "/metrics", timeoutSeconds: 5)?.body ?? [], as: UTF8.self)
+    }
+
+    /// A sample of the agent's `/metrics`, e.g. `fluxtel_items_dropped_total` with `signal="traces"`.
+    static func sample(_ name: String, signal: String, in text: String) -> Double? {
+        for line in text.split(separator: "\n") where line.hasPrefix(name + "{") && line.contains("signal=\"\(signal)\"") {
+            if let value = line.split(separator: " ").last.flatMap({ Double($0) }) { return value }
+        }
+        return nil
+    }
+
+    /// Scrapes the target answered with the fixture.
+    var servedScrapes: Int { target.requests.filter { $0.status == 200 }.count }
+
+    struct Outcome {
+        var logs: Tally
+        var spans: Tally
+        var sender: SpanSender.Tally
+        var servedScrapes: Int
+        /// Scrapes the target served whose `up == 1` points never arrived.
+        var lostScrapes: Int
+        /// Delivered scrapes missing some of the series a full scrape has.
+        var incompleteScrapes: Int
+        var duplicatePoints: Int
+        var ledger: Ledger
+        var exit: AgentProcess.Exit?
+        /// From SIGTERM to the process's exit.
+        var shutdownTime: Duration
+        /// `/metrics` just before SIGTERM.
+        var metrics: String
+        var stderr: String
+    }
+
+    private func stopLoad() async throws {
+        try await logs.stop()
+        try await spans.stop()
+        target.setFallback(.status(503))  // no more successful scrapes: what was served is final
+    }
+
+    /// Stops the load, waits (at most `timeout`) until everything the sources accepted arrived, then
+    /// stops the agent with SIGTERM and tallies. `excludedSpans` are spans expected *not* to arrive
+    /// (a batch the sink refused permanently).
+    func finish(excludedSpans: Set<UInt64> = [], timeout: Duration = .seconds(90)) async throws -> Outcome {
+        try await stopLoad()
+        let lines = logs.count
+        let accepted = spans.tally.accepted
+        let served = servedScrapes
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let ledger = delivered()
+            let logsDone = ledger.logs.count >= lines && (0..<lines).allSatisfy { ledger.logs[$0] != nil }
+            let spansDone = accepted.subtracting(excludedSpans).allSatisfy { ledger.spans[$0] != nil }
+            if logsDone && spansDone && ledger.successfulScrapes.count >= served { break }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        let metrics = metricsText()
+        let (exit, shutdownTime) = try await terminate()
+        return outcome(lines: Set(0..<lines), accepted: accepted, excludedSpans: excludedSpans, served: served,
+                       exit: exit, shutdownTime: shutdownTime, metrics: metrics)
+    }
+
+    /// SIGTERM while the load runs; then stops the load and tallies against what the agent accepted:
+    /// spans answered 200, log lines up to the checkpoint it wrote, scrapes it completed before the signal.
+    func terminateUnderLoad() async throws -> Outcome {
+        let metrics = metricsText()
+        let servedBefore = servedScrapes
+        let terminated = Task { try await terminate() }
+        try await Task.sleep(for: .milliseconds(50))
+        try await logs.stop()
+        try await spans.stop()
+        let (exit, shutdownTime) = try await terminated.value
+        let accepted = spans.tally.accepted
+        let checkpointed = try checkpointedLines()
+        return outcome(lines: Set(0..<checkpointed), accepted: accepted, excludedSpans: [], served: servedBefore,
+                       exit: exit, shutdownTime: shutdownTime, metrics: metrics)
+    }
+
+    private func terminate() async throws -> (AgentProcess.Exit?, Duration) {
+        let start = ContinuousClock.now
+        agent.signal(SIGTERM)
+        // The agent must be gone within shutdown_timeout; one more second for process teardown.
+        let exit = try await agent.wait(timeout: options.shutdownTimeout + .seconds(1))
+        return (exit, ContinuousClock.now - start)
+    }
+
+    private func outcome(lines: Set<Int>, accepted: Set<UInt64>, excludedSpans: Set<UInt64>, served: Int,
+                         exit: AgentProcess.Exit?, shutdownTime: Duration, metrics: String) -> Outcome {
+        let ledger = delivered()
+        let successful = ledger.successfulScrapes
+        let fullScrape = successful.values.map(\.count).max() ?? 0
+        return Outcome(
+            logs: Tally(expected: lines, delivered: ledger.logs),
+            spans: Tally(expected: accepted, delivered: ledger.spans, excluded: excludedSpans),
+            sender: spans.tally,
+            servedScrapes: served,
+            lostScrapes: max(0, served - successful.count),
+            incompleteScrapes: successful.values.filter { $0.count != fullScrape }.count,
+            duplicatePoints: ledger.points.values.reduce(0) { $0 + $1 - 1 },
+            ledger: ledger, exit: exit, shutdownTime: shutdownTime, metrics: metrics, stderr: agent.stderr)
+    }
+
+    /// Complete lines of the log file below the offset the agent checkpointed for it (0 without one).
+    func checkpointedLines() throws -> Int {
+        var info = stat()
+        guard stat(logPath, &info) == 0 else { return 0 }
+        let text = (try? String(contentsOfFile: directory + "/checkpoints/filelog.checkpoints", encoding: .utf8)) ?? ""
+        var offset = 0
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: " ", maxSplits: 5)
+            if fields.count == 6, UInt64(fields[1]) == UInt64(info.st_ino), let value = Int(fields[2]) { offset = value }
+        }
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: logPath)))
+        return bytes.prefix(offset).reduce(0) { $0 + ($1 == 10 ? 1 : 0) }
+    }
+
+    /// Runs `body` on a started run, then stops whatever still runs (also when `body` throws).
+    static func with(_ name: String, options: Options = Options(), _ body: (FaultRun) async throws -> Void) async throws {
+        let run = try await start(name, options: options)
+        do {
+            try await body(run)
+        } catch {
+            await run.cleanup()
+            throw error
+        }
+        await run.cleanup()
+    }
+
+    /// Stops whatever still runs and removes the run's directory (kept with `FLUXTEL_KEEP_FAULT_RUNS=1`,
+    /// for the agent's stderr and the files it tailed).
+    func cleanup() async {
+        try? await logs.stop()
+        try? await spans.stop()
+        if agent.isRunning {
+            agent.signal(SIGKILL)
+            _ = try? await agent.wait(timeout: .seconds(5))
+        }
+        try? await sink.shutdown()
+        try? await target.shutdown()
+        if ProcessInfo.processInfo.environment["FLUXTEL_KEEP_FAULT_RUNS"] != "1" {
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+    }
+}

@@ -1,0 +1,92 @@
+@testable import FileLogReceiver
+import Logging
+import OTLPWire
+import Pipeline
+import SelfTelemetry
+import ServiceLifecycle
+import Synchronization
+import Testing
+
+@Suite struct InFlightBudgetTests {
+    @Test func acquireWaitsForReleaseAndOversizePassesAlone() async throws {
+        let budget = InFlightBudget(limit: 100)
+        try await budget.acquire(60)
+        try await budget.acquire(40)
+        #expect(budget.held == 100)
+        let taken = Mutex(false)
+        let waiter = Task {
+            try await budget.acquire(50)
+            taken.withLock { $0 = true }
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(taken.withLock { $0 } == false)
+        budget.release(40)  // 60 + 50 > 100: still waiting
+        try await Task.sleep(for: .milliseconds(20))
+        #expect(taken.withLock { $0 } == false)
+        budget.release(60)
+        try await waiter.value
+        #expect(budget.held == 50)
+        budget.release(50)
+        try await budget.acquire(500)  // larger than the whole budget: passes when nothing is held
+        #expect(budget.held == 500)
+    }
+
+    @Test func cancelledWaitTakesNothing() async throws {
+        let budget = InFlightBudget(limit: 10)
+        try await budget.acquire(10)
+        let waiter = Task { try await budget.acquire(5) }
+        try await Task.sleep(for: .milliseconds(20))
+        waiter.cancel()
+        await #expect(throws: CancellationError.self) { try await waiter.value }
+        budget.release(10)
+        #expect(budget.held == 0)
+    }
+
+    /// The tailer holds at most its budget in the pipeline while the exporter is stuck (the file is the
+    /// buffer): a 4 MiB file no longer fills an 8 MiB queue that the span and metric receivers share.
+    /// Once the exporter returns, every line arrives.
+    @Test func tailerHoldsAtMostItsBudgetInThePipeline() async throws {
+        let directory = try TemporaryDirectory()
+        let writer = LogWriter(directory.file(
+            "pods/flux-system_kustomize-controller-5f7457c9dd-9xvxq_5b1c3c2e-0000-4000-8000-000000000001/manager/0.log"))
+        let total = 16_000  // ≈ 4 MB of CRI lines
+        var text = ""
+        for n in 0..<total {
+            text += criLine(n)
+            if n % 1000 == 999 {
+                writer.write(text)
+                text = ""
+            }
+        }
+        var config = settings(directory)
+        config.readSize = 16 << 10
+        config.maxInFlightBytes = 64 << 10
+        let exporter = CollectingExporter()
+        exporter.pause(true)
+        let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        let metrics = AgentMetrics()
+        let pipeline = Pipeline(
+            configuration: .init(maxBatchItems: 100_000, maxBatchBytes: 32 << 10, batchTimeout: .milliseconds(50),
+                                 queueMaxBytes: 8 << 20),
+            metrics: metrics)
+        let service = PipelineService(pipeline: pipeline, exporters: [exporter], workers: 2, drainTimeout: .seconds(5), logger: logger)
+        let receiver = FileLogReceiver(settings: config, pipeline: pipeline, metrics: metrics, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [.init(service: service), .init(service: receiver)], logger: logger))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            #expect(await eventually { pipeline.usedBytes > 0 })
+            var peak = 0
+            for _ in 0..<40 {  // 400 ms with the exporter stuck: the tailer must be waiting, not filling the queue
+                peak = max(peak, pipeline.usedBytes)
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            // the budget, plus the one chunk that may pass when nothing else is held (a 16 KiB read)
+            #expect(peak <= (64 << 10) + (24 << 10))
+            exporter.pause(false)
+            #expect(await eventually(30) { exporter.count == total })
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        #expect(Set(exporter.records.compactMap(\.number)).count == total)
+    }
+}
