@@ -15,7 +15,10 @@ let package = Package(
     name: "fluxtel-benchmarks",
     platforms: [.macOS(.v15)],
     dependencies: [
-        .package(name: "fluxtel", path: "..")
+        .package(name: "fluxtel", path: ".."),
+        // The root package's own dependencies (same versions), for prom-bench's loopback server.
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
     ],
     targets: [
         // Counts malloc/calloc/realloc/posix_memalign/aligned_alloc/memalign calls process-wide.
@@ -32,6 +35,20 @@ let package = Package(
                 .product(name: "Compression", package: "fluxtel"),
             ],
             path: "Sources/EncodeBench"
+        ),
+        // The Prometheus receiver (issue 3): parse / convert throughput and CPU per scrape over loopback.
+        .executableTarget(
+            name: "prom-bench",
+            dependencies: [
+                "BenchSupport",
+                .product(name: "PrometheusReceiver", package: "fluxtel"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "HTTPClient", package: "fluxtel"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/PromBench"
         ),
     ],
     swiftLanguageModes: [.v6]

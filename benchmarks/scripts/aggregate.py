@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Aggregates per-run benchmark reports (RAW_DIR/NAME.I.json) into latest.json and latest.md."""
+"""Aggregates per-run benchmark reports (RAW_DIR/NAME.*.json, one JSON report per line: several lines are
+several samples) into latest.json and latest.md."""
 import argparse
 import datetime
 import glob
@@ -60,11 +61,14 @@ def main():
     ap.add_argument("--runs", type=int)
     ap.add_argument("--cpu")
     ap.add_argument("--command")
+    ap.add_argument("--meta", nargs="*", default=[], help="KEY=VALUE pairs recorded under \"run\" (timings, knobs)")
     a = ap.parse_args()
 
     benches = {}
+    reports = []
     for path in sorted(glob.glob(os.path.join(a.raw, "*.json"))):
-        rep = json.load(open(path))
+        reports += [json.loads(line) for line in open(path) if line.strip()]
+    for rep in reports:
         b = benches.setdefault(rep["benchmark"], {"figures": {}, "info": rep.get("info", {}), "runs": 0})
         b["runs"] += 1
         for f in rep["figures"]:
@@ -78,6 +82,7 @@ def main():
         "runs_per_benchmark": a.runs,
         "pinned_cpu": a.cpu,
         "machine": machine(),
+        "run": dict(kv.split("=", 1) for kv in a.meta),
         "benchmarks": {},
     }
     for name, b in benches.items():
@@ -102,15 +107,16 @@ def main():
         f"# fluxtel benchmarks — {out['date']}",
         "",
         f"`{a.command}` · {a.runs} runs per benchmark, pinned to CPU {a.cpu} · {m['cpu_model']} ({m['cpus']} CPUs) · "
-        f"{m['swift']} · commit {m['git_commit']}{' (dirty)' if m['git_dirty'] else ''} · load {m['loadavg_at_end']}",
+        f"{m['swift']} · commit {m['git_commit']}{' (dirty)' if m['git_dirty'] else ''} · load {m['loadavg_at_end']}"
+        + (f" · {out['run']['total_seconds']} s in all, builds {out['run']['build_seconds']} s" if 'total_seconds' in out['run'] else ""),
         "",
-        "| benchmark | figure | median | min | max | unit |",
-        "| --- | --- | ---: | ---: | ---: | --- |",
+        "| benchmark | figure | median | min | max | unit | samples |",
+        "| --- | --- | ---: | ---: | ---: | --- | ---: |",
     ]
     for name, b in out["benchmarks"].items():
         for fname, f in b["figures"].items():
             arrow = "↑" if f["better"] == "higher" else "↓"
-            lines.append(f"| {name} | {fname} | {fmt(f['median'])} | {fmt(f['min'])} | {fmt(f['max'])} | {f['unit']} {arrow} |")
+            lines.append(f"| {name} | {fname} | {fmt(f['median'])} | {fmt(f['min'])} | {fmt(f['max'])} | {f['unit']} {arrow} | {f['runs']} |")
     lines += ["", "↑ higher is better, ↓ lower is better. Wall-clock figures on a shared machine are noisy; "
               "`cpu_s_per_M_*` (thread CPU time) and `time_vs_zlib` (CPU time ratio, same process) are the stable ones."]
     with open(a.md_out, "w") as fh:

@@ -6,7 +6,8 @@
 //    parse, convert, protobuf encode, hand-off to the pipeline. CPU is getrusage(RUSAGE_SELF) of the whole
 //    process, so it also includes the in-process NIO server that answers the scrapes (a conservative figure).
 //
-// Prints a table and one JSON line.
+// Prints a table on stderr and one JSON report (benchmarks/run format) on stdout.
+import BenchSupport
 import Foundation
 import HTTPClient
 import Logging
@@ -19,7 +20,7 @@ import SelfTelemetry
 
 let fixturePath = CommandLine.arguments.dropFirst().first
     ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
-        "../../../../Tests/PrometheusReceiverTests/Fixtures/kustomize-controller.prom").standardized.path
+        "../../fixtures/kustomize-controller.prom").standardized.path
 let fixture = try String(contentsOfFile: fixturePath, encoding: .utf8)
 
 func cpuSeconds() -> Double {
@@ -163,7 +164,7 @@ try await server.close().get()
 let parseMBs = megabytes / parseSeconds
 let convertMBs = megabytes / convertSeconds
 let wallPerScrapeMs = (Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18) / Double(scrapes) * 1000
-print("""
+note("""
     | measurement | value |
     | --- | --- |
     | input | \(String(format: "%.1f", megabytes)) MB, \(samples) samples (fixture x \(copy)) |
@@ -171,7 +172,15 @@ print("""
     | parse + convert + encode | \(String(format: "%.0f", convertMBs)) MB/s (\(String(format: "%.1f", convertSeconds * 1000)) ms CPU, \(outputBytes) bytes OTLP) |
     | end-to-end scrape (\(series2k) series, \(body2k.count) bytes, \(points) points) | \(String(format: "%.3f", cpuPerScrape * 1000)) ms CPU / scrape, \(String(format: "%.3f", wallPerScrapeMs)) ms wall |
     """)
-print(
-    "{\"parse_mb_per_s\":\(String(format: "%.1f", parseMBs)),\"parse_convert_mb_per_s\":\(String(format: "%.1f", convertMBs)),"
-        + "\"input_mb\":\(String(format: "%.2f", megabytes)),\"scrape_series\":\(series2k),\"scrape_body_bytes\":\(body2k.count),"
-        + "\"cpu_ms_per_scrape\":\(String(format: "%.3f", cpuPerScrape * 1000)),\"wall_ms_per_scrape\":\(String(format: "%.3f", wallPerScrapeMs))}")
+var report = Report(benchmark: "prometheus")
+report.add("parse.mb_per_cpu_s", parseMBs, "MB/CPU s", better: "higher")
+report.add("parse.cpu_s_per_M_samples", parseSeconds / Double(samples) * 1e6, "CPU s/M samples", better: "lower")
+report.add("parse_convert_encode.mb_per_cpu_s", convertMBs, "MB/CPU s", better: "higher")
+report.add("parse_convert_encode.cpu_s_per_M_samples", convertSeconds / Double(samples) * 1e6, "CPU s/M samples", better: "lower")
+report.add("scrape.cpu_ms_per_scrape", cpuPerScrape * 1000, "ms CPU", better: "lower")
+report.add("scrape.cpu_s_per_M_series", cpuPerScrape / Double(series2k) * 1e6, "CPU s/M series", better: "lower")
+report.add("scrape.wall_ms_per_scrape", wallPerScrapeMs, "ms", better: "lower")
+report.info = [("input_mb", String(format: "%.2f", megabytes)), ("input_samples", "\(samples)"),
+               ("scrape_series", "\(series2k)"), ("scrape_body_bytes", "\(body2k.count)"), ("scrapes", "\(scrapes)"),
+               ("note", "throughput: thread CPU, best of 7; scrape CPU: whole process incl. the in-process server")]
+report.printJSON()
