@@ -11,7 +11,7 @@ extension AgentConfiguration {
           resource:
             attributes:
               k8s.cluster.name: "${env:CLUSTER_NAME:-}"
-          batch: { max_items: 8192, max_bytes: 4MiB, timeout: 1s }
+          batch: { max_items: 8192, max_bytes: 1MiB, timeout: 1s }
           queue:
             max_bytes: 16MiB
             directory: ""

@@ -200,8 +200,8 @@ public struct Processors: Sendable, Equatable {
 public struct BatchConfiguration: Sendable, Equatable {
     /// `max_items`: items per export request, default 8192.
     public var maxItems: Int = 8192
-    /// `max_bytes`: uncompressed bytes per export request, default 4MiB.
-    public var maxBytes: Int = 4 << 20
+    /// `max_bytes`: uncompressed bytes per export request, default 1MiB.
+    public var maxBytes: Int = 1 << 20
     /// `timeout`: longest a partial batch waits, default 1s.
     public var timeout: Duration = .seconds(1)
     public init() {}

@@ -14,7 +14,7 @@ public struct PipelineConfiguration: Sendable, Equatable {
     /// Bytes held in open batches, the ready queue and in flight, together. Sources are pushed back beyond it.
     public var queueMaxBytes: Int
 
-    public init(maxBatchItems: Int = 8192, maxBatchBytes: Int = 4 << 20, batchTimeout: Duration = .seconds(1),
+    public init(maxBatchItems: Int = 8192, maxBatchBytes: Int = 1 << 20, batchTimeout: Duration = .seconds(1),
                 queueMaxBytes: Int = 16 << 20) {
         self.maxBatchItems = max(1, maxBatchItems)
         self.maxBatchBytes = max(64, maxBatchBytes)

@@ -51,7 +51,7 @@ import Testing
         #expect(configuration.receivers == AgentConfiguration.default.receivers)
         #expect(configuration.exporters.otlpHTTP?.endpoint == "https://ingress.eu-west-1.aws.dash0.com")
         #expect(configuration.processors.batch.maxItems == 100)
-        #expect(configuration.processors.batch.maxBytes == 4 << 20)
+        #expect(configuration.processors.batch.maxBytes == 1 << 20)
     }
 
     @Test func aReceiverRunsWhenItsKeyIsPresent() throws {

@@ -181,7 +181,7 @@ def main():
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build", "release", "fluxtel"))
     parser.add_argument("--level", type=int, default=6, help="gzip level of the exporter (1-9)")
     parser.add_argument("--queue", default="16MiB", help="processors.queue.max_bytes")
-    parser.add_argument("--batch-bytes", default="4MiB", help="processors.batch.max_bytes")
+    parser.add_argument("--batch-bytes", default="1MiB", help="processors.batch.max_bytes")
     parser.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "fluxtel-filelog-bench"),
                         help="directory that keeps the generated file between runs (hard-linked into each run; '' = none)")
     parser.add_argument("--inflate", action="store_true",
