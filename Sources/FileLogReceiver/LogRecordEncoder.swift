@@ -281,7 +281,7 @@ struct LogRecordEncoder {
     }
 
     private func parseDouble(_ base: UnsafePointer<UInt8>, _ range: Range<Int>) -> Double? {
-        guard range.count <= 64 else { return nil }
+        // No length limit: a valid JSON number of any length (bounded by max_log_size) parses, or its line went raw.
         for i in range {
             switch base[i] {
             case 0x30...0x39, UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "."), UInt8(ascii: "e"),

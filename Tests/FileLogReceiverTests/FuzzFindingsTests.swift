@@ -16,6 +16,16 @@ import Testing
         #expect(record.attribute("e") == .double(1e-7))
     }
 
+    /// FuzzFluxJSON: a number longer than 64 characters (a long exponent or mantissa) sent the line raw too.
+    @Test func numberLongerThan64CharactersKeepsTheLineStructured() throws {
+        let long = "1e4" + String(repeating: "6", count: 100)
+        let mantissa = "0." + String(repeating: "5", count: 80)
+        let record = try encode(#"{"d":\#(long),"m":\#(mantissa),"msg":"m"}"#)
+        #expect(record.body == .string("m"))
+        #expect(record.attribute("d") == .string(long))
+        #expect(record.attribute("m") == .double(0.5555555555555556))
+    }
+
     /// The same number as `ts` is not a time: it stays an attribute (as text), the runtime's time is used.
     @Test func timestampBeyondDoubleIsAnAttribute() throws {
         let record = try encode(#"{"ts":1e400,"msg":"m"}"#)
