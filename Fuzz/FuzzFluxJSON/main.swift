@@ -60,7 +60,9 @@ public func fuzzFluxJSON(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 
     let rawBody = OTLP.AnyValue.string(String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self))
     let isRaw = log.body == rawBody
-    if size < 2 || data[0] != UInt8(ascii: "{") {
+    var first = 0
+    while first < size, [0x20, 0x09, 0x0D, 0x0A].contains(data[first]) { first += 1 }
+    if size < 2 || first == size || data[first] != UInt8(ascii: "{") {
         precondition(isRaw, "a line that is not a JSON object lost its text")
     }
     if isStrictJSONObject(UnsafeBufferPointer(start: data, count: size)) {

@@ -40,7 +40,7 @@ struct LogRecordEncoder {
         var parsed = false
         var hasTime = false
         if let base = record.content.baseAddress?.assumingMemoryBound(to: UInt8.self), record.content.count > 1,
-            base[0] == UInt8(ascii: "{")
+            Self.startsWithObject(base, record.content.count)
         {
             switch encodeJSON(base, record.content.count, into: &w) {
             case .some(let time):
@@ -96,6 +96,13 @@ struct LogRecordEncoder {
     }
 
     // MARK: JSON
+
+    /// Whether the first byte after JSON whitespace is `{` (a line such as `\r{"level":…}` is JSON too).
+    @inline(__always) static func startsWithObject(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        var i = 0
+        while i < n, p[i] == 0x20 || p[i] == 0x09 || p[i] == 0x0D || p[i] == 0x0A { i += 1 }
+        return i < n && p[i] == UInt8(ascii: "{")
+    }
 
     /// Encodes a JSON object's members as `LogRecord` fields. `nil` when the bytes are not one JSON object
     /// (the caller then rolls back and writes the raw text); otherwise whether a timestamp was written.

@@ -26,6 +26,13 @@ import Testing
         #expect(record.attribute("m") == .double(0.5555555555555556))
     }
 
+    /// FuzzFluxJSON: a JSON object after leading whitespace (`\r{…}`) went out as raw text.
+    @Test func leadingWhitespaceBeforeTheObjectKeepsTheLineStructured() throws {
+        let record = try encode("\r \t{\"level\":\"debug\",\"msg\":\"m\",\"n\":-12}")
+        #expect(record.body == .string("m"))
+        #expect(record.attribute("n") == .int(-12))
+    }
+
     /// The same number as `ts` is not a time: it stays an attribute (as text), the runtime's time is used.
     @Test func timestampBeyondDoubleIsAnAttribute() throws {
         let record = try encode(#"{"ts":1e400,"msg":"m"}"#)
