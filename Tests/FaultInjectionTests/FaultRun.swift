@@ -17,14 +17,11 @@ import Testing
 /// `setResponder`, `stopListening`/`resumeListening`, `Response.noAnswer`) → `finish` (stop the load,
 /// wait until everything accepted arrived, SIGTERM, tally) → assert on the `Outcome`.
 ///
-/// Extending it for the disk-queue scenarios of issue 6 (5, 7, 8), once `processors.queue.directory`
-/// exists: add a `queueDirectory` option written into the config's `processors.queue`; for `kill -9`,
-/// `agent.signal(SIGKILL)` then `restart()` (a new `AgentProcess` with the same config file, so the
-/// same ports, checkpoints and queue directory) while the load keeps running — the ledger already
-/// counts duplicates per key, bound them by one batch (`maxBatchItems`) per kill; for a full disk,
-/// put the queue directory on a small filesystem or run the agent under a file-size limit; for a
-/// corrupt segment, write garbage into a segment file between `finish` and a second `start`
-/// on the same directory, and check the agent's stderr (`agent.stderr`) and `/metrics` (`metricsText()`).
+/// The disk-queue scenarios (5, 7, 8, in `DiskQueueFaultTests`) set `queueDirectory` (and
+/// `queueSettings`, `fileSizeLimit` to run the agent under `prlimit --fsize` with SIGXFSZ ignored);
+/// `kill9()` then `restart()` start a new `AgentProcess` with the same config file (same ports,
+/// checkpoints and queue directory) while the load keeps running; `segmentFiles()` lists the queue's
+/// segments to damage between a stop and a `restart()`; `allStderr` is every agent's stderr.
 final class FaultRun: Sendable {
     struct Options: Sendable {
         /// `exporters.otlp_http.timeout`.
