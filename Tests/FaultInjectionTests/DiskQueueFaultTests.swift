@@ -50,6 +50,7 @@ import Testing
         var options = FaultRun.Options()
         options.queueDirectory = "queue"
         options.queueSettings = ["max_bytes: 2097152", "full_policy: backpressure"]
+        options.batchMaxBytes = 256 << 10
         options.fileSizeLimit = 192 << 10
         options.logLinesPerSecond = 1000
         options.spansPerSecond = 50
@@ -66,8 +67,7 @@ import Testing
             #expect(run.agent.isRunning)
             run.sink.setFallback(.ok)
             var outcome = try await run.finish()
-            let errors = during.split(separator: "
-").first { $0.hasPrefix("fluxtel_queue_write_errors_total ") }
+            let errors = during.split(separator: "\n").first { $0.hasPrefix("fluxtel_queue_write_errors_total ") }
                 .flatMap { $0.split(separator: " ").last.flatMap { Double($0) } } ?? 0
             print("file size limit: logs \(outcome.logs); spans \(outcome.spans); pushed back \(pushedBack); write errors \(errors); healthz ok \(healthy)/12; scrapes served \(outcome.servedScrapes), lost \(outcome.lostScrapes)")
             #expect(healthy == 12, "the agent must keep answering /healthz")
@@ -130,17 +130,16 @@ import Testing
                 }
             }
             let (file, record, cut) = try #require(damaged, "a queued logs record in \(files)")
-            var cutLogs: Set<Int> = [], cutSpans: Set<UInt64> = []
+            var cutLedger = Ledger()
             for r in cut where r.state == 0 {
-                if r.signal == 3, let request = try? OTLP.ExportLogsServiceRequest(decoding: r.body) {
-                    for l in request.resourceLogs.flatMap({ $0.scopeLogs.flatMap(\.logRecords) }) {
-                        if case .int(let seq)? = l.attributes.first(where: { $0.key == "seq" })?.value { cutLogs.insert(Int(seq)) }
-                    }
-                }
-                if r.signal == 1, let request = try? OTLP.ExportTraceServiceRequest(decoding: r.body) {
-                    cutSpans.formUnion(Ledger.spans(in: request))
+                switch r.signal {
+                case 1: cutLedger.add(spans: r.body)
+                case 2: cutLedger.add(metrics: r.body)
+                case 3: cutLedger.add(logs: r.body)
+                default: break
                 }
             }
+            let cutLogs = Set(cutLedger.logs.keys), cutSpans = Set(cutLedger.spans.keys)
             #expect(!cutLogs.isEmpty, "the damaged record must hold log lines")
             let fd = open(file, O_RDWR)
             var byte: UInt8 = 0
@@ -158,7 +157,7 @@ import Testing
 
             run.sink.setFallback(.ok)
             try await run.restart()
-            let outcome = try await run.finish(excludedSpans: cutSpans, excludedLines: cutLogs)
+            let outcome = try await run.finish(excludedSpans: cutSpans, excludedLines: cutLogs, excludedScrapes: cutLedger.scrapes.count)
             let ledger = run.delivered()
             let lostLogs = Set((0..<run.logs.count).filter { ledger.logs[$0] == nil })
             print("corrupt segment: logs \(outcome.logs); spans \(outcome.spans); cut by the damage: \(cutLogs.count) lines, \(cutSpans.count) spans (\(cut.count) records); lines lost \(lostLogs.count)")
@@ -166,6 +165,7 @@ import Testing
             #expect(lostLogs.isSubset(of: cutLogs), "only lines in damaged records may be lost: \(lostLogs.subtracting(cutLogs).sorted().prefix(10))")
             #expect(outcome.spans.lost.isEmpty, "\(outcome.spans)")
             #expect(outcome.logs.expected > 0 && outcome.spans.expected > 0)
+            #expect(outcome.lostScrapes <= cutLedger.scrapes.count, "scrapes lost \(outcome.lostScrapes), cut \(cutLedger.scrapes.count)")
             let restarted = (try? String(contentsOfFile: run.directory + "/agent-2.stderr", encoding: .utf8)) ?? ""
             #expect(restarted.contains("Disk queue segment has a corrupt record"), "\(restarted.suffix(2000))")
             #expect(restarted.contains("Disk queue segment has a torn tail") || files.count == 1 && newest == file,

@@ -44,6 +44,8 @@ final class FaultRun: Sendable {
         /// RLIMIT_FSIZE for the agent in bytes (run through `prlimit`, SIGXFSZ ignored so writes past it
         /// fail with EFBIG instead of killing the agent).
         var fileSizeLimit: Int? = nil
+        /// `processors.batch.max_bytes` (must not exceed the queue's `max_bytes`).
+        var batchMaxBytes: Int? = nil
     }
 
     static let fixture = InteropPython.packageRoot
@@ -118,7 +120,7 @@ final class FaultRun: Sendable {
                 checkpoint_dir: \(directory)/checkpoints
                 poll_interval: 100ms
             processors:
-              batch: { max_items: \(options.maxBatchItems), timeout: 200ms }\(queue)
+              batch: { max_items: \(options.maxBatchItems), timeout: 200ms\(options.batchMaxBytes.map { ", max_bytes: \($0)" } ?? "") }\(queue)
             exporters:
               otlp_http:
                 endpoint: http://127.0.0.1:\(sink.port)
@@ -267,7 +269,7 @@ final class FaultRun: Sendable {
     /// stops the agent with SIGTERM and tallies. `excludedSpans` are spans expected *not* to arrive
     /// (a batch the sink refused permanently).
     /// `excludedLines`: log lines expected *not* to arrive (in a damaged queue segment).
-    func finish(excludedSpans: Set<UInt64> = [], excludedLines: Set<Int> = [], timeout: Duration = .seconds(90)) async throws -> Outcome {
+    func finish(excludedSpans: Set<UInt64> = [], excludedLines: Set<Int> = [], excludedScrapes: Int = 0, timeout: Duration = .seconds(90)) async throws -> Outcome {
         try await stopLoad()
         let lines = logs.count
         let accepted = spans.tally.accepted
@@ -277,7 +279,7 @@ final class FaultRun: Sendable {
             let ledger = delivered()
             let logsDone = (0..<lines).allSatisfy { excludedLines.contains($0) || ledger.logs[$0] != nil }
             let spansDone = accepted.subtracting(excludedSpans).allSatisfy { ledger.spans[$0] != nil }
-            if logsDone && spansDone && ledger.successfulScrapes.count >= served { break }
+            if logsDone && spansDone && ledger.successfulScrapes.count >= served - excludedScrapes { break }
             try await Task.sleep(for: .milliseconds(250))
         }
         let metrics = metricsText()
