@@ -10,8 +10,7 @@ import Testing
 /// scenario asserts on what the sink decoded, counted by unique key (see `FaultRun` and `Ledger`).
 /// The scenarios run in parallel, each on its own ports; outages last the 30 s.
 ///
-/// Scenarios 5, 7 and 8 (kill -9, full disk, corrupt segment) need the disk queue; `FaultRun`'s
-/// documentation says how to add them.
+/// Scenarios 5, 7 and 8 (kill -9, full disk, corrupt segment) use the disk queue: `DiskQueueFaultTests`.
 @Suite struct FaultInjectionTests {
     static let outage: Duration = .seconds(30)
 

@@ -17,14 +17,11 @@ import Testing
 /// `setResponder`, `stopListening`/`resumeListening`, `Response.noAnswer`) → `finish` (stop the load,
 /// wait until everything accepted arrived, SIGTERM, tally) → assert on the `Outcome`.
 ///
-/// Extending it for the disk-queue scenarios of issue 6 (5, 7, 8), once `processors.queue.directory`
-/// exists: add a `queueDirectory` option written into the config's `processors.queue`; for `kill -9`,
-/// `agent.signal(SIGKILL)` then `restart()` (a new `AgentProcess` with the same config file, so the
-/// same ports, checkpoints and queue directory) while the load keeps running — the ledger already
-/// counts duplicates per key, bound them by one batch (`maxBatchItems`) per kill; for a full disk,
-/// put the queue directory on a small filesystem or run the agent under a file-size limit; for a
-/// corrupt segment, write garbage into a segment file between `finish` and a second `start`
-/// on the same directory, and check the agent's stderr (`agent.stderr`) and `/metrics` (`metricsText()`).
+/// The disk-queue scenarios (5, 7, 8, in `DiskQueueFaultTests`) set `queueDirectory` (and
+/// `queueSettings`, `fileSizeLimit` to run the agent under `prlimit --fsize` with SIGXFSZ ignored);
+/// `kill9()` then `restart()` start a new `AgentProcess` with the same config file (same ports,
+/// checkpoints and queue directory) while the load keeps running; `segmentFiles()` lists the queue's
+/// segments to damage between a stop and a `restart()`; `allStderr` is every agent's stderr.
 final class FaultRun: Sendable {
     struct Options: Sendable {
         /// `exporters.otlp_http.timeout`.
@@ -39,6 +36,16 @@ final class FaultRun: Sendable {
         var spanSenders = 1
         var spansPerSecond = 20
         var maxSpans = 4_000
+        /// `processors.queue.directory` (a persistent disk queue); relative paths are inside the run's
+        /// directory. nil: the memory queue.
+        var queueDirectory: String? = nil
+        /// More `processors.queue` settings (YAML lines without indentation, e.g. `full_policy: backpressure`).
+        var queueSettings: [String] = []
+        /// RLIMIT_FSIZE for the agent in bytes (run through `prlimit`, SIGXFSZ ignored so writes past it
+        /// fail with EFBIG instead of killing the agent).
+        var fileSizeLimit: Int? = nil
+        /// `processors.batch.max_bytes` (must not exceed the queue's `max_bytes`).
+        var batchMaxBytes: Int? = nil
     }
 
     static let fixture = InteropPython.packageRoot
@@ -53,7 +60,10 @@ final class FaultRun: Sendable {
     let target: HTTPSink
     let otlpPort: Int
     let telemetryPort: Int
-    let agent: AgentProcess
+    /// The running agent process (a new one after each `restart()`).
+    var agent: AgentProcess { current.withLock { $0 } }
+    private let current: Mutex<AgentProcess>
+    private let starts = Atomic<Int>(1)
     let logs: LogWriter
     let spans: SpanSender
     private let ledger = Mutex(Ledger())
@@ -69,7 +79,7 @@ final class FaultRun: Sendable {
         self.target = target
         self.otlpPort = otlpPort
         self.telemetryPort = telemetryPort
-        self.agent = agent
+        self.current = Mutex(agent)
         self.logs = logs
         self.spans = spans
     }
@@ -89,6 +99,11 @@ final class FaultRun: Sendable {
         let otlpPort = LoopbackHTTP.freePort()
         let telemetryPort = LoopbackHTTP.freePort()
         let configPath = directory + "/fluxtel.yaml"
+        var queue = ""
+        if let queueDirectory = options.queueDirectory {
+            let path = queueDirectory.hasPrefix("/") ? queueDirectory : directory + "/" + queueDirectory
+            queue = "\n  queue:\n" + (["directory: \(path)"] + options.queueSettings).map { "    " + $0 }.joined(separator: "\n")
+        }
         try """
             receivers:
               otlp:
@@ -105,7 +120,7 @@ final class FaultRun: Sendable {
                 checkpoint_dir: \(directory)/checkpoints
                 poll_interval: 100ms
             processors:
-              batch: { max_items: \(options.maxBatchItems), timeout: 200ms }
+              batch: { max_items: \(options.maxBatchItems), timeout: 200ms\(options.batchMaxBytes.map { ", max_bytes: \($0)" } ?? "") }\(queue)
             exporters:
               otlp_http:
                 endpoint: http://127.0.0.1:\(sink.port)
@@ -117,7 +132,26 @@ final class FaultRun: Sendable {
               shutdown_timeout: \(options.shutdownTimeout.components.seconds)s
             """.write(toFile: configPath, atomically: true, encoding: .utf8)
 
-        let agent = try AgentProcess(["--config", configPath], logPrefix: directory + "/agent")
+        let agent = try await launch(name, options: options, configPath: configPath, logPrefix: directory + "/agent-1",
+                                     telemetryPort: telemetryPort)
+        let logs = LogWriter(path: logPath, linesPerSecond: options.logLinesPerSecond, maxLines: options.maxLogLines)
+        let spans = SpanSender(port: otlpPort, senders: options.spanSenders, spansPerSecond: options.spansPerSecond,
+                               maxSpans: options.maxSpans)
+        return FaultRun(name: name, options: options, directory: directory, configPath: configPath, logPath: logPath,
+                        sink: sink, target: target, otlpPort: otlpPort, telemetryPort: telemetryPort, agent: agent,
+                        logs: logs, spans: spans)
+    }
+
+    /// Starts the agent and waits (bounded) until it is ready.
+    private static func launch(_ name: String, options: Options, configPath: String, logPrefix: String,
+                               telemetryPort: Int) async throws -> AgentProcess {
+        var wrapper: [String] = []
+        if let limit = options.fileSizeLimit {
+            // SIG_IGN survives exec: the agent ignores SIGXFSZ and sees EFBIG instead of dying.
+            signal(SIGXFSZ, SIG_IGN)
+            wrapper = ["/usr/bin/prlimit", "--fsize=\(limit)", "--"]
+        }
+        let agent = try AgentProcess(["--config", configPath], logPrefix: logPrefix, wrapper: wrapper)
         var ready = false
         for _ in 0..<1000 where agent.isRunning {
             if LoopbackHTTP.request(port: telemetryPort, path: "/readyz", timeoutSeconds: 1)?.status == 200 {
@@ -131,12 +165,38 @@ final class FaultRun: Sendable {
             _ = try await agent.wait(timeout: .seconds(5))
             throw RunError(message: "\(name): the agent did not become ready: \(agent.stderr.suffix(2000))")
         }
-        let logs = LogWriter(path: logPath, linesPerSecond: options.logLinesPerSecond, maxLines: options.maxLogLines)
-        let spans = SpanSender(port: otlpPort, senders: options.spanSenders, spansPerSecond: options.spansPerSecond,
-                               maxSpans: options.maxSpans)
-        return FaultRun(name: name, options: options, directory: directory, configPath: configPath, logPath: logPath,
-                        sink: sink, target: target, otlpPort: otlpPort, telemetryPort: telemetryPort, agent: agent,
-                        logs: logs, spans: spans)
+        return agent
+    }
+
+    /// Starts a new agent with the same config file (same ports, checkpoints and queue directory) once
+    /// the current one has exited (`kill` it or SIGTERM it first); the load keeps running.
+    func restart() async throws {
+        precondition(!agent.isRunning, "restart() needs the previous agent gone")
+        let n = starts.add(1, ordering: .relaxed).newValue
+        let next = try await Self.launch(name, options: options, configPath: configPath, logPrefix: directory + "/agent-\(n)",
+                                         telemetryPort: telemetryPort)
+        current.withLock { $0 = next }
+    }
+
+    /// `kill -9` of the agent, waiting (bounded) until it is gone.
+    func kill9() async throws {
+        agent.signal(SIGKILL)
+        _ = try await agent.wait(timeout: .seconds(10))
+    }
+
+    /// What every agent of this run printed on stderr, in order.
+    var allStderr: String {
+        (1...starts.load(ordering: .relaxed)).map {
+            (try? String(contentsOfFile: directory + "/agent-\($0).stderr", encoding: .utf8)) ?? ""
+        }.joined()
+    }
+
+    /// The queue directory's `.seg` files, oldest first (full paths).
+    func segmentFiles() -> [String] {
+        guard let queueDirectory = options.queueDirectory else { return [] }
+        let path = queueDirectory.hasPrefix("/") ? queueDirectory : directory + "/" + queueDirectory
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        return names.filter { $0.hasSuffix(".seg") }.sorted().map { path + "/" + $0 }
     }
 
     struct RunError: Error, CustomStringConvertible {
@@ -208,7 +268,8 @@ final class FaultRun: Sendable {
     /// Stops the load, waits (at most `timeout`) until everything the sources accepted arrived, then
     /// stops the agent with SIGTERM and tallies. `excludedSpans` are spans expected *not* to arrive
     /// (a batch the sink refused permanently).
-    func finish(excludedSpans: Set<UInt64> = [], timeout: Duration = .seconds(90)) async throws -> Outcome {
+    /// `excludedLines`: log lines expected *not* to arrive (in a damaged queue segment).
+    func finish(excludedSpans: Set<UInt64> = [], excludedLines: Set<Int> = [], excludedScrapes: Int = 0, timeout: Duration = .seconds(90)) async throws -> Outcome {
         try await stopLoad()
         let lines = logs.count
         let accepted = spans.tally.accepted
@@ -216,15 +277,15 @@ final class FaultRun: Sendable {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let ledger = delivered()
-            let logsDone = ledger.logs.count >= lines && (0..<lines).allSatisfy { ledger.logs[$0] != nil }
+            let logsDone = (0..<lines).allSatisfy { excludedLines.contains($0) || ledger.logs[$0] != nil }
             let spansDone = accepted.subtracting(excludedSpans).allSatisfy { ledger.spans[$0] != nil }
-            if logsDone && spansDone && ledger.successfulScrapes.count >= served { break }
+            if logsDone && spansDone && ledger.successfulScrapes.count >= served - excludedScrapes { break }
             try await Task.sleep(for: .milliseconds(250))
         }
         let metrics = metricsText()
         let (exit, shutdownTime) = try await terminate()
-        return outcome(lines: Set(0..<lines), accepted: accepted, excludedSpans: excludedSpans, served: served,
-                       exit: exit, shutdownTime: shutdownTime, metrics: metrics)
+        return outcome(lines: Set(0..<lines), accepted: accepted, excludedSpans: excludedSpans, excludedLines: excludedLines,
+                       served: served, exit: exit, shutdownTime: shutdownTime, metrics: metrics)
     }
 
     /// SIGTERM while the load runs; then stops the load and tallies against what the agent accepted:
@@ -251,20 +312,20 @@ final class FaultRun: Sendable {
         return (exit, ContinuousClock.now - start)
     }
 
-    private func outcome(lines: Set<Int>, accepted: Set<UInt64>, excludedSpans: Set<UInt64>, served: Int,
+    private func outcome(lines: Set<Int>, accepted: Set<UInt64>, excludedSpans: Set<UInt64>, excludedLines: Set<Int> = [], served: Int,
                          exit: AgentProcess.Exit?, shutdownTime: Duration, metrics: String) -> Outcome {
         let ledger = delivered()
         let successful = ledger.successfulScrapes
         let fullScrape = successful.values.map(\.count).max() ?? 0
         return Outcome(
-            logs: Tally(expected: lines, delivered: ledger.logs),
+            logs: Tally(expected: lines, delivered: ledger.logs, excluded: excludedLines),
             spans: Tally(expected: accepted, delivered: ledger.spans, excluded: excludedSpans),
             sender: spans.tally,
             servedScrapes: served,
             lostScrapes: max(0, served - successful.count),
             incompleteScrapes: successful.values.filter { $0.count != fullScrape }.count,
             duplicatePoints: ledger.points.values.reduce(0) { $0 + $1 - 1 },
-            ledger: ledger, exit: exit, shutdownTime: shutdownTime, metrics: metrics, stderr: agent.stderr)
+            ledger: ledger, exit: exit, shutdownTime: shutdownTime, metrics: metrics, stderr: allStderr)
     }
 
     /// Complete lines of the log file below the offset the agent checkpointed for it (0 without one).

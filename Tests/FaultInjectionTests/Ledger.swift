@@ -35,7 +35,7 @@ struct Ledger {
         consumed = requests.count
     }
 
-    private mutating func add(logs body: [UInt8]) {
+    mutating func add(logs body: [UInt8]) {
         guard let request = try? OTLP.ExportLogsServiceRequest(decoding: body) else {
             undecodable += 1
             return
@@ -49,7 +49,7 @@ struct Ledger {
         }
     }
 
-    private mutating func add(spans body: [UInt8]) {
+    mutating func add(spans body: [UInt8]) {
         guard let request = try? OTLP.ExportTraceServiceRequest(decoding: body) else {
             undecodable += 1
             return
@@ -63,7 +63,7 @@ struct Ledger {
         }
     }
 
-    private mutating func add(metrics body: [UInt8]) {
+    mutating func add(metrics body: [UInt8]) {
         guard let request = try? OTLP.ExportMetricsServiceRequest(decoding: body) else {
             undecodable += 1
             return

@@ -109,6 +109,8 @@ final class SpanSender: Sendable {
         var givenUp: Set<UInt64> = []
         /// Still being retried when the sender was stopped (never answered 200).
         var abandoned: Set<UInt64> = []
+        /// Answers 429 or 503 (the agent pushing back; the span is retried).
+        var pushedBack = 0
     }
 
     private let nextID = Atomic<UInt64>(1)
@@ -170,6 +172,7 @@ final class SpanSender: Sendable {
                 state.withLock { _ = $0.accepted.insert(id) }
                 return
             }
+            if let status = response?.status, [429, 503].contains(status) { state.withLock { $0.pushedBack += 1 } }
             if let status = response?.status, ![429, 502, 503, 504].contains(status) {
                 state.withLock { $0.refused[id] = status }
                 return

@@ -24,10 +24,17 @@ public final class AgentProcess: @unchecked Sendable {
     }
 
     /// Starts `fluxtel arguments...`; output goes to `<logPrefix>.stdout` and `<logPrefix>.stderr`.
-    public init(_ arguments: [String], logPrefix: String, environment: [String: String] = [:]) throws {
+    /// `wrapper` (e.g. `["/usr/bin/prlimit", "--fsize=1048576", "--"]`) runs the binary through a
+    /// command that execs it, so the process (and its pid) is still the agent's.
+    public init(_ arguments: [String], logPrefix: String, environment: [String: String] = [:], wrapper: [String] = []) throws {
         process = Process()
-        process.executableURL = URL(fileURLWithPath: try Self.binary())
-        process.arguments = arguments
+        if let command = wrapper.first {
+            process.executableURL = URL(fileURLWithPath: command)
+            process.arguments = Array(wrapper.dropFirst()) + [try Self.binary()] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: try Self.binary())
+            process.arguments = arguments
+        }
         var env = ProcessInfo.processInfo.environment
         for (key, value) in environment { env[key] = value }
         process.environment = env
