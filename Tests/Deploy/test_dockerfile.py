@@ -67,7 +67,18 @@ def test_script_is_executable_and_runs_the_release_build():
         assert flags and flags.group(0) == RELEASE_BUILD, command
     # One build, then the same flags asking for the binary's directory.
     assert [c for c in builds if "--show-bin-path" not in c] == \
-        [f'{RELEASE_BUILD} --scratch-path "$scratch" >&2']
+        [f'{RELEASE_BUILD} --scratch-path "$scratch" "${{layout[@]}}" >&2']
+
+
+def test_script_lays_out_the_code_with_the_committed_order_file():
+    """README "Footprint": lld, packed relocations and the symbol-ordering file are what keep the idle
+    RSS down; losing one of them silently would only show in benchmarks/footprint."""
+    text = " ".join(script_commands())
+    for flag in ("-function-sections", "-ffunction-sections", "-use-ld=lld", "pack-relative-relocs",
+                 "--symbol-ordering-file=$PWD/scripts/link-order/fluxtel.order"):
+        assert flag in text, flag
+    order = (REPO / "scripts" / "link-order" / "fluxtel.order").read_text().split()
+    assert len(order) > 1000 and order == sorted(order), "regenerate with scripts/link-order/generate"
 
 
 def test_script_uses_its_own_git_ignored_scratch_path():

@@ -8,6 +8,7 @@
   ready_cpu_ms             CPU the agent's threads had used at that moment (/proc/PID/task/*/schedstat):
                            what start-up costs, independent of how long a loaded machine made it wait
   idle.rss                 VmRSS after --idle-seconds with the default Flux configuration and no load
+  idle.rss_anon/_file      its two parts: anonymous memory (heap, stacks) and mapped file pages (the binary)
                            (one per invocation; the first start of the invocation)
   idle.cpu_ms              CPU (utime+stime) spent over those idle seconds after /readyz
 
@@ -103,13 +104,28 @@ def task_cpu_ms(pid):
 
 
 def rss(pid):
+    """VmRSS, RssAnon (heap, stacks, written data), RssFile (the binary's and libraries' mapped pages), in bytes."""
+    out = {}
     for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    return 0
+        key = line.split(":")[0]
+        if key in ("VmRSS", "RssAnon", "RssFile"):
+            out[key] = int(line.split()[1]) * 1024
+    return out
 
 
-def start_once(binary, config, env, telemetry, idle_seconds):
+def link_order_coverage(binary):
+    """Share of scripts/link-order/fluxtel.order's functions that the binary defines: a list gone stale
+    after code changes places fewer of the running functions together, and idle.rss grows."""
+    try:
+        listed = open(os.path.join(ROOT, "scripts", "link-order", "fluxtel.order")).read().split()
+        out = subprocess.run(["nm", "--defined-only", binary], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    defined = {p[2] for p in (line.split() for line in out.splitlines()) if len(p) == 3}
+    return f"{sum(n in defined for n in listed) / max(len(listed), 1):.1%} of {len(listed)}"
+
+
+def start_once(binary, config, env, telemetry, idle_seconds, smaps=None):
     url = f"http://127.0.0.1:{telemetry}/readyz"
     t0 = time.monotonic()
     agent = subprocess.Popen([binary, "--config", config], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -134,6 +150,8 @@ def start_once(binary, config, env, telemetry, idle_seconds):
             if agent.poll() is not None:
                 raise SystemExit(f"agent exited during idle: {agent.communicate()[1][-2000:].decode(errors='replace')}")
             idle = (rss(agent.pid), cpu_seconds(agent.pid) - cpu0)
+            if smaps:
+                shutil.copyfile(f"/proc/{agent.pid}/smaps", smaps)
         return ready, ready_cpu, idle
     finally:
         if agent.poll() is None:
@@ -150,6 +168,7 @@ def main():
     ap.add_argument("--binary", required=True)
     ap.add_argument("--starts", type=int, default=2, help="starts per invocation (ready_ms samples)")
     ap.add_argument("--idle-seconds", type=float, default=10)
+    ap.add_argument("--smaps", help="copy /proc/PID/smaps of the idle agent here (where the idle RSS goes)")
     a = ap.parse_args()
 
     work = tempfile.mkdtemp(prefix="fluxtel-footprint-")
@@ -161,23 +180,28 @@ def main():
         server = Local(("127.0.0.1", 0), handler(fixture))
         threading.Thread(target=server.serve_forever, daemon=True).start()
         config = default_config(work, server.server_address[1])
+        coverage = link_order_coverage(a.binary)
         for i in range(a.starts):
             telemetry, otlp = free_port(), free_port()
             env = dict(os.environ, FLUXTEL_TELEMETRY_ADDRESS=f"127.0.0.1:{telemetry}", FLUXTEL_OTLP_ENDPOINT=f"127.0.0.1:{otlp}",
                        DASH0_ENDPOINT=f"http://127.0.0.1:{server.server_address[1]}", DASH0_AUTH_TOKEN="bench")
             env.pop("CLUSTER_NAME", None)
-            ready, ready_cpu, idle = start_once(a.binary, config, env, telemetry, a.idle_seconds if i == 0 else 0)
+            ready, ready_cpu, idle = start_once(a.binary, config, env, telemetry, a.idle_seconds if i == 0 else 0,
+                                                 a.smaps if i == 0 else None)
             figures = [{"name": "ready_ms", "value": round(ready * 1000, 2), "unit": "ms", "better": "lower"},
                        {"name": "ready_cpu_ms", "value": round(ready_cpu, 2), "unit": "ms CPU", "better": "lower"}]
             if i == 0:
                 figures += [
                     {"name": "binary.stripped_bytes", "value": sizes[0], "unit": "B", "better": "lower"},
                     {"name": "binary.unstripped_bytes", "value": sizes[1], "unit": "B", "better": "lower"},
-                    {"name": "idle.rss", "value": idle[0], "unit": "B", "better": "lower"},
+                    {"name": "idle.rss", "value": idle[0]["VmRSS"], "unit": "B", "better": "lower"},
+                    {"name": "idle.rss_anon", "value": idle[0].get("RssAnon", 0), "unit": "B", "better": "lower"},
+                    {"name": "idle.rss_file", "value": idle[0].get("RssFile", 0), "unit": "B", "better": "lower"},
                     {"name": "idle.cpu_ms", "value": round(idle[1] * 1000, 1), "unit": "ms CPU", "better": "lower"},
                 ]
             print(json.dumps({"benchmark": "footprint", "figures": figures,
-                              "info": {"idle_seconds": str(a.idle_seconds), "config": "config/fluxtel.yaml, loopback addresses and temp paths"}}),
+                              "info": {"idle_seconds": str(a.idle_seconds), "config": "config/fluxtel.yaml, loopback addresses and temp paths",
+                                       "link_order_coverage": coverage}}),
                   flush=True)
         server.shutdown()
     finally:

@@ -66,6 +66,9 @@ def soak(soak_path, png):
     rss = [p[1] / 1e6 for p in series]
     fig, ax = plt.subplots(figsize=(9, 4), dpi=110)
     ax.plot(t, rss, color="#4c72b0", lw=1, label="agent RSS")
+    if series and len(series[0]) >= 5:  # soaks since session 3 also record RSS's two parts
+        ax.plot(t, [p[3] / 1e6 for p in series], color="#dd8452", lw=1, label="anonymous (heap, stacks)")
+        ax.plot(t, [p[4] / 1e6 for p in series], color="#8172b3", lw=1, label="file-backed (binary, libraries)")
     if "rss_after_warmup_median_first_2min" in s:
         base = s["rss_after_warmup_median_first_2min"] / 1e6
         ax.axvline(s["warmup_seconds"] / 60, color="#999", ls="--", lw=1, label="end of warm-up")

@@ -322,6 +322,15 @@ def proc_rss(pid):
     return int(open(f"/proc/{pid}/statm").read().split()[1]) * PAGE
 
 
+def proc_rss_parts(pid):
+    """(RssAnon, RssFile) in bytes: heap and stacks vs. mapped pages of the binary and its libraries."""
+    parts = {}
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith(("RssAnon:", "RssFile:")):
+            parts[line.split(":")[0]] = int(line.split()[1]) * 1024
+    return parts.get("RssAnon", 0), parts.get("RssFile", 0)
+
+
 def agent_metrics(port):
     try:
         text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
@@ -401,7 +410,7 @@ def run_workload(binary, minutes, scale, fail_ratio, sample_seconds, window_seco
             f"sink failing {fail_ratio:.0%}, {minutes} min")
         t0 = time.monotonic()
         cpu0 = proc_cpu(agent.pid)
-        series = []  # (seconds since start, rss bytes, cpu seconds)
+        series = []  # (seconds since start, rss bytes, cpu seconds, anon bytes, file bytes)
         win_start, win_cpu, win_rss = t0, cpu0, []
         end = t0 + minutes * 60
         next_sample = t0
@@ -410,7 +419,7 @@ def run_workload(binary, minutes, scale, fail_ratio, sample_seconds, window_seco
                 raise SystemExit(f"agent exited with {agent.returncode}: {open(os.path.join(work, 'agent.log')).read()[-2000:]}")
             now = time.monotonic()
             rss, cpu = proc_rss(agent.pid), proc_cpu(agent.pid)
-            series.append((round(now - t0, 1), rss, round(cpu - cpu0, 2)))
+            series.append((round(now - t0, 1), rss, round(cpu - cpu0, 2), *proc_rss_parts(agent.pid)))
             win_rss.append(rss)
             if now - win_start >= window_seconds - 1e-3:
                 if on_window:
@@ -478,7 +487,7 @@ def run_workload(binary, minutes, scale, fail_ratio, sample_seconds, window_seco
 def rss_verdict(series, warmup_seconds, tolerance=0.10):
     """Flat = after warm-up, no sample exceeds (1 + tolerance) x the median of the first two minutes after
     warm-up, and the median of the last two minutes is within tolerance of it too."""
-    after = [(t, r) for t, r, _ in series if t >= warmup_seconds]
+    after = [(p[0], p[1]) for p in series if p[0] >= warmup_seconds]
     if not after:
         return {}
     t_end = after[-1][0]

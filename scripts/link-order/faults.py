@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Records where the agent first executes each code page (scripts/link-order/generate, root only).
+
+usage: faults.py BINARY OUTDIR
+
+Runs BINARY twice under `perf record -e page-faults -d`: idle with the default Flux configuration
+(benchmarks/footprint's loopback version of it, 12 s), and under the realistic Flux workload with
+the sink failing 20 % of requests and logs rotating every 0.2 MB (30 s). Before each run it evicts
+BINARY from the page cache and sets the read-ahead of its file system to 0 (restored afterwards):
+then every code page is read, and faults, on its own when first executed, so the faulting
+instruction names a function that runs. Writes OUTDIR/idle.data and OUTDIR/workload.data.
+"""
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "benchmarks", "footprint"))
+import footprint  # noqa: E402  (its loopback default configuration and fixture server)
+
+
+def read_ahead_file(path):
+    st = os.stat(path)
+    return f"/sys/class/bdi/{os.major(st.st_dev)}:{os.minor(st.st_dev)}/read_ahead_kb"
+
+
+def evict(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def perf(binary, out):
+    return ["perf", "record", "-q", "-e", "page-faults", "-c", "1", "-d", "-o", out, "--", binary]
+
+
+def idle_run(binary, out):
+    work = tempfile.mkdtemp(prefix="fluxtel-faults-")
+    fixture = open(os.path.join(ROOT, "benchmarks", "fixtures", "kustomize-controller.prom"), "rb").read()
+    server = footprint.Local(("127.0.0.1", 0), footprint.handler(fixture))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        config = footprint.default_config(work, server.server_address[1])
+        telemetry, otlp = footprint.free_port(), footprint.free_port()
+        env = dict(os.environ, FLUXTEL_TELEMETRY_ADDRESS=f"127.0.0.1:{telemetry}", FLUXTEL_OTLP_ENDPOINT=f"127.0.0.1:{otlp}",
+                   DASH0_ENDPOINT=f"http://127.0.0.1:{server.server_address[1]}", DASH0_AUTH_TOKEN="link-order")
+        recorder = subprocess.Popen(perf(binary, out) + ["--config", config], env=env,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(12)
+        recorder.send_signal(signal.SIGTERM)  # perf passes it on to the agent, which drains and exits
+        recorder.wait(timeout=60)
+    finally:
+        server.shutdown()
+        subprocess.run(["rm", "-rf", work])
+
+
+def workload_run(binary, out, python):
+    with tempfile.NamedTemporaryFile("w", suffix=".sh", delete=False) as wrapper:
+        wrapper.write("#!/bin/sh\nexec " + " ".join(perf(binary, out)) + ' "$@"\n')
+    os.chmod(wrapper.name, 0o755)
+    try:
+        subprocess.run([python, os.path.join(ROOT, "benchmarks", "workload", "flux_workload.py"), "realistic",
+                        "--binary", wrapper.name, "--minutes", "0.5", "--fail-ratio", "0.2", "--rotate-mb", "0.2"],
+                       check=True, stdout=subprocess.DEVNULL)
+    finally:
+        os.unlink(wrapper.name)
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    binary, outdir = os.path.abspath(sys.argv[1]), sys.argv[2]
+    python = os.environ.get("FLUXTEL_PYTHON", os.path.join(ROOT, ".venv", "bin", "python3"))
+    knob = read_ahead_file(binary)
+    saved = open(knob).read().strip()
+    try:
+        open(knob, "w").write("0")
+        evict(binary)
+        idle_run(binary, os.path.join(outdir, "idle.data"))
+        evict(binary)
+        workload_run(binary, os.path.join(outdir, "workload.data"), python)
+    finally:
+        open(knob, "w").write(saved)
+
+
+if __name__ == "__main__":
+    main()
