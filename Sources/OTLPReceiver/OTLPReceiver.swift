@@ -391,10 +391,24 @@ final class OTLPIngestHandler: ChannelInboundHandler {
         return Request(head: head, signal: signal, encoding: encoding, compression: compression)
     }
 
+    /// 429 with Retry-After: the sender keeps the request and retries.
+    private func queueFull(_ encoding: PayloadEncoding, items: Int) -> Refusal {
+        var response = IngestResponse.error(
+            .tooManyRequests, grpcCode: 8, "fluxtel's export queue is full; retry later", encoding: encoding)
+        response.extraHeaders = [("Retry-After", "\(context.settings.retryAfterSeconds)")]
+        return Refusal(reason: "queue_full", response: response, items: items)
+    }
+
     /// Decodes, validates, counts and hands the request to the pipeline.
     private func ingest(_ request: Request, body buffer: ByteBuffer?, queued: @escaping @Sendable () -> Void) throws(Refusal) {
         let signal = request.signal
         let encoding = request.encoding
+        // Refused before decoding when no request this size can fit: a protobuf body decodes to at least
+        // its compressed size less gzip's framing and stored-block overhead (JSON shrinks, so 1 byte).
+        // Such a refusal counts the request, not its items, which nobody decoded.
+        let received = buffer?.readableBytes ?? 0
+        let leastBytes = encoding == .protobuf ? max(1, received - received / 8192 - 64) : 1
+        if context.pipeline.isFull(forAtLeast: leastBytes) { throw queueFull(encoding, items: 0) }
         var bytes = buffer.map { Array($0.readableBytesView) } ?? []
         if let compression = request.compression {
             do {
@@ -437,10 +451,7 @@ final class OTLPIngestHandler: ChannelInboundHandler {
         case .accepted:
             return
         case .full:
-            var response = IngestResponse.error(
-                .tooManyRequests, grpcCode: 8, "fluxtel's export queue is full; retry later", encoding: encoding)
-            response.extraHeaders = [("Retry-After", "\(context.settings.retryAfterSeconds)")]
-            throw Refusal(reason: "queue_full", response: response, items: items)
+            throw queueFull(encoding, items: items)
         case .closed:
             var response = IngestResponse.error(
                 .serviceUnavailable, grpcCode: 14, "fluxtel is shutting down; retry later", encoding: encoding)

@@ -143,6 +143,14 @@ public final class Pipeline: Sendable {
     /// Bytes currently held (open batches, queued, in flight).
     public var usedBytes: Int { state.withLock { $0.usedBytes } }
 
+    /// Whether `offer` would answer `.full` to any chunk of at least `bytes` right now. A receiver asks
+    /// before it decompresses and decodes a request, so that overload costs no decoding. False with a
+    /// persistent queue, whose room is known only when it appends.
+    public func isFull(forAtLeast bytes: Int) -> Bool {
+        guard disk == nil else { return false }
+        return state.withLock { !$0.closed && !$0.hasSpace(for: bytes, capacity: configuration.queueMaxBytes) }
+    }
+
     // MARK: export side
 
     /// The next sealed batch, waiting if there is none; `nil` once the pipeline is closed and drained.

@@ -172,6 +172,12 @@ import Testing
                 }
             }
             #expect(refusedWithRetryAfter, "the receiver never pushed back")
+            // With the queue full, a request is refused before it is decompressed or decoded: a body
+            // that is not even gzip gets the 429 too, not the 400 that decoding it would give.
+            let garbage = [UInt8](repeating: 0x5A, count: 4096)
+            let early = httpRequest(port: port, method: "POST", path: "/v1/traces",
+                                    headers: Self.protobuf + [("Content-Encoding", "gzip")], body: garbage)
+            #expect(early?.status == 429)
             #expect(agent.pipeline.usedBytes <= 64 << 10 + 8 << 10)
             sink = try await RecordingSink(port: sinkPort)
             #expect(await eventually(.seconds(30)) { agent.pipeline.usedBytes == 0 })
