@@ -132,6 +132,41 @@ import Testing
         await sink.close()
     }
 
+    /// The queue's files may not grow past 16 KiB, less than one request (~24 KiB): no file can hold
+    /// a chunk, so each would be refused forever and its source stall. Such chunks are held in memory
+    /// instead: every request is answered 200 and arrives, and the agent says so and counts it.
+    @Test func chunkLargerThanAnyFileIsHeldInMemoryAndDelivered() async throws {
+        let directory = Self.makeDirectory()
+        let otlpPort = try freePort(), telemetryPort = try freePort()
+        let sink = try await RecordingSink()
+        let path = try AgentProcessTests().writeConfig(
+            config(otlpPort: otlpPort, telemetryPort: telemetryPort, sinkPort: sink.port, directory: directory))
+        signal(SIGXFSZ, SIG_IGN)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
+        process.arguments = ["--fsize=16384", "--", try fluxtelBinary().path, "--config", path]
+        let running = RunningProcess(process: process)
+        process.standardOutput = running.stdout
+        process.standardError = running.stderr
+        try process.run()
+        #expect(try await AgentProcessTests().waitReady(telemetryPort, running), "agent did not become ready")
+        var accepted: Set<String> = []
+        for index in 0..<20 {
+            let status = await Self.post(otlpPort, Self.request(index, spans: 100))
+            #expect(status == 200, "request \(index): \(status)")
+            if status == 200 { for i in 0..<100 { accepted.insert("span-\(index)-\(i)") } }
+        }
+        #expect(await eventually(.seconds(30)) { Set(Self.spanNames(sink)).isSuperset(of: accepted) })
+        let metrics = String(decoding: httpRequest(port: telemetryPort, path: "/metrics")?.body ?? [], as: UTF8.self)
+        let errors = metrics.split(separator: "\n").first { $0.hasPrefix("fluxtel_queue_write_errors_total ") }
+        #expect(errors.map { !$0.hasSuffix(" 0") } == true, "\(errors.map(String.init) ?? "no fluxtel_queue_write_errors_total")")
+        kill(process.processIdentifier, SIGTERM)
+        let finished = try await running.wait(timeout: .seconds(15))
+        #expect(finished.status == 0)
+        #expect(finished.stderr.contains("queued in memory instead"), "\(finished.stderr.suffix(2000))")
+        await sink.close()
+    }
+
     /// The queue's files may not grow past 64 KiB (RLIMIT_FSIZE, SIGXFSZ ignored): writes fail with
     /// EFBIG, the agent says so, keeps running, and everything it answered 200 for arrives.
     @Test func fileSizeLimitIsSurvivedAndReported() async throws {

@@ -49,9 +49,9 @@ import Testing
     @Test func fileSizeLimitWithSinkDownAppliesBackpressureAndLosesNothing() async throws {
         var options = FaultRun.Options()
         options.queueDirectory = "queue"
-        // 6 MiB queue: 768 KiB segments, cut at 640 KiB by the limit. The limit must stay above the largest
-        // chunk a source hands over (the filelog reads 256 KiB of lines at a time): a chunk that fits in
-        // no file is refused forever and stalls its source (see issue 6's note on scenario 7).
+        // 6 MiB queue: 768 KiB segments, cut at 640 KiB by the limit, above the largest chunk a source
+        // hands over (the filelog reads 256 KiB of lines at a time), so every chunk is written to disk
+        // (a chunk that fits in no file is held in memory: DiskQueueAgentTests).
         options.queueSettings = ["max_bytes: 6291456", "full_policy: backpressure"]
         options.fileSizeLimit = 640 << 10
         options.logLinesPerSecond = 2000

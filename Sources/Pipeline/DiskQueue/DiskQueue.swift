@@ -36,6 +36,8 @@ public final class DiskQueue: Sendable {
     /// threads on a two-core node) that the tailer, scraper and export workers share.
     private let syncQueue = DispatchQueue(label: "fluxtel.disk-queue.fsync")
     private let replayedRecords: Mutex<[DiskRecord]>
+    /// Whether the "chunk too large for a file" warning was logged (once per run; the counter counts all).
+    let reportedTooLarge = Atomic<Bool>(false)
 
     /// Why an append took nothing.
     enum AppendError: Error {
@@ -46,6 +48,9 @@ public final class DiskQueue: Sendable {
         case noSpace
         /// Any other write error (EIO, ...), handled the same way.
         case writeFailed
+        /// The chunk does not fit even into an empty file (EFBIG there: a file size limit below the
+        /// chunk's size); no retry can help.
+        case tooLarge
     }
 
     /// A record ready to write: its 21-byte prefix computed (CRC over the body) outside any lock.
@@ -165,10 +170,12 @@ public final class DiskQueue: Sendable {
         let total = prepared.reduce(0) { $0 + $1.fileBytes }
         let outcome: Result<(records: [DiskRecord], seq: UInt64), AppendError> = state.withLock { state in
             guard state.liveRecords == 0 || Int(state.diskBytes) + total <= configuration.maxBytes else { return .failure(.full) }
+            var fresh = false
             do {
                 let id = try activeSegment(for: total, state: &state)
                 var segment = state.segments[id]!
                 let start = segment.size
+                fresh = start == 0
                 var records: [DiskRecord] = []
                 records.reserveCapacity(prepared.count)
                 for record in prepared {
@@ -193,8 +200,13 @@ public final class DiskQueue: Sendable {
                 state.appendSeq &+= 1
                 return .success((records, state.appendSeq))
             } catch {
+                let ioError = error as? SegmentIOError
+                if fresh && ioError?.errno == EFBIG {  // not a full disk: the caller keeps it elsewhere
+                    metrics.queueWriteErrors.increment()
+                    return .failure(.tooLarge)
+                }
                 reportWriteError(error, state: &state)
-                return .failure((error as? SegmentIOError)?.isNoSpace == true ? .noSpace : .writeFailed)
+                return .failure(ioError?.isNoSpace == true ? .noSpace : .writeFailed)
             }
         }
         if case .success = outcome {

@@ -12,6 +12,10 @@ import OTLPWire
 ///   does; `drop_oldest` drops the oldest queued batches (counted) until the append fits, and answers
 ///   `.full` only when nothing is left to drop (what remains is in flight). Other write errors answer
 ///   `.full` (nothing is dropped for an I/O error). A failed write is retried once in a new segment.
+/// - Too large for any file (the chunk fails with EFBIG even in an empty one: a file size limit below
+///   the chunk): it is queued in memory instead, in batches of its own, logged and counted in
+///   `fluxtel_queue_write_errors_total`. It is delivered like the memory queue delivers (its source
+///   hears `.exported`, not `.persisted`), so its source goes on; only a crash before delivery loses it.
 /// - Export: a worker reads the batch's bodies back (`loadFromDisk`), leaving out expired and corrupt
 ///   records; exported or refused records are released, and a segment goes when all of its are. A batch
 ///   the exporter gave up on goes back to the queue (until `max_age`); one interrupted by shutdown
@@ -38,6 +42,7 @@ extension Pipeline {
         let signal = chunk.signal
         let prepared = disk.prepare(parts(of: chunk).map { ($0.bytes, $0.items) }, signal: signal)
         var dropped: [PendingBatch] = []
+        var inMemory = false
         let outcome: (result: OfferResult, seq: UInt64) = state.withLock { state in
             if state.closed { return (.closed, 0) }
             var retried = false
@@ -46,6 +51,18 @@ extension Pipeline {
                 case .success(let (records, seq)):
                     append(records.map { Part(bytes: [], items: $0.items, ack: nil, record: $0) }, signal: signal, state: &state)
                     return (.accepted, seq)
+                case .failure(.tooLarge):
+                    // Held within the same max_bytes as the disk, in batches of its own: a batch's body
+                    // is either read from disk or held, never both.
+                    let held = parts(of: original)
+                    guard state.hasSpace(for: held.reduce(0) { $0 + $1.size }, capacity: configuration.queueMaxBytes) else {
+                        return (.full, 0)
+                    }
+                    seal(signal, state: &state)
+                    append(held, signal: signal, state: &state)
+                    seal(signal, state: &state)
+                    inMemory = true
+                    return (.accepted, 0)
                 case .failure(let error):
                     // A failed write is tried once more in a fresh segment (a file size limit is per
                     // file); only running out of room makes drop_oldest drop anything.
@@ -75,6 +92,16 @@ extension Pipeline {
         account(outcome.result, original)
         guard outcome.result == .accepted else { return outcome.result }
         notifyTimerAndWorkers()
+        if inMemory {
+            if !disk.reportedTooLarge.exchange(true, ordering: .relaxed) {
+                disk.logger.warning("A chunk is larger than the disk queue may write into one file; queued in memory instead", metadata: [
+                    "signal": "\(signal)", "chunk.bytes": "\(original.bytes.count)", "items": "\(original.itemCount)",
+                    "hint": "raise the file size limit (ulimit -f) above the largest chunk; counted in fluxtel_queue_write_errors_total",
+                ])
+            }
+            queued?()
+            return .accepted
+        }
         let durable: @Sendable () -> Void = {
             acknowledgement?(.persisted)
             queued?()
@@ -119,6 +146,7 @@ extension Pipeline {
             disk.release(batch.records)
             return true
         case .failed:
+            if batch.records.isEmpty { return true }  // held in memory (too large for a file): as without a disk
             let requeued: Bool = state.withLock { state in
                 if state.closed || Task.isCancelled { return false }  // stays on disk for the next start
                 var again = batch
