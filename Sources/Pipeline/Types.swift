@@ -49,12 +49,16 @@ public struct ExportBatch: Sendable {
     public var itemCount: Int
     /// Monotonic id, for logs.
     public var id: UInt64
+    /// Read from the persistent queue, which keeps it when the export fails (it is sent again, or
+    /// after the next start): a failure is then not a loss, and exporters do not count it as failed.
+    public var persistent: Bool
 
-    public init(signal: Signal, body: [UInt8], itemCount: Int, id: UInt64) {
+    public init(signal: Signal, body: [UInt8], itemCount: Int, id: UInt64, persistent: Bool = false) {
         self.signal = signal
         self.body = body
         self.itemCount = itemCount
         self.id = id
+        self.persistent = persistent
     }
 }
 

@@ -157,6 +157,20 @@ struct OTLPHTTPExporterTests {
         }
     }
 
+    /// A batch of the persistent queue goes back to it when given up on: not counted as failed.
+    @Test func givingUpOnAPersistentBatchIsNotCountedAsFailed() async throws {
+        try await withSink(fallback: .status(429, headers: [("Retry-After", "60")])) {
+            $0.retry = Fixtures.retry(elapsed: .seconds(5))
+        } _: { sink, exporter in
+            var batch = Fixtures.batch(items: 4)
+            batch.persistent = true
+            #expect(await exporter.export(batch) == .failed)
+            #expect(sink.requests.count == 1)
+            #expect(metrics.failed() == 0)
+            #expect(metrics.dropped() == 0)
+        }
+    }
+
     @Test func badRequestWithStatusBodyIsRejectedAndLogged() async throws {
         let status = Fixtures.rpcStatus(code: 3, message: "resource_spans[0]: invalid trace id length")
         try await withSink(

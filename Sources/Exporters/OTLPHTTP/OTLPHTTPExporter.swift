@@ -127,6 +127,8 @@ public final class OTLPHTTPExporter: BatchExporter {
         logger[metadataKey: "batch.id"] = "\(batch.id)"
         let counters = metrics[batch.signal]
         let items = Int64(batch.itemCount)
+        // A batch of the persistent queue goes back to it when given up on: not failed, not lost.
+        let countFailed = { if !batch.persistent { counters.failed.increment(by: items) } }
 
         let payload =
             configuration.compression == .gzip
@@ -137,7 +139,7 @@ public final class OTLPHTTPExporter: BatchExporter {
         var retry = RetryStateMachine(policy: configuration.retry, start: clock.now)
         while true {
             if Task.isCancelled {
-                counters.failed.increment(by: items)
+                countFailed()
                 logger.warning("Export cancelled", metadata: ["batch.items": "\(items)"])
                 return .failed
             }
@@ -164,7 +166,7 @@ public final class OTLPHTTPExporter: BatchExporter {
                     ])
                 return .exported
             case .cancelled:
-                counters.failed.increment(by: items)
+                countFailed()
                 logger.warning("Export cancelled", metadata: ["batch.items": "\(items)"])
                 return .failed
             case .status(let status, let retryAfter, let message):
@@ -211,7 +213,7 @@ public final class OTLPHTTPExporter: BatchExporter {
                 do {
                     try await Task.sleep(for: delay, clock: clock)
                 } catch {
-                    counters.failed.increment(by: items)
+                    countFailed()
                     logger.warning("Export cancelled", metadata: ["batch.items": "\(items)"])
                     return .failed
                 }
@@ -220,9 +222,9 @@ public final class OTLPHTTPExporter: BatchExporter {
                 counters.dropped.increment(by: items)
                 return .rejected
             case .giveUp:
-                counters.failed.increment(by: items)
+                countFailed()
                 logger.error(
-                    "Export failed, giving up on batch",
+                    batch.persistent ? "Export failed, giving up on batch for now; it stays in the persistent queue" : "Export failed, giving up on batch",
                     metadata: [
                         "batch.items": "\(items)", "retry.attempts": "\(retry.failures)",
                         "retry.elapsed": "\(clock.now - retry.start)",

@@ -129,6 +129,7 @@ extension Pipeline {
         pending.records = loaded.sent
         pending.batch.body = loaded.body
         pending.batch.itemCount = loaded.items
+        pending.batch.persistent = true
         if loaded.sent.isEmpty {
             complete(pending, outcome: .exported)
             return false
