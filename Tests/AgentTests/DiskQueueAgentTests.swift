@@ -132,44 +132,24 @@ import Testing
         await sink.close()
     }
 
-    /// The queue's files may not grow past 16 KiB, less than one request (~24 KiB): no file can hold
-    /// a chunk, so each would be refused forever and its source stall. Such chunks are held in memory
-    /// instead: every request is answered 200 and arrives, and the agent says so and counts it.
-    @Test func chunkLargerThanAnyFileIsHeldInMemoryAndDelivered() async throws {
-        let directory = Self.makeDirectory()
-        let otlpPort = try freePort(), telemetryPort = try freePort()
-        let sink = try await RecordingSink()
-        let path = try AgentProcessTests().writeConfig(
-            config(otlpPort: otlpPort, telemetryPort: telemetryPort, sinkPort: sink.port, directory: directory))
-        signal(SIGXFSZ, SIG_IGN)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
-        process.arguments = ["--fsize=16384", "--", try fluxtelBinary().path, "--config", path]
-        let running = RunningProcess(process: process)
-        process.standardOutput = running.stdout
-        process.standardError = running.stderr
-        try process.run()
-        #expect(try await AgentProcessTests().waitReady(telemetryPort, running), "agent did not become ready")
-        var accepted: Set<String> = []
-        for index in 0..<20 {
-            let status = await Self.post(otlpPort, Self.request(index, spans: 100))
-            #expect(status == 200, "request \(index): \(status)")
-            if status == 200 { for i in 0..<100 { accepted.insert("span-\(index)-\(i)") } }
+    /// The agent with a disk queue, run under `prlimit --fsize=BYTES` (RLIMIT_FSIZE) with SIGXFSZ
+    /// ignored, ready; and its ports and sink.
+    struct Limited {
+        var process: Process
+        var running: RunningProcess
+        var otlpPort: Int
+        var telemetryPort: Int
+        var sink: RecordingSink
+
+        /// `fluxtel_queue_write_errors_total`'s line, if it is above 0.
+        func writeErrors() -> String? {
+            let metrics = String(decoding: httpRequest(port: telemetryPort, path: "/metrics")?.body ?? [], as: UTF8.self)
+            let line = metrics.split(separator: "\n").first { $0.hasPrefix("fluxtel_queue_write_errors_total ") }
+            return line.flatMap { $0.hasSuffix(" 0") ? nil : String($0) }
         }
-        #expect(await eventually(.seconds(30)) { Set(Self.spanNames(sink)).isSuperset(of: accepted) })
-        let metrics = String(decoding: httpRequest(port: telemetryPort, path: "/metrics")?.body ?? [], as: UTF8.self)
-        let errors = metrics.split(separator: "\n").first { $0.hasPrefix("fluxtel_queue_write_errors_total ") }
-        #expect(errors.map { !$0.hasSuffix(" 0") } == true, "\(errors.map(String.init) ?? "no fluxtel_queue_write_errors_total")")
-        kill(process.processIdentifier, SIGTERM)
-        let finished = try await running.wait(timeout: .seconds(15))
-        #expect(finished.status == 0)
-        #expect(finished.stderr.contains("queued in memory instead"), "\(finished.stderr.suffix(2000))")
-        await sink.close()
     }
 
-    /// The queue's files may not grow past 64 KiB (RLIMIT_FSIZE, SIGXFSZ ignored): writes fail with
-    /// EFBIG, the agent says so, keeps running, and everything it answered 200 for arrives.
-    @Test func fileSizeLimitIsSurvivedAndReported() async throws {
+    func startUnderFileSizeLimit(_ bytes: Int) async throws -> Limited {
         let directory = Self.makeDirectory()
         let otlpPort = try freePort(), telemetryPort = try freePort()
         let sink = try await RecordingSink()
@@ -179,29 +159,54 @@ import Testing
         signal(SIGXFSZ, SIG_IGN)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
-        process.arguments = ["--fsize=65536", "--", try fluxtelBinary().path, "--config", path]
+        process.arguments = ["--fsize=\(bytes)", "--", try fluxtelBinary().path, "--config", path]
         let running = RunningProcess(process: process)
         process.standardOutput = running.stdout
         process.standardError = running.stderr
         try process.run()
         #expect(try await AgentProcessTests().waitReady(telemetryPort, running), "agent did not become ready")
+        return Limited(process: process, running: running, otlpPort: otlpPort, telemetryPort: telemetryPort, sink: sink)
+    }
+
+    /// The queue's files may not grow past 16 KiB, less than one request (~24 KiB): no file can hold
+    /// a chunk, so each would be refused forever and its source stall. Such chunks are held in memory
+    /// instead: every request is answered 200 and arrives, and the agent says so and counts it.
+    @Test func chunkLargerThanAnyFileIsHeldInMemoryAndDelivered() async throws {
+        let agent = try await startUnderFileSizeLimit(16 << 10)
+        var accepted: Set<String> = []
+        for index in 0..<20 {
+            let status = await Self.post(agent.otlpPort, Self.request(index, spans: 100))
+            #expect(status == 200, "request \(index): \(status)")
+            if status == 200 { for i in 0..<100 { accepted.insert("span-\(index)-\(i)") } }
+        }
+        #expect(await eventually(.seconds(30)) { Set(Self.spanNames(agent.sink)).isSuperset(of: accepted) })
+        #expect(agent.writeErrors() != nil, "fluxtel_queue_write_errors_total")
+        kill(agent.process.processIdentifier, SIGTERM)
+        let finished = try await agent.running.wait(timeout: .seconds(15))
+        #expect(finished.status == 0)
+        #expect(finished.stderr.contains("queued in memory instead"), "\(finished.stderr.suffix(2000))")
+        await agent.sink.close()
+    }
+
+    /// The queue's files may not grow past 64 KiB (RLIMIT_FSIZE, SIGXFSZ ignored): writes fail with
+    /// EFBIG, the agent says so, keeps running, and everything it answered 200 for arrives.
+    @Test func fileSizeLimitIsSurvivedAndReported() async throws {
+        let agent = try await startUnderFileSizeLimit(64 << 10)
         var accepted: Set<String> = []
         var refused = 0
         for index in 0..<150 {
             // ~6 KiB per request: a 64 KiB segment holds about ten.
-            let status = await Self.post(otlpPort, Self.request(index, spans: 25))
+            let status = await Self.post(agent.otlpPort, Self.request(index, spans: 25))
             if status == 200 { for i in 0..<25 { accepted.insert("span-\(index)-\(i)") } } else { refused += 1 }
         }
-        #expect(process.isRunning)
-        let metrics = String(decoding: httpRequest(port: telemetryPort, path: "/metrics")?.body ?? [], as: UTF8.self)
-        let errors = metrics.split(separator: "\n").first { $0.hasPrefix("fluxtel_queue_write_errors_total ") }
-        #expect(errors.map { !$0.hasSuffix(" 0") } == true, "\(errors.map(String.init) ?? "no fluxtel_queue_write_errors_total")")
-        #expect(await eventually(.seconds(30)) { Set(Self.spanNames(sink)).isSuperset(of: accepted) })
+        #expect(agent.process.isRunning)
+        #expect(agent.writeErrors() != nil, "fluxtel_queue_write_errors_total")
+        #expect(await eventually(.seconds(30)) { Set(Self.spanNames(agent.sink)).isSuperset(of: accepted) })
         #expect(accepted.count > 100 * 25, "most requests are accepted (\(refused) refused)")
-        kill(process.processIdentifier, SIGTERM)
-        let finished = try await running.wait(timeout: .seconds(15))
+        kill(agent.process.processIdentifier, SIGTERM)
+        let finished = try await agent.running.wait(timeout: .seconds(15))
         #expect(finished.status == 0)
         #expect(finished.stderr.contains("out of space"), "\(finished.stderr.suffix(2000))")
-        await sink.close()
+        await agent.sink.close()
     }
 }
