@@ -54,6 +54,7 @@ enum Fluxtel {
             logger.critical("Cannot start", metadata: ["error": "\(error)"])
             return 1
         }
+        MallocTuning.startTrimming()
         do {
             try await agent.run()
         } catch {
@@ -113,18 +114,47 @@ enum ProcessEnvironment {
 /// kernel when freed; the recurring 40–600 KB request, chunk and deflate buffers are reused from the
 /// arenas), a 1 MiB trim threshold, and 2 arenas (the agent runs 2 NIO and 2 export threads; more
 /// arenas only hold more free memory). Figures with and without: README.md, "Log path".
+///
+/// And every 10 s `malloc_trim(0)`, which gives the kernel back the free pages inside the arenas, not
+/// only at their top. The trim threshold alone returns nothing while one live block sits above the free
+/// ones: in the 30-minute soak (20x the Flux workload, the sink failing 10 % of requests) the heap in use
+/// stayed at 3.3-3.4 MB while the arenas held 4.1 MB, then 5.6 MB after ten minutes. One trim took anonymous
+/// RSS from 6.8 to 5.0 MB. With a heap of a few MB a trim costs well under a millisecond.
 /// `FLUXTEL_MALLOC_TUNING=0` leaves glibc's defaults (and its `MALLOC_*` variables) alone.
 enum MallocTuning {
     static let mmapThreshold: Int32 = 1 << 20
     static let trimThreshold: Int32 = 1 << 20
     static let arenas: Int32 = 2
+    static let trimInterval: Duration = .seconds(10)
+
+    static var enabled: Bool {
+        #if canImport(Glibc)
+        if let value = getenv("FLUXTEL_MALLOC_TUNING"), String(cString: value) == "0" { return false }
+        return true
+        #else
+        return false
+        #endif
+    }
 
     static func apply() {
         #if canImport(Glibc)
-        if let value = getenv("FLUXTEL_MALLOC_TUNING"), String(cString: value) == "0" { return }
+        guard enabled else { return }
         _ = mallopt(M_MMAP_THRESHOLD, mmapThreshold)
         _ = mallopt(M_TRIM_THRESHOLD, trimThreshold)
         _ = mallopt(M_ARENA_MAX, arenas)
+        #endif
+    }
+
+    /// Trims the heap every `trimInterval` for as long as the process runs.
+    static func startTrimming() {
+        #if canImport(Glibc)
+        guard enabled else { return }
+        Task.detached(priority: .background) {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: trimInterval)
+                _ = malloc_trim(0)
+            }
+        }
         #endif
     }
 }
