@@ -1,8 +1,9 @@
 import CZlib
 
 /// A reusable deflate stream: `deflateReset` between calls is much cheaper than `deflateInit2`
-/// (which allocates ~256 KiB of state). Not thread-safe; use one per task.
-public final class GzipCompressor {
+/// (which allocates ~256 KiB of state). Not safe for concurrent use: one task at a time may use it
+/// (``GzipCompressorPool`` hands one from task to task under its lock, hence `@unchecked Sendable`).
+public final class GzipCompressor: @unchecked Sendable {
     private let stream: UnsafeMutablePointer<z_stream>
     private var initialized: Bool
     public let level: Int
@@ -73,6 +74,3 @@ public final class GzipCompressor {
         }
     }
 }
-
-@available(*, unavailable)
-extension GzipCompressor: Sendable {}

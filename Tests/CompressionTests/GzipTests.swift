@@ -60,6 +60,38 @@ import Testing
         }
     }
 
+    @Test func poolReusesOneCompressorAcrossSequentialCalls() throws {
+        let pool = GzipCompressorPool(level: 6)
+        for size in [100_000, 10, 0, 250_000] {
+            let input = Self.sample(size, seed: UInt64(size + 7))
+            let compressed = pool.compress(input)
+            #expect(compressed == Gzip.compress(input, level: 6))
+            #expect(try Gzip.decompress(compressed, maxOutputBytes: size) == input)
+        }
+        #expect(pool.created == 1)
+    }
+
+    @Test func poolGivesConcurrentCallersTheirOwnCompressorAndKeepsAtMostMaxIdle() async throws {
+        let pool = GzipCompressorPool(level: 1, maxIdle: 2)
+        let inputs = (0..<16).map { Self.sample(50_000 + $0 * 1_000, seed: UInt64($0 + 1)) }
+        let outputs = await withTaskGroup(of: (Int, [UInt8]).self) { group in
+            for (index, input) in inputs.enumerated() {
+                group.addTask { (index, pool.compress(input)) }
+            }
+            var outputs: [Int: [UInt8]] = [:]
+            for await (index, output) in group { outputs[index] = output }
+            return outputs
+        }
+        for (index, input) in inputs.enumerated() {
+            #expect(try Gzip.decompress(outputs[index]!, maxOutputBytes: input.count) == input)
+        }
+        let before = pool.created
+        #expect(before >= 1 && before <= inputs.count)
+        // Sequential calls after the burst find a kept compressor: nothing new is set up.
+        for input in inputs.prefix(4) { _ = pool.compress(input) }
+        #expect(pool.created == before)
+    }
+
     @Test func exactCapIsAllowedOneMoreByteIsNot() throws {
         let input = Self.sample(1000)
         let compressed = Gzip.compress(input)

@@ -30,6 +30,8 @@ public final class OTLPHTTPExporter: BatchExporter {
     private let headers: HTTPHeaders
     private let urls: [Signal: HTTPURL]
     private let clock = ContinuousClock()
+    /// One deflate stream reused across exports (`deflateReset`), not one set up per export.
+    private let gzip: GzipCompressorPool
 
     /// The most of a response body we read (the rest is discarded): OTLP responses are tiny.
     static let maxResponseBytes = 64 * 1024
@@ -49,6 +51,7 @@ public final class OTLPHTTPExporter: BatchExporter {
         self.logger = logger
         self.configuration = configuration
         self.metrics = metrics
+        self.gzip = GzipCompressorPool(level: configuration.compressionLevel)
 
         var urls: [Signal: HTTPURL] = [:]
         for signal in Signal.allCases {
@@ -132,7 +135,7 @@ public final class OTLPHTTPExporter: BatchExporter {
 
         let payload =
             configuration.compression == .gzip
-            ? Gzip.compress(batch.body, level: configuration.compressionLevel) : batch.body
+            ? gzip.compress(batch.body) : batch.body
         let request = HTTPRequest(
             url: urls[batch.signal]!, method: .POST, headers: headers, body: ByteBuffer(bytes: payload))
 
