@@ -111,21 +111,26 @@ enum ProcessEnvironment {
 /// took 25 MB off (256 KiB: 46.5 MB, 1 MiB: 47 MB).
 ///
 /// So: a fixed 1 MiB mmap threshold (big blocks, i.e. batches and their gzip output, go back to the
-/// kernel when freed; the recurring 40–600 KB request, chunk and deflate buffers are reused from the
-/// arenas), a 1 MiB trim threshold, and 2 arenas (the agent runs 2 NIO and 2 export threads; more
-/// arenas only hold more free memory). Figures with and without: README.md, "Log path".
+/// kernel when freed; the recurring 40–600 KB request, chunk and read buffers are reused from the
+/// arena), a 1 MiB trim threshold, and one arena. Figures with and without: benchmarks/HISTORY.md,
+/// "Log path".
 ///
-/// And every 10 s `malloc_trim(0)`, which gives the kernel back the free pages inside the arenas, not
-/// only at their top. The trim threshold alone returns nothing while one live block sits above the free
-/// ones: in the 30-minute soak (20x the Flux workload, the sink failing 10 % of requests) the heap in use
-/// stayed at 3.3-3.4 MB while the arenas held 4.1 MB, then 5.6 MB after ten minutes. One trim took anonymous
-/// RSS from 6.8 to 5.0 MB. With a heap of a few MB a trim costs well under a millisecond.
+/// And every 2 s `malloc_trim(0)`, which gives the kernel back the free pages inside the arena, not
+/// only at its top. The trim threshold alone returns nothing while one live block sits above the free
+/// ones. Under the soak's load (20x the Flux workload, the sink failing 10 % of requests) heaptrack saw
+/// the heap in use flat over 13 minutes (median 6.4 MB each minute, floor 3.2-3.3 MB), while in the
+/// 30-minute soak the anonymous RSS went 5 -> 7 MB with 2 arenas and no trim, and 4.4 -> 7.2 MB and
+/// back with a trim every 10 s: what the arenas held between trims, and the second arena's scattered
+/// free pages. One arena and a trim every
+/// 2 s cost nothing measurable on the log benchmark (4.65-4.9 CPU s per million lines either way);
+/// an mmap threshold of 128 KiB instead cost 0.4-0.5 s (the tailer's chunk buffers then fault in at
+/// every read). With a heap of a few MB a trim costs well under a millisecond.
 /// `FLUXTEL_MALLOC_TUNING=0` leaves glibc's defaults (and its `MALLOC_*` variables) alone.
 enum MallocTuning {
     static let mmapThreshold: Int32 = 1 << 20
     static let trimThreshold: Int32 = 1 << 20
-    static let arenas: Int32 = 2
-    static let trimInterval: Duration = .seconds(10)
+    static let arenas: Int32 = 1
+    static let trimInterval: Duration = .seconds(2)
 
     static var enabled: Bool {
         #if canImport(Glibc)
