@@ -54,7 +54,8 @@ import Testing
             let outcome = try await run.finish()
             Self.expectNothingLost(outcome, "503 for 30 s")
             #expect(refused > 0, "the agent tried during the outage")
-            #expect(FaultRun.sample("fluxtel_export_retries_total", signal: "logs", in: outcome.metrics) ?? 0 > 0)
+            #expect(FaultRun.sample("fluxtel_export_retries_total", signal: "logs", in: outcome.metrics) ?? 0 > 0,
+                    "/metrics before SIGTERM: \(outcome.metrics.isEmpty ? "unanswered" : "answered")")
         }
     }
 

@@ -225,8 +225,15 @@ final class FaultRun: Sendable {
     }
 
     /// The agent's own `/metrics` exposition.
+    /// Asked up to three times: under the full parallel suite one request can time out, and an empty
+    /// exposition reads as zero for every counter.
     func metricsText() -> String {
-        String(decoding: LoopbackHTTP.request(port: telemetryPort, path: "/metrics", timeoutSeconds: 5)?.body ?? [], as: UTF8.self)
+        for _ in 0..<3 {
+            if let body = LoopbackHTTP.request(port: telemetryPort, path: "/metrics", timeoutSeconds: 5)?.body, !body.isEmpty {
+                return String(decoding: body, as: UTF8.self)
+            }
+        }
+        return ""
     }
 
     /// A sample of the agent's `/metrics`, e.g. `fluxtel_items_dropped_total` with `signal="traces"`.
