@@ -237,7 +237,7 @@ let package = Package(
         .testTarget(
             name: "FileLogReceiverTests",
             dependencies: [
-                "FileLogReceiver", "Pipeline", "OTLPWire", "SelfTelemetry", "Compression",
+                "FileLogReceiver", "Pipeline", "OTLPWire", "SelfTelemetry", "Compression", "FluxtelTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),

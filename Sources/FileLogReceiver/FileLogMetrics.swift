@@ -9,6 +9,8 @@ struct FileLogMetrics: Sendable {
     let filesFinished: Counter
     /// Copy-truncate (or truncate-and-rewrite) detections.
     let truncations: Counter
+    /// Rotated generations found next to a rotated file that were never seen at the tailed path.
+    let missedGenerations: Counter
     /// Records longer than `max_log_size`, cut and flagged.
     let truncatedRecords: Counter
 
@@ -20,6 +22,9 @@ struct FileLogMetrics: Sendable {
         truncations = registry.makeCounter(
             descriptor: d("fluxtel_filelog_truncations_total",
                           "Log files found truncated (copy-truncate rotation); read again from their start."))
+        missedGenerations = registry.makeCounter(
+            descriptor: d("fluxtel_filelog_rotated_unseen_total",
+                          "Rotated log files found next to a rotated file, never seen at the tailed path; read whole."))
         truncatedRecords = registry.makeCounter(
             descriptor: d("fluxtel_filelog_records_truncated_total",
                           "Log records longer than max_log_size, cut and flagged with fluxtel.log.truncated."))

@@ -10,7 +10,8 @@ public struct FileLogReceiverSettings: Sendable, Equatable {
     /// Globs of files never to tail.
     public var exclude: [String]
     /// Start files that have no checkpoint at their beginning (else at their end). Files that appear
-    /// after the first poll are always read from their beginning.
+    /// after the first poll, rotated generations found next to a rotated file, and a file that took the
+    /// path of a checkpointed file while the agent was stopped are always read from their beginning.
     public var startAtBeginning: Bool
     public var format: LineFormat
     /// Where offsets are checkpointed; empty keeps them in memory only.

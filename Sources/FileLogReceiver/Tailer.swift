@@ -10,6 +10,8 @@ import Synchronization
 final class TailedFile {
     let key: FileKey
     var path: String
+    /// `path` with symlinks resolved: rotated generations are named next to it.
+    let resolvedPath: String
     let fd: Int32
     /// Next byte to read.
     var readOffset: Int64
@@ -31,6 +33,7 @@ final class TailedFile {
          fingerprint: Fingerprint, resolvedPath: String) {
         self.key = key
         self.path = path
+        self.resolvedPath = resolvedPath
         self.fd = fd
         self.readOffset = offset
         self.bufferOffset = offset
@@ -72,6 +75,8 @@ final class Tailer: @unchecked Sendable {
     var restored: [FileKey: AckLedger.Checkpoint]
     var files: [FileKey: TailedFile] = [:]
     var order: [FileKey] = []
+    /// Rotated files read to their end and let go: a later rotation's scan must not read them again.
+    var finished = FinishedFiles()
     var firstPoll = true
     var encoder = LogRecordEncoder()
     /// Lines never wait longer than this for their `\n` once the file stops growing.
@@ -103,22 +108,30 @@ final class Tailer: @unchecked Sendable {
                 do { try await poll() } catch { return }
                 nextPoll = ContinuousClock.now + settings.pollInterval
             }
-            for key in ledger.takeFailed() {
-                if let file = files[key] { rewind(file) }
-            }
-            var progressed = false
-            for key in order {
-                guard let file = files[key] else { continue }
-                do {
-                    if try await readSome(file) { progressed = true }
-                } catch {
-                    return  // cancelled or the pipeline closed: stop reading
-                }
+            let progressed: Bool
+            do {
+                progressed = try await readRound()
+            } catch {
+                return  // cancelled or the pipeline closed: stop reading
             }
             if !progressed {
                 do { try await Task.sleep(until: nextPoll, clock: .continuous) } catch { return }
             }
         }
+    }
+
+    /// Reads each open file once (files whose export failed again from their checkpoint). False when
+    /// no file had new bytes.
+    func readRound() async throws -> Bool {
+        for key in ledger.takeFailed() {
+            if let file = files[key] { rewind(file) }
+        }
+        var progressed = false
+        for key in order {
+            guard let file = files[key] else { continue }
+            if try await readSome(file) { progressed = true }
+        }
+        return progressed
     }
 
     /// Closes every file (the ledger keeps their offsets until acknowledged).
@@ -133,14 +146,26 @@ final class Tailer: @unchecked Sendable {
 
     func poll() async throws {
         let found = finder.find()
-        var seen = Set<FileKey>()
+        let seen = Set(found.map(\.key))
+        // Rotations first: a tailed file no longer found at its path was renamed away or deleted. Whole
+        // generations written and rotated away since the last poll are only next to it (the include
+        // globs do not match rotated names): find and open them before the file that now has the path.
+        for key in order {
+            guard let file = files[key], file.matched, !seen.contains(key) else { continue }
+            file.matched = false
+            openMissedGenerations(after: file, base: (file.path, file.resolvedPath), found: seen)
+        }
+        // At the first poll, a file at a path whose earlier file has a checkpoint took that path while
+        // the agent was stopped (a rotation): `start_at` does not apply to it, it is read whole.
+        let rotatedWhileStopped = firstPoll ? Set(restored.values.map(\.path)) : []
         for candidate in found {
-            seen.insert(candidate.key)
             if let file = files[candidate.key] {
                 file.matched = true
                 continue
             }
-            open(candidate.path, expected: candidate.key, restoredOnly: false)
+            let start: Start = firstPoll && !rotatedWhileStopped.contains(candidate.path)
+                ? .checkpointOrStartAt : .checkpointOrBeginning
+            open(candidate.path, expected: candidate.key, start: start)
         }
         if firstPoll {
             recoverRotatedFiles(seen: seen)
@@ -149,15 +174,28 @@ final class Tailer: @unchecked Sendable {
         }
         for key in order {
             guard let file = files[key] else { continue }
-            if !seen.contains(key) { file.matched = false }
             try await check(file)
         }
     }
 
+    /// Where a newly opened file starts when it has no checkpoint.
+    enum Start {
+        /// `start_at` (files present at the first poll).
+        case checkpointOrStartAt
+        /// Its beginning (files that appeared later, missed rotated generations).
+        case checkpointOrBeginning
+        /// Only from a checkpoint; not opened without one.
+        case checkpointOnly
+    }
+
     /// Opens a file and decides where to start: its checkpoint (same inode and fingerprint), else
     /// `start_at` for files present at startup, else the beginning.
+    ///
+    /// `labels` names the file as it was named while it was written (a missed generation is read
+    /// under the path and resource of the file it was rotated from); by default its own path.
     @discardableResult
-    private func open(_ path: String, expected: FileKey, restoredOnly: Bool) -> TailedFile? {
+    private func open(_ path: String, expected: FileKey, start: Start,
+                      labels: (path: String, resolved: String)? = nil) -> TailedFile? {
         let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             logger.debug("Cannot open log file", metadata: ["file.path": "\(path)", "error": "\(String(cString: strerror(errno)))"])
@@ -181,16 +219,21 @@ final class Tailer: @unchecked Sendable {
         {
             offset = checkpoint.offset
             if checkpoint.fingerprint.length > fingerprint.length { fingerprint = checkpoint.fingerprint }
-        } else if restoredOnly {
-            close(fd)
-            return nil
-        } else if firstPoll && !settings.startAtBeginning {
-            offset = size
         } else {
-            offset = 0
+            switch start {
+            case .checkpointOnly:
+                close(fd)
+                return nil
+            case .checkpointOrStartAt:
+                offset = settings.startAtBeginning ? 0 : size
+            case .checkpointOrBeginning:
+                offset = 0
+            }
         }
+        let path = labels?.path ?? path
         let file = TailedFile(key: key, path: path, fd: fd, offset: offset, format: settings.format,
-                              maxLogSize: settings.maxLogSize, fingerprint: fingerprint, resolvedPath: Self.realPath(path))
+                              maxLogSize: settings.maxLogSize, fingerprint: fingerprint,
+                              resolvedPath: labels?.resolved ?? Self.realPath(path))
         files[key] = file
         order.append(key)
         counters.openFiles.set(Int64(files.count))
@@ -216,11 +259,68 @@ final class Tailer: @unchecked Sendable {
                 break
             }
             closedir(dir)
-            if let match, let file = open(match, expected: checkpoint.key, restoredOnly: true) {
+            if let match, let file = open(match, expected: checkpoint.key, start: .checkpointOnly) {
                 file.matched = false
                 logger.info("Reading the rest of a file rotated while stopped", metadata: ["file.path": "\(match)"])
+                openMissedGenerations(after: file, base: (checkpoint.path, checkpoint.path), found: seen)
             }
         }
+    }
+
+    /// Opens, from their beginning, the generations rotated away after `predecessor` that were never
+    /// seen at the tailed path `base` (as found, and with symlinks resolved): files next to it whose
+    /// name extends its name (`0.log.1`, `0.log.20261203-130000`; not `.gz`), that no glob matches, that
+    /// are not open or already read whole, and that were written after the predecessor (modified no
+    /// earlier than its last write; timestamps are coarse). Oldest first, named as `base`.
+    /// A starved tailer (backpressure, a busy node) or a restart used to skip them whole.
+    private func openMissedGenerations(after predecessor: TailedFile, base: (path: String, resolved: String),
+                                       found: Set<FileKey>) {
+        var st = stat()
+        guard fstat(predecessor.fd, &st) == 0 else { return }
+        let writtenUntil = Self.nanos(st.st_mtim)
+        let (directory, name) = Self.split(base.resolved)
+        guard let dir = opendir(directory.isEmpty ? "/" : directory) else { return }
+        var generations: [(path: String, key: FileKey, mtime: Int)] = []
+        while let entry = readdir(dir) {
+            let entryName = withUnsafePointer(to: &entry.pointee.d_name) {
+                String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
+            }
+            guard entryName.count > name.count, entryName.hasPrefix(name), !entryName.hasSuffix(".gz") else { continue }
+            let path = directory + "/" + entryName
+            guard stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { continue }
+            let key = FileKey(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+            let mtime = Self.nanos(st.st_mtim)
+            guard files[key] == nil, !found.contains(key), mtime >= writtenUntil, !wasFinished(key, path: path)
+            else { continue }
+            generations.append((path, key, mtime))
+        }
+        closedir(dir)
+        for generation in generations.sorted(by: { $0.mtime < $1.mtime }) {
+            guard let file = open(generation.path, expected: generation.key, start: .checkpointOrBeginning,
+                                  labels: base)
+            else { continue }
+            file.matched = false
+            counters.missedGenerations.increment()
+            logger.info("Reading a log file rotated away before it was seen",
+                        metadata: ["file.path": "\(generation.path)", "file.rotated_from": "\(base.path)"])
+        }
+    }
+
+    /// The file at `path` is one already read whole (same inode, same first bytes).
+    private func wasFinished(_ key: FileKey, path: String) -> Bool {
+        guard let fingerprint = finished.fingerprint(of: key) else { return false }
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return true }
+        defer { close(fd) }
+        return readFingerprint(fd, length: fingerprint.length) == fingerprint
+    }
+
+    static func nanos(_ time: timespec) -> Int { time.tv_sec * 1_000_000_000 + time.tv_nsec }
+
+    /// Directory and file name of a path.
+    static func split(_ path: String) -> (directory: String, name: String) {
+        guard let slash = path.lastIndex(of: "/") else { return (".", path) }
+        return (String(path[..<slash]), String(path[path.index(after: slash)...]))
     }
 
     private func readFingerprint(_ fd: Int32, length: Int) -> Fingerprint {
@@ -267,6 +367,7 @@ final class Tailer: @unchecked Sendable {
     }
 
     private func letGo(_ file: TailedFile) {
+        finished.insert(file.key, fingerprint: file.fingerprint)
         close(file.fd)
         files[file.key] = nil
         order.removeAll { $0 == file.key }
@@ -341,9 +442,10 @@ final class Tailer: @unchecked Sendable {
             for candidate in candidates { close(candidate.fd) }
             return []
         }
+        // Timestamps are coarse (a clock tick): a copy made in the same tick as the match is newer too.
         var chain = [match.fd]
         for candidate in candidates.sorted(by: { $0.mtime < $1.mtime }) where candidate.fd != match.fd {
-            if candidate.mtime > match.mtime { chain.append(candidate.fd) } else { close(candidate.fd) }
+            if candidate.mtime >= match.mtime { chain.append(candidate.fd) } else { close(candidate.fd) }
         }
         return chain
     }
