@@ -40,17 +40,27 @@ struct DecodedRecord {
 /// fragments until the `F` record and docker's 16 KiB splits until the line that ends in `\n`, caps
 /// joined records at `maxLogSize` (flagging them), and falls back to raw text for lines that are not
 /// in the file's format. Nothing is ever dropped.
+///
+/// Joining is per stream: the runtime writes stdout's and stderr's partial lines independently, so a
+/// stderr line between two stdout fragments is a record of its own, not part of the stdout record.
 struct LineDecoder {
     private(set) var format: LineFormat
     let maxLogSize: Int
 
-    /// Fragments joined so far (at most `maxLogSize` bytes).
-    private var joined: [UInt8] = []
-    private var joining = false
-    private var joinedOriginalSize = 0
-    private var joinStream: LogStream = .unknown
-    private var joinTime: UInt64 = 0
-    /// File offset where the record being joined began: checkpoints must not pass it.
+    /// One stream's record being joined from fragments.
+    private struct Join {
+        /// Fragments joined so far (at most `maxLogSize` bytes).
+        var bytes: [UInt8] = []
+        var active = false
+        var originalSize = 0
+        var time: UInt64 = 0
+        /// File offset where the record began: checkpoints must not pass it.
+        var start: Int64 = 0
+    }
+
+    /// Indexed by `LogStream.rawValue` (unknown, stdout, stderr).
+    private var joins = [Join(), Join(), Join()]
+    /// File offset where the earliest record still being joined began: checkpoints must not pass it.
     private(set) var pendingStart: Int64?
     private var scratch: [UInt8] = []
 
@@ -59,11 +69,9 @@ struct LineDecoder {
         self.maxLogSize = max(1, maxLogSize)
     }
 
-    /// Forgets a half-joined record (after truncation of the file).
+    /// Forgets half-joined records (after truncation of the file).
     mutating func reset() {
-        joined.removeAll(keepingCapacity: false)
-        joining = false
-        joinedOriginalSize = 0
+        joins = [Join(), Join(), Join()]
         pendingStart = nil
     }
 
@@ -90,11 +98,15 @@ struct LineDecoder {
         emitCapped(base, n, stream: .unknown, time: 0, cut: cut, originalSize: n, emit: emit)
     }
 
-    /// Emits a half-joined record as it is (the file ended or was rotated away mid-record).
+    /// Emits half-joined records as they are, earliest first (the file ended or was rotated away mid-record).
     mutating func flush(emit: (DecodedRecord) -> Void) {
-        guard joining else { return }
-        emitJoined(emit: emit)
+        let active = [LogStream.unknown, .stdout, .stderr].filter { joins[Int($0.rawValue)].active }
+        for stream in active.sorted(by: { joins[Int($0.rawValue)].start < joins[Int($1.rawValue)].start }) {
+            emitJoined(stream, emit: emit)
+        }
     }
+
+    private func isJoining(_ stream: LogStream) -> Bool { joins[Int(stream.rawValue)].active }
 
     // MARK: formats
 
@@ -148,10 +160,10 @@ struct LineDecoder {
         guard let fields = Self.parseCRI(p, n) else { return false }
         let content = p + fields.contentStart
         let length = n - fields.contentStart
-        if fields.partial || joining {
+        if fields.partial || isJoining(fields.stream) {
             append(content, length, stream: fields.stream, time: fields.time, startOffset: startOffset)
-            if cut { joinedOriginalSize += 1 }  // the reader cut this fragment: flag the record
-            if !fields.partial { emitJoined(emit: emit) }
+            if cut { joins[Int(fields.stream.rawValue)].originalSize += 1 }  // the reader cut this fragment: flag the record
+            if !fields.partial { emitJoined(fields.stream, emit: emit) }
             return true
         }
         emitCapped(content, length, stream: fields.stream, time: fields.time, cut: cut, originalSize: length, emit: emit)
@@ -197,10 +209,10 @@ struct LineDecoder {
         if complete { text.removeLast() }
         text.withUnsafeBufferPointer { buffer in
             let content = buffer.baseAddress ?? UnsafePointer(bitPattern: 1)!
-            if !complete || joining {
+            if !complete || isJoining(stream) {
                 append(content, buffer.count, stream: stream, time: time, startOffset: startOffset)
-                if cut { joinedOriginalSize += 1 }
-                if complete { emitJoined(emit: emit) }
+                if cut { joins[Int(stream.rawValue)].originalSize += 1 }
+                if complete { emitJoined(stream, emit: emit) }
             } else {
                 emitCapped(content, buffer.count, stream: stream, time: time, cut: cut, originalSize: buffer.count, emit: emit)
             }
@@ -211,28 +223,36 @@ struct LineDecoder {
     // MARK: joining and capping
 
     private mutating func append(_ p: UnsafePointer<UInt8>, _ n: Int, stream: LogStream, time: UInt64, startOffset: Int64) {
-        if !joining {
-            joining = true
-            joined.removeAll(keepingCapacity: true)
-            joinedOriginalSize = 0
-            joinStream = stream
-            joinTime = time
-            pendingStart = startOffset
+        let index = Int(stream.rawValue)
+        if !joins[index].active {
+            joins[index].active = true
+            joins[index].bytes.removeAll(keepingCapacity: true)
+            joins[index].originalSize = 0
+            joins[index].time = time
+            joins[index].start = startOffset
+            pendingStart = min(pendingStart ?? startOffset, startOffset)
         }
-        joinedOriginalSize += n
-        let room = maxLogSize - joined.count
-        if room > 0 { joined.append(contentsOf: UnsafeRawBufferPointer(start: p, count: min(room, n))) }
+        joins[index].originalSize += n
+        let room = maxLogSize - joins[index].bytes.count
+        if room > 0 { joins[index].bytes.append(contentsOf: UnsafeRawBufferPointer(start: p, count: min(room, n))) }
     }
 
-    private mutating func emitJoined(emit: (DecodedRecord) -> Void) {
-        let truncated = joinedOriginalSize > joined.count
-        joined.withUnsafeBytes { bytes in
-            emit(DecodedRecord(content: bytes, stream: joinStream, time: joinTime, truncated: truncated,
-                               originalSize: joinedOriginalSize))
+    private mutating func emitJoined(_ stream: LogStream, emit: (DecodedRecord) -> Void) {
+        let index = Int(stream.rawValue)
+        let (time, originalSize) = (joins[index].time, joins[index].originalSize)
+        let truncated = originalSize > joins[index].bytes.count
+        joins[index].bytes.withUnsafeBytes { bytes in
+            emit(DecodedRecord(content: bytes, stream: stream, time: time, truncated: truncated,
+                               originalSize: originalSize))
         }
-        joining = false
+        joins[index].active = false
+        if joins[index].bytes.capacity > 1 << 20 {
+            joins[index].bytes = []
+        } else {
+            joins[index].bytes.removeAll(keepingCapacity: true)
+        }
         pendingStart = nil
-        if joined.capacity > 1 << 20 { joined = [] } else { joined.removeAll(keepingCapacity: true) }
+        for join in joins where join.active { pendingStart = min(pendingStart ?? join.start, join.start) }
     }
 
     private func emitCapped(
