@@ -303,7 +303,7 @@ extension ConfigDecoder {
             "compression_level", "timeout", "retry", "tls",
         ]
         guard let fields = fields(node, path: path, known: known) else { return config }
-        read(fields["endpoint"], .url(allowEmpty: true), into: &config.endpoint)
+        read(fields["endpoint"], .otlpBaseURL(allowEmpty: true), into: &config.endpoint)
         read(fields["traces_endpoint"], .url(allowEmpty: true), into: &config.tracesEndpoint)
         read(fields["logs_endpoint"], .url(allowEmpty: true), into: &config.logsEndpoint)
         read(fields["metrics_endpoint"], .url(allowEmpty: true), into: &config.metricsEndpoint)

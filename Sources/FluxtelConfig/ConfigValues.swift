@@ -237,6 +237,25 @@ extension ValueKind where T == String {
         }
     }
 
+    /// An OTLP/HTTP base URL (`exporters.otlp_http.endpoint`): a URL the exporter appends `/v1/traces`,
+    /// `/v1/logs` and `/v1/metrics` to, so one that already ends in such a path is refused (every batch
+    /// would go to `…/v1/traces/v1/traces` and get a 404).
+    static func otlpBaseURL(allowEmpty: Bool) -> Self {
+        Self(expected: "an http or https URL") { text throws(ValueError) in
+            if text.isEmpty, allowEmpty { return text }
+            try validateURL(text)
+            var path = text.prefix { $0 != "?" && $0 != "#" }
+            while path.hasSuffix("/") { path = path.dropLast() }
+            for signal in ["traces", "logs", "metrics"] where path.hasSuffix("/v1/" + signal) {
+                throw ValueError(
+                    "endpoint '\(text)' already ends in /v1/\(signal); the exporter appends /v1/traces, /v1/logs and "
+                        + "/v1/metrics to it: drop the suffix, or set \(signal)_endpoint to send only \(signal) to this URL"
+                )
+            }
+            return text
+        }
+    }
+
     /// `host:port` to listen on (`0.0.0.0:4318`, `[::]:4318`, `localhost:0`); empty when `allowEmpty`.
     static func listenAddress(allowEmpty: Bool) -> Self {
         Self(expected: "a listen address host:port") { text throws(ValueError) in
