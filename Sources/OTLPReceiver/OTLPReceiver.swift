@@ -423,6 +423,12 @@ final class OTLPIngestHandler: ChannelInboundHandler {
                     .badRequest, grpcCode: 3, "invalid \(compression) body: \(error.message)", encoding: encoding))
             }
         }
+        if bytes.isEmpty && encoding == .protobuf {
+            // A protobuf message with no fields set: a valid, empty request (the spec and the Collector
+            // answer 200 with an empty response).
+            queued()
+            return
+        }
         if bytes.isEmpty {
             throw Refusal(reason: "malformed", response: .error(
                 .badRequest, grpcCode: 3, "empty request body: send an Export\(signal.messageStem)ServiceRequest", encoding: encoding))
