@@ -39,16 +39,26 @@ struct LogRecordEncoder {
         let start = w.count
         var parsed = false
         var hasTime = false
+        var hasBody = false
         if let base = record.content.baseAddress?.assumingMemoryBound(to: UInt8.self), record.content.count > 1,
             Self.startsWithObject(base, record.content.count)
         {
-            switch encodeJSON(base, record.content.count, into: &w) {
-            case .some(let time):
+            // A record cut at max_log_size is a JSON object without its end: keep the members before the cut
+            // (zap writes level, ts and msg first), so it keeps its severity, time and message.
+            switch encodeJSON(base, record.content.count, prefixOnly: record.truncated, into: &w) {
+            case .some(let found):
                 parsed = true
-                hasTime = time
+                hasTime = found.time
+                hasBody = found.body
             case .none:
                 w.truncate(to: start)
             }
+        }
+        if parsed && !hasBody, let base = record.content.baseAddress?.assumingMemoryBound(to: UInt8.self) {
+            // The cut fell inside `msg` (or before it): the kept text is the body.
+            let body = w.beginMessage(5)
+            writeString(1, base, record.content.count, into: &w)
+            w.endMessage(body)
         }
         if !parsed {
             let body = w.beginMessage(5)
@@ -105,18 +115,33 @@ struct LogRecordEncoder {
     }
 
     /// Encodes a JSON object's members as `LogRecord` fields. `nil` when the bytes are not one JSON object
-    /// (the caller then rolls back and writes the raw text); otherwise whether a timestamp was written.
-    private mutating func encodeJSON(_ p: UnsafePointer<UInt8>, _ n: Int, into w: inout ProtoWriter) -> Bool? {
+    /// (the caller then rolls back and writes the raw text); otherwise whether a timestamp and a body were
+    /// written. With `prefixOnly` (a record cut short) the object may end anywhere: the members before the
+    /// first incomplete one are kept, if there is at least one.
+    private mutating func encodeJSON(
+        _ p: UnsafePointer<UInt8>, _ n: Int, prefixOnly: Bool = false, into w: inout ProtoWriter
+    ) -> (time: Bool, body: Bool)? {
         var s = JSONScanner(p, count: n)
         guard s.consume(UInt8(ascii: "{")) else { return nil }
         keys.removeAll(keepingCapacity: true)
         var hasTime = false
+        var hasBody = false
+        let objectStart = w.count
+        var memberStart = objectStart
+        /// The object ended early: a cut record keeps the members before the cut (if any wrote something),
+        /// anything else is not JSON.
+        func incomplete(_ w: inout ProtoWriter) -> (time: Bool, body: Bool)? {
+            guard prefixOnly, memberStart > objectStart else { return nil }
+            w.truncate(to: memberStart)
+            return (hasTime, hasBody)
+        }
         if !s.consume(UInt8(ascii: "}")) {
             repeat {
-                guard let key = s.scanString(), s.consume(UInt8(ascii: ":")) else { return nil }
+                memberStart = w.count
+                guard let key = s.scanString(), s.consume(UInt8(ascii: ":")) else { return incomplete(&w) }
                 s.skipWhitespace()
                 if isDuplicate(key, p) {
-                    guard s.skipValue() else { return nil }
+                    guard s.skipValue() else { return incomplete(&w) }
                     continue
                 }
                 keys.append((key.start, key.count))
@@ -141,14 +166,15 @@ struct LogRecordEncoder {
                     s.i = save
                 case 3 where matches(k, "msg"):
                     let body = w.beginMessage(5)
-                    guard writeValue(&s, into: &w, depth: 0) else { return nil }
+                    guard writeValue(&s, into: &w, depth: 0) else { return incomplete(&w) }
                     w.endMessage(body)
+                    hasBody = true
                     continue
                 case 5 where matches(k, "error"):
                     let kv = w.beginMessage(6)
                     w.writeStringAlways(1, "exception.message")
                     let value = w.beginMessage(2)
-                    guard writeValue(&s, into: &w, depth: 0) else { return nil }
+                    guard writeValue(&s, into: &w, depth: 0) else { return incomplete(&w) }
                     w.endMessage(value)
                     w.endMessage(kv)
                     continue
@@ -158,15 +184,16 @@ struct LogRecordEncoder {
                 let kv = w.beginMessage(6)
                 writeString(1, key, p, into: &w)
                 let value = w.beginMessage(2)
-                guard writeValue(&s, into: &w, depth: 0) else { return nil }
+                guard writeValue(&s, into: &w, depth: 0) else { return incomplete(&w) }
                 w.endMessage(value)
                 w.endMessage(kv)
             } while s.consume(UInt8(ascii: ","))
-            guard s.consume(UInt8(ascii: "}")) else { return nil }
+            memberStart = w.count
+            guard s.consume(UInt8(ascii: "}")) else { return incomplete(&w) }
         }
         s.skipWhitespace()
         guard s.atEnd else { return nil }
-        return hasTime
+        return (hasTime, hasBody)
     }
 
     private func isDuplicate(_ key: JSONScanner.RawString, _ p: UnsafePointer<UInt8>) -> Bool {
