@@ -607,6 +607,7 @@ struct Encoder {
             var quantiles: [(Double, Double)] = []
             var sorted = true
             var infCount: Double?
+            var exemplars: [Int32] = []  // of the buckets (OpenMetrics); allocated only when there are any
             for k in first..<last {
                 let sample = samples[Int(tracker.groupOrder[k])]
                 if sample.hasTimestamp { timestampMs = sample.timestampMs }
@@ -616,6 +617,7 @@ struct Encoder {
                 case .created: created = sample.value
                 case .bucket:
                     boundSample = boundSample ?? sample
+                    if sample.exemplar >= 0 { exemplars.append(sample.exemplar) }
                     if sample.bound == .infinity {
                         infCount = sample.value
                     } else {
@@ -692,6 +694,9 @@ struct Encoder {
                 let infinite = UInt64(cumulativeCount: infCount ?? total)
                 w.writeFixed64(infinite >= previous ? infinite - previous : 0)
                 w.packedDouble(7, tracker.bounds)
+            }
+            if !isSummary {
+                for exemplar in exemplars { writeExemplar(&w, exposition.exemplars[Int(exemplar)], field: 8) }
             }
             w.endMessage(point)
             written += 1
