@@ -109,6 +109,9 @@ public final class Agent: Sendable {
         if let otlpReceiver { services.append(otlpReceiver) }
         if let prometheusReceiver { services.append(prometheusReceiver) }
         if let fileLogReceiver { services.append(fileLogReceiver) }
+        if let discarding = pipelineService.exporters.first as? DiscardingExporter {
+            services.append(ReminderService(exporter: discarding))
+        }
         // Last, so told first: `service.shutdown_timeout` counts from the signal, not from when the sources stopped.
         services.append(ShutdownStartService(pipeline: pipelineService))
         return services
@@ -127,6 +130,7 @@ public final class Agent: Sendable {
                 gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [],
                 cancellationSignals: [],
                 logger: groupLogger))
+        warnAboutExporters()
         logger.info("fluxtel started", metadata: [
             "version": "\(FluxtelVersion.string)",
             "exporters": "\(pipelineService.exporterNames.joined(separator: ","))",
@@ -148,10 +152,26 @@ public final class Agent: Sendable {
             exporters.append(DebugExporter(verbosity: debug.verbosity == .detailed ? .detailed : .basic,
                                            metrics: debugCounts ? metrics : nil))
         }
-        if exporters.isEmpty {
+        if exporters.isEmpty, let reason = configuration.missingEndpoint {
+            exporters.append(DiscardingExporter(reason: reason, metrics: metrics, logger: logger))
+        } else if exporters.isEmpty {
             exporters.append(DebugExporter(verbosity: .basic, metrics: metrics))
         }
         return exporters
+    }
+
+    /// Says loudly at start when telemetry is not going to a backend: printed only (the debug exporter
+    /// as a fallback), or dropped (no endpoint; `DiscardingExporter` repeats it every minute).
+    func warnAboutExporters() {
+        let exporters = configuration.exporters
+        if exporters.debugIsFallback, exporters.otlpHTTP == nil {
+            logger.warning(
+                "No exporter endpoint: telemetry is only printed to stdout by the debug exporter",
+                metadata: [
+                    "hint": "set DASH0_ENDPOINT and DASH0_AUTH_TOKEN (or exporters.otlp_http.endpoint) to send it to Dash0",
+                    "reason": "\(exporters.missingEndpoint ?? "no exporters configured")",
+                ])
+        }
     }
 
     /// `processors.queue` with a directory → the opened persistent queue; nil keeps the queue in memory.
@@ -282,6 +302,15 @@ struct ReadinessService: ServiceLifecycle.Service {
         agent.health.isReady = true
         try? await gracefulShutdown()
         agent.health.isReady = false
+    }
+}
+
+/// Repeats every minute that nothing is exported, until shutdown.
+struct ReminderService: ServiceLifecycle.Service {
+    let exporter: DiscardingExporter
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await exporter.remind() }
     }
 }
 

@@ -239,13 +239,41 @@ public struct QueueConfiguration: Sendable, Equatable {
 // MARK: - exporters
 
 public struct Exporters: Sendable, Equatable {
+    /// `fallback`: what runs when no exporter has an endpoint (e.g. `DASH0_ENDPOINT` unset).
+    public enum Fallback: String, Sendable, Equatable, CaseIterable {
+        /// The debug exporter prints every batch to stdout; the agent warns at start that it only prints.
+        case debug
+        /// Nothing is exported: the agent runs, drops what it receives and logs an error every minute.
+        /// For pods whose stdout is itself tailed (the shipped Kubernetes configs).
+        case none
+    }
+
     /// `otlp_http`; nil when there is no endpoint at all.
     public var otlpHTTP: OTLPHTTPExporterConfiguration?
-    /// `debug`; also turned on when no other exporter is configured.
+    /// `debug`; also turned on when no exporter has an endpoint and `fallback` is `debug`.
     public var debug: DebugExporterConfiguration?
-    public init(otlpHTTP: OTLPHTTPExporterConfiguration? = nil, debug: DebugExporterConfiguration? = nil) {
+    /// `fallback`, default `debug`.
+    public var fallback: Fallback
+    /// `debug` runs only because no exporter has an endpoint (`fallback: debug`).
+    public var debugIsFallback: Bool
+    /// `otlp_http` is configured but every endpoint is empty: why, in words, with the file position and
+    /// the environment variables to set. Diagnostic text only: not part of equality.
+    public var missingEndpoint: String?
+
+    public init(
+        otlpHTTP: OTLPHTTPExporterConfiguration? = nil, debug: DebugExporterConfiguration? = nil,
+        fallback: Fallback = .debug, debugIsFallback: Bool = false, missingEndpoint: String? = nil
+    ) {
         self.otlpHTTP = otlpHTTP
         self.debug = debug
+        self.fallback = fallback
+        self.debugIsFallback = debugIsFallback
+        self.missingEndpoint = missingEndpoint
+    }
+
+    public static func == (lhs: Exporters, rhs: Exporters) -> Bool {
+        lhs.otlpHTTP == rhs.otlpHTTP && lhs.debug == rhs.debug && lhs.fallback == rhs.fallback
+            && lhs.debugIsFallback == rhs.debugIsFallback
     }
 }
 

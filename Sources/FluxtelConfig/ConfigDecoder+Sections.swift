@@ -271,16 +271,22 @@ extension ConfigDecoder {
 
     // MARK: exporters
 
-    /// `exporters`: `otlp_http` with no endpoint at all is dropped; with no exporter left, `debug` is on.
+    /// `exporters`: `otlp_http` with no endpoint at all is dropped and remembered (`missingEndpoint`); with
+    /// no exporter left, `fallback` decides: `debug` prints (the default), `none` exports nothing.
     mutating func exporters(_ node: YAMLNode?) -> Exporters {
         var exporters = Exporters()
-        if let fields = fields(node, path: "exporters", known: ["otlp_http", "debug"]) {
+        if let fields = fields(node, path: "exporters", known: ["otlp_http", "debug", "fallback"]) {
+            read(fields["fallback"], .word, into: &exporters.fallback)
             if fields.has("otlp_http") {
                 let otlp = otlpHTTP(fields["otlp_http"], path: "exporters.otlp_http")
                 let hasEndpoint =
                     !(otlp.endpoint.isEmpty && otlp.tracesEndpoint.isEmpty && otlp.logsEndpoint.isEmpty
                     && otlp.metricsEndpoint.isEmpty)
-                if hasEndpoint { exporters.otlpHTTP = otlp }
+                if hasEndpoint {
+                    exporters.otlpHTTP = otlp
+                } else {
+                    exporters.missingEndpoint = missingEndpointReason(fields["otlp_http"])
+                }
             }
             if fields.has("debug") {
                 var debug = DebugExporterConfiguration()
@@ -290,10 +296,40 @@ extension ConfigDecoder {
                 exporters.debug = debug
             }
         }
-        if exporters.otlpHTTP == nil, exporters.debug == nil {
+        if exporters.otlpHTTP == nil, exporters.debug == nil, exporters.fallback == .debug {
             exporters.debug = DebugExporterConfiguration(verbosity: .basic)
+            exporters.debugIsFallback = true
         }
         return exporters
+    }
+
+    /// The file name the embedded defaults are decoded under.
+    static let embeddedFileName = "<embedded default>"
+
+    /// Why `otlp_http` has no endpoint, naming where it is set and the `${env:…}` variables it reads.
+    private func missingEndpointReason(_ node: YAMLNode?) -> String {
+        var variables: [String] = []
+        var location = file
+        if case .mapping(let entries)? = node?.content {
+            for entry in entries where entry.key.scalar?.value == "endpoint" {
+                location = "\(file):\(entry.value.line):\(entry.value.column)"
+                if let text = entry.value.scalar?.value { variables = Self.environmentVariables(in: text) }
+            }
+        }
+        let set = variables.isEmpty ? "exporters.otlp_http.endpoint" : variables.joined(separator: ", ")
+        return "\(location): exporters.otlp_http has no endpoint: set \(set) to export to Dash0"
+    }
+
+    /// The variable names of `${env:NAME}` / `${env:NAME:-default}` references in `text`.
+    static func environmentVariables(in text: String) -> [String] {
+        var names: [String] = []
+        var rest = Substring(text)
+        while let start = rest.firstRange(of: "${env:") {
+            rest = rest[start.upperBound...]
+            let name = rest.prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+            if !name.isEmpty { names.append(String(name)) }
+        }
+        return names
     }
 
     mutating func otlpHTTP(_ node: YAMLNode?, path: String) -> OTLPHTTPExporterConfiguration {

@@ -20,8 +20,10 @@
 /// - A top-level section (`receivers`, `processors`, `exporters`, `service`) that is absent is taken
 ///   from the embedded default; inside a section, an absent key keeps its default.
 /// - In `receivers`, a receiver runs when its key is present, even with no value (`otlp:`).
-/// - `exporters.otlp_http` without any endpoint (after `${env:…}` expansion) is dropped; when no
-///   exporter is left, `debug` runs with `verbosity: basic`.
+/// - `exporters.otlp_http` without any endpoint (after `${env:…}` expansion) is dropped. In the embedded
+///   default, or with no `exporters` at all, `debug` then runs with `verbosity: basic` (the agent warns
+///   that it only prints); in a file that configures `otlp_http`, nothing is exported and the agent says
+///   so (`Exporters.missingEndpoint`) but keeps running.
 /// - In `headers`, `labels` and `resource.attributes`, entries whose value expands to "" are left out.
 public enum ConfigLoader {
     /// Largest configuration file read; anything bigger is not a configuration file.
@@ -58,7 +60,7 @@ public enum ConfigLoader {
     /// The embedded Flux defaults (`AgentConfiguration.embeddedDefaultYAML`) under `environment`:
     /// all receivers, and the Dash0 exporter when `DASH0_ENDPOINT` is set, else the debug exporter.
     public static func loadDefault(environment: [String: String]) throws(ConfigErrors) -> AgentConfiguration {
-        let fileName = "<embedded default>"
+        let fileName = ConfigDecoder.embeddedFileName
         let root = try YAMLParser().parse(AgentConfiguration.embeddedDefaultYAML, fileName: fileName)
         var decoder = ConfigDecoder(file: fileName, environment: environment)
         let configuration = decoder.decode(root, fallback: nil)

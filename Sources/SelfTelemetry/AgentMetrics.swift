@@ -35,6 +35,8 @@ public final class AgentMetrics: Sendable {
     public let queueWriteErrors: Counter
     /// Bytes cut from damaged segment files (torn tails, corrupt records).
     public let queueCorruptBytes: Counter
+    /// 1 when nothing is exported because no exporter has an endpoint (`DiscardingExporter`).
+    public let exportDisabled: Gauge
 
     public init() {
         let registry = PrometheusCollectorRegistry()
@@ -67,6 +69,8 @@ public final class AgentMetrics: Sendable {
             descriptor: d("fluxtel_queue_write_errors_total", "Failed writes or fsyncs of the persistent queue (no space, file size limit, I/O error)."))
         self.queueCorruptBytes = registry.makeCounter(
             descriptor: d("fluxtel_queue_corrupt_bytes_total", "Bytes cut from damaged persistent queue segments."))
+        self.exportDisabled = registry.makeGauge(
+            descriptor: d("fluxtel_export_disabled", "1 when nothing is exported because no exporter has an endpoint."))
     }
 
     /// Items the queue dropped instead of sending, by signal and reason (`full`: the drop_oldest
@@ -74,6 +78,13 @@ public final class AgentMetrics: Sendable {
     public func queueDropped(_ signal: Signal, reason: String) -> Counter {
         registry.makeCounter(
             descriptor: d("fluxtel_queue_dropped_items_total", "Items the queue dropped instead of sending (full, expired, corrupt)."),
+            labels: [("signal", signal.rawValue), ("reason", reason)])
+    }
+
+    /// Items dropped on purpose instead of exported, by signal and reason (`no_endpoint`).
+    public func discardedItems(_ signal: Signal, reason: String) -> Counter {
+        registry.makeCounter(
+            descriptor: d("fluxtel_items_discarded_total", "Items dropped instead of exported (no_endpoint: no exporter has an endpoint)."),
             labels: [("signal", signal.rawValue), ("reason", reason)])
     }
 

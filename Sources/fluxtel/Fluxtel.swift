@@ -66,8 +66,15 @@ enum Fluxtel {
 
     static func validate(config: String) -> Int32 {
         do {
-            _ = try ConfigLoader.load(path: config, environment: ProcessEnvironment.current())
+            let configuration = try ConfigLoader.load(path: config, environment: ProcessEnvironment.current())
             print("\(config): ok")
+            // Valid, but telemetry will not reach a backend: say so (the agent also logs it when it runs).
+            let exporters = configuration.exporters
+            if exporters.otlpHTTP == nil, let reason = exporters.missingEndpoint {
+                printError("warning: \(reason); \(exporters.debug == nil ? "nothing will be exported" : "telemetry is only printed to stdout")")
+            } else if exporters.debugIsFallback {
+                printError("warning: no exporter is configured: telemetry is only printed to stdout")
+            }
             return 0
         } catch {
             printError("\(error)")
