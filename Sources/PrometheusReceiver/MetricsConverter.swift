@@ -91,7 +91,26 @@ public struct SeriesTracker: Sendable {
         var attributes: [UInt8]
     }
 
+    /// A cumulative series that went stale (a failed scrape, the target gone): its start time is kept
+    /// for `SeriesTracker.retention`, so a series that comes back keeps it (no false counter reset).
+    struct Retired: Sendable {
+        var start: UInt64
+        var last: Double
+        /// When it went stale (nanoseconds since the epoch).
+        var at: UInt64
+    }
+
+    /// How long a stale series keeps its start time: Prometheus' staleness lookback.
+    static let retention: UInt64 = 5 * 60 * 1_000_000_000
+
     var series: [UInt64: Series] = [:]
+    var retired: [UInt64: Retired] = [:]
+    /// The target's `process_start_time_seconds` (nanoseconds), 0 until served: the start time of its
+    /// cumulative series without `_created` (the Collector's `start_time_metric`), stable across agent
+    /// restarts and failed scrapes.
+    var processStart: UInt64 = 0
+    /// `process_start_time_seconds` changed at this scrape: the target restarted, every series restarts.
+    var processRestarted = false
     var generation: UInt64 = 0
     var filterCache: [UInt64: Bool] = [:]
     // Scratch space reused by every scrape.
@@ -124,6 +143,8 @@ public enum MetricsConverter {
         scrapeTimeNanos: UInt64, durationSeconds: Double, version: String = ""
     ) -> ConvertedScrape {
         tracker.generation &+= 1
+        tracker.observeProcessStart(exposition.flatMap(processStartSeconds).map(nanos(fromSeconds:)))
+        tracker.expireRetired(now: scrapeTimeNanos)
         var w = ProtoWriter(reservingCapacity: max(4096, (exposition?.body.count ?? 0) * 3 / 2))
         let outer = w.beginMessage(1)  // ExportMetricsServiceRequest.resource_metrics
         var resourceTarget = target
@@ -168,6 +189,15 @@ public enum MetricsConverter {
         w.endMessage(scopeMetrics)
         w.endMessage(outer)
         return ConvertedScrape(bytes: w.bytes, dataPoints: points, report: report, staleSeries: stale)
+    }
+
+    /// The value of `process_start_time_seconds` (served by every client_golang program, so by every Flux
+    /// controller), whether or not `include_metrics` keeps it.
+    static func processStartSeconds(_ exposition: Exposition) -> Double? {
+        guard let family = exposition.families.firstIndex(where: { $0.nameBytes == processStartBytes }) else { return nil }
+        let sample = exposition.samples.first { $0.family == Int32(family) && $0.suffix == .none }
+        guard let value = sample?.value, value.isFinite, value > 0 else { return nil }
+        return value
     }
 
     /// The OpenMetrics `target` info family (`# TYPE target info`), whose labels are resource attributes.
@@ -324,7 +354,10 @@ public enum MetricsConverter {
                 }
             }
         }
-        for key in gone { tracker.series.removeValue(forKey: key) }
+        for key in gone {
+            guard let series = tracker.series.removeValue(forKey: key), series.start != 0 else { continue }
+            tracker.retired[key] = SeriesTracker.Retired(start: series.start, last: series.last, at: time)
+        }
         return gone.count
     }
 }
@@ -791,11 +824,14 @@ struct Encoder {
         w: borrowing ProtoWriter, attributes: Range<Int>
     ) -> UInt64 {
         let generation = tracker.generation
+        let justBefore = time > 1_000_000 ? time - 1_000_000 : time
         if var series = tracker.series[hash] {
             if let created, created.isFinite, created > 0 {
                 series.start = nanos(fromSeconds: created)
+            } else if tracker.processRestarted {
+                series.start = tracker.processStart
             } else if value < series.last {
-                series.start = time > 1_000_000 ? time - 1_000_000 : time
+                series.start = justBefore
             }
             series.last = value
             series.generation = generation
@@ -804,7 +840,14 @@ struct Encoder {
         }
         seriesAdded += 1
         var start = time
-        if let created, created.isFinite, created > 0 { start = nanos(fromSeconds: created) }
+        if let created, created.isFinite, created > 0 {
+            start = nanos(fromSeconds: created)
+        } else if tracker.processStart != 0 {
+            start = tracker.processStart
+        } else if let retired = tracker.retired.removeValue(forKey: hash) {
+            // Back after a failed scrape or a short absence: the same series, unless it went down (a reset).
+            start = value >= retired.last ? retired.start : justBefore
+        }
         tracker.series[hash] = SeriesTracker.Series(
             start: start, last: value, generation: generation,
             stale: .init(kind: kind, name: staleName(family, kind: kind), attributes: w.withUnsafeBytes { Array($0[attributes]) }))
@@ -829,6 +872,26 @@ struct Encoder {
     }
 }
 
+extension SeriesTracker {
+    /// Takes this scrape's `process_start_time_seconds` (nil when not served or the scrape failed).
+    mutating func observeProcessStart(_ nanos: UInt64?) {
+        guard let nanos, nanos != 0 else {
+            processRestarted = false
+            return
+        }
+        processRestarted = processStart != 0 && nanos != processStart
+        if processRestarted { retired.removeAll() }
+        processStart = nanos
+    }
+
+    /// Forgets stale series older than `retention`.
+    mutating func expireRetired(now: UInt64) {
+        guard !retired.isEmpty else { return }
+        retired = retired.filter { now &- $0.value.at < Self.retention }
+    }
+}
+
+private let processStartBytes: [UInt8] = Array("process_start_time_seconds".utf8)
 private let traceIDBytes: [UInt8] = Array("trace_id".utf8)
 private let spanIDBytes: [UInt8] = Array("span_id".utf8)
 

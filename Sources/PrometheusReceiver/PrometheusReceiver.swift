@@ -78,21 +78,28 @@ public final class PrometheusReceiver: Service, Sendable {
 
     /// Starts a scrape loop per new target and stops the loops of removed ones.
     private func manageLoops(updates: AsyncStream<[ScrapeEndpoint]>, client: HTTPClient) async {
-        var loops: [String: (endpoint: ScrapeEndpoint, task: Task<Void, Never>, removed: RemovalFlag)] = [:]
+        var loops: [String: (endpoint: ScrapeEndpoint, task: Task<SeriesTracker, Never>, removed: RemovalFlag)] = [:]
+        // Series state of removed targets, for `SeriesTracker.retention`: a target that comes back
+        // (a discovery hiccup) keeps its series' start times.
+        var parked: [String: (loop: Task<SeriesTracker, Never>, at: UInt64)] = [:]
         for await targets in updates {
             if Task.isCancelled { break }
             var wanted: [String: ScrapeEndpoint] = [:]
             for target in targets { wanted[target.id] = target }
+            let now = wallClockNanos()
+            parked = parked.filter { now &- $0.value.at < SeriesTracker.retention }
             for (id, loop) in loops where wanted[id] != loop.endpoint {
                 loop.removed.flag.store(true, ordering: .releasing)
                 loop.task.cancel()
                 loops[id] = nil
                 logger.info("Scrape target removed", metadata: ["scrape.target": "\(loop.endpoint.url)"])
+                parked[id] = (loop.task, now)
             }
             for (id, endpoint) in wanted where loops[id] == nil {
-                let scraper = TargetScraper(
+                var scraper = TargetScraper(
                     endpoint: endpoint, settings: settings, client: client, pipeline: pipeline, registry: registry,
                     logger: logger, version: version)
+                if let kept = parked.removeValue(forKey: id) { scraper.tracker = await kept.loop.value }
                 let settings = self.settings
                 let removed = RemovalFlag()
                 let task = Task { [scraper] in
@@ -100,6 +107,7 @@ public final class PrometheusReceiver: Service, Sendable {
                     await Self.loop(&scraper, settings: settings)
                     // A target that went away (not a shutdown): its series end now.
                     if removed.flag.load(ordering: .acquiring) { scraper.markAllStale() }
+                    return scraper.tracker
                 }
                 loops[id] = (endpoint, task, removed)
                 logger.info("Scrape target added", metadata: ["scrape.target": "\(endpoint.url)"])
@@ -107,7 +115,7 @@ public final class PrometheusReceiver: Service, Sendable {
             active.withLock { $0 = Set(loops.keys) }
         }
         for loop in loops.values { loop.task.cancel() }
-        for loop in loops.values { await loop.task.value }
+        for loop in loops.values { _ = await loop.task.value }
         active.withLock { $0 = [] }
     }
 

@@ -67,7 +67,8 @@ extension Array where Element == OTLP.KeyValue {
         #expect(apps.count == 14)
         #expect(apps.sum == 72.35523105)
         #expect(apps.attributes.map(\.key) == ["kind", "name", "namespace", "controller"])
-        #expect(apps.startTimeUnixNano == 1_000_000_000_000)
+        // The fixture serves process_start_time_seconds 1.78651920041e+09: the start of its cumulative series.
+        #expect(apps.startTimeUnixNano == 1_786_519_200_410_000_000)
         #expect(apps.timeUnixNano == 1_000_000_000_000)
 
         guard case .sum(let counter) = resource.metric("controller_runtime_reconcile_total")?.data else {
