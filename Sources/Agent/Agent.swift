@@ -99,6 +99,32 @@ public final class Agent: Sendable {
         }
     }
 
+    /// What `/status` shows beyond the exports: the queue and each receiver.
+    func registerStatus() {
+        let status = metrics.status
+        let pipeline = self.pipeline
+        let capacity = configuration.processors.queue.maxBytes
+        status.setQueue { (pipeline.usedBytes, capacity) }
+        if let otlp = otlpReceiver {
+            status.register(receiver: "otlp") { .init(running: otlp.isListening) }
+        }
+        if let prometheus = prometheusReceiver {
+            status.register(receiver: "prometheus") {
+                let state = prometheus.state
+                return .init(running: state.running, counts: [("targets", state.targets), ("targets_up", state.up)])
+            }
+        }
+        if let filelog = fileLogReceiver {
+            status.register(receiver: "filelog") {
+                let state = filelog.state
+                return .init(running: state.running, counts: [("files_tailed", state.filesTailed)])
+            }
+        }
+        if let discarding = pipelineService.exporters.first as? DiscardingExporter {
+            status.exportDisabled(discarding.reason)
+        }
+    }
+
     /// The services in start order (see the type's doc for why the order matters).
     public var services: [any ServiceLifecycle.Service] {
         var services: [any ServiceLifecycle.Service] = []
@@ -131,6 +157,7 @@ public final class Agent: Sendable {
                 cancellationSignals: [],
                 logger: groupLogger))
         warnAboutExporters()
+        registerStatus()
         logger.info("fluxtel started", metadata: [
             "version": "\(FluxtelVersion.string)",
             "exporters": "\(pipelineService.exporterNames.joined(separator: ","))",

@@ -2,6 +2,21 @@ public import Logging
 public import Pipeline
 public import SelfTelemetry
 public import ServiceLifecycle
+import Synchronization
+
+/// What `/status` shows of the receiver, written by its task.
+final class FileLogState: Sendable {
+    private let files = Atomic<Int>(0)
+    private let active = Atomic<Bool>(false)
+    var filesTailed: Int {
+        get { files.load(ordering: .relaxed) }
+        set { files.store(newValue, ordering: .relaxed) }
+    }
+    var running: Bool {
+        get { active.load(ordering: .relaxed) }
+        set { active.store(newValue, ordering: .relaxed) }
+    }
+}
 
 /// What the file log receiver needs to run (mapped from `receivers.filelog` by the agent).
 public struct FileLogReceiverSettings: Sendable, Equatable {
@@ -62,6 +77,11 @@ public final class FileLogReceiver: Service, Sendable {
     let metrics: AgentMetrics
     let logger: Logger
 
+    private let live = FileLogState()
+
+    /// Whether it runs and how many files it tails (for `/status`).
+    public var state: (running: Bool, filesTailed: Int) { (live.running, live.filesTailed) }
+
     public init(settings: FileLogReceiverSettings, pipeline: Pipeline, metrics: AgentMetrics, logger: Logger) {
         self.settings = settings
         self.pipeline = pipeline
@@ -81,6 +101,10 @@ public final class FileLogReceiver: Service, Sendable {
         let restored = store.load()
         let tailer = Tailer(settings: settings, pipeline: pipeline, ledger: ledger, restored: restored,
                             metrics: metrics, logger: logger)
+        let live = self.live
+        tailer.onOpenFiles = { live.filesTailed = $0 }
+        live.running = true
+        defer { live.running = false }
         logger.info("Tailing log files", metadata: [
             "filelog.include": "\(settings.include)", "filelog.checkpoints": "\(restored.count)",
         ])

@@ -120,6 +120,14 @@ final class Tailer: @unchecked Sendable {
         }
     }
 
+    /// Told the number of open files whenever it changes (for `/status`).
+    var onOpenFiles: @Sendable (Int) -> Void = { _ in }
+
+    private func openFilesChanged() {
+        counters.openFiles.set(Int64(files.count))
+        onOpenFiles(files.count)
+    }
+
     /// Reads each open file once (files whose export failed again from their checkpoint). False when
     /// no file had new bytes.
     func readRound() async throws -> Bool {
@@ -139,7 +147,7 @@ final class Tailer: @unchecked Sendable {
         for file in files.values { close(file.fd) }
         files.removeAll()
         order.removeAll()
-        counters.openFiles.set(Int64(0))
+        openFilesChanged()
     }
 
     // MARK: finding files
@@ -236,7 +244,7 @@ final class Tailer: @unchecked Sendable {
                               resolvedPath: labels?.resolved ?? Self.realPath(path))
         files[key] = file
         order.append(key)
-        counters.openFiles.set(Int64(files.count))
+        openFilesChanged()
         ledger.register(key, path: path, offset: offset, fingerprint: fingerprint)
         logger.info("Tailing log file", metadata: ["file.path": "\(path)", "file.offset": "\(offset)"])
         return file
@@ -372,7 +380,7 @@ final class Tailer: @unchecked Sendable {
         files[file.key] = nil
         order.removeAll { $0 == file.key }
         ledger.close(file.key)
-        counters.openFiles.set(Int64(files.count))
+        openFilesChanged()
         counters.filesFinished.increment()
         logger.info("Finished rotated or deleted log file", metadata: ["file.path": "\(file.path)"])
     }

@@ -91,6 +91,9 @@ public final class OTLPReceiver: Service, Sendable {
     /// The bound port once listening (nil if binding failed).
     public func waitUntilBound() async -> Int? { await readiness.wait() }
 
+    /// Whether it is bound and serving (for `/status`).
+    public var isListening: Bool { readiness.port != nil }
+
     public func run() async throws {
         let context = IngestContext(settings: settings, pipeline: pipeline, metrics: metrics, logger: logger)
         let sslContext: NIOSSLContext?

@@ -26,6 +26,9 @@ public final class PrometheusReceiver: Service, Sendable {
     let version: String
     /// Ids of the targets being scraped right now (tests, logs).
     private let active = Mutex<Set<String>>([])
+    /// Whether each target's last scrape succeeded (for `/status`).
+    let health = TargetHealth()
+    private let running = Mutex(false)
 
     public init(
         targets: [ScrapeEndpoint], discovery: (any TargetDiscovery)? = nil, settings: ScrapeSettings,
@@ -45,7 +48,15 @@ public final class PrometheusReceiver: Service, Sendable {
     /// Ids of the targets currently scraped.
     public var activeTargets: Set<String> { active.withLock { $0 } }
 
+    /// Whether it runs, its targets, and how many answered their last scrape (for `/status`).
+    public var state: (running: Bool, targets: Int, up: Int) {
+        let targets = active.withLock { $0 }
+        return (running.withLock { $0 }, targets.count, health.up(among: targets))
+    }
+
     public func run() async throws {
+        running.withLock { $0 = true }
+        defer { running.withLock { $0 = false } }
         // One scrape at a time per target: one keep-alive connection each, kept across scrapes.
         let client = HTTPClient(
             configuration: HTTPClient.Configuration(
@@ -100,6 +111,7 @@ public final class PrometheusReceiver: Service, Sendable {
                     endpoint: endpoint, settings: settings, client: client, pipeline: pipeline, registry: registry,
                     logger: logger, version: version)
                 if let kept = parked.removeValue(forKey: id) { scraper.tracker = await kept.loop.value }
+                scraper.health = health
                 let settings = self.settings
                 let removed = RemovalFlag()
                 let task = Task { [scraper] in
@@ -134,6 +146,13 @@ public final class PrometheusReceiver: Service, Sendable {
             while next < now { next += interval }
         }
     }
+}
+
+/// The outcome of each target's last scrape.
+final class TargetHealth: Sendable {
+    private let up = Mutex<[String: Bool]>([:])
+    func set(_ id: String, up value: Bool) { up.withLock { $0[id] = value } }
+    func up(among ids: Set<String>) -> Int { up.withLock { state in ids.count { state[$0] == true } } }
 }
 
 /// Set when discovery removed a target (its loop then writes staleness markers), not on shutdown.

@@ -73,6 +73,8 @@ public struct TargetScraper: Sendable {
     var tracker = SeriesTracker()
     var lastFailure: String?
     var everScraped = false
+    /// Where the outcome of each scrape is noted (the receiver's, for `/status`).
+    var health: TargetHealth?
 
     public init(
         endpoint: ScrapeEndpoint, settings: ScrapeSettings, client: HTTPClient, pipeline: Pipeline,
@@ -135,6 +137,7 @@ public struct TargetScraper: Sendable {
         }
         everScraped = true
         lastFailure = failure
+        health?.set(endpoint.id, up: failure == nil)
     }
 
     func fetchAndParse() async throws -> Exposition {

@@ -37,6 +37,8 @@ public final class AgentMetrics: Sendable {
     public let queueCorruptBytes: Counter
     /// 1 when nothing is exported because no exporter has an endpoint (`DiscardingExporter`).
     public let exportDisabled: Gauge
+    /// What `GET /status` shows (last export per signal, queue, receivers).
+    public let status = StatusBoard()
 
     public init() {
         let registry = PrometheusCollectorRegistry()

@@ -13,6 +13,9 @@ public final class ListenerReadiness: Sendable {
     /// The listener could not bind; waiters get nil.
     public func failed() { finish(nil) }
 
+    /// The bound port, if the listener is up now (nil before binding, after a failure).
+    public var port: Int? { state.withLock { $0.port } }
+
     /// The bound port once the listener is up, or nil if it failed.
     public func wait() async -> Int? {
         await withCheckedContinuation { continuation in

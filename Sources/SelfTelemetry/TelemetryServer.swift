@@ -16,7 +16,8 @@ public final class HealthState: Sendable {
     }
 }
 
-/// Serves `/metrics` (Prometheus text), `/healthz` and `/readyz` on `service.telemetry.address`.
+/// Serves `/metrics` (Prometheus text), `/status` (JSON, `StatusBoard`), `/healthz` and `/readyz` on
+/// `service.telemetry.address`.
 public final class TelemetryServer: Service, Sendable {
     let host: String
     let port: Int
@@ -94,16 +95,18 @@ final class TelemetryHandler: ChannelInboundHandler {
             switch (head.method, path) {
             case (.GET, "/metrics"):
                 (status, contentType, body) = (.ok, "text/plain; version=0.0.4; charset=utf-8", metrics.render())
+            case (.GET, "/status"):
+                (status, contentType, body) = (.ok, "application/json", metrics.status.render())
             case (.GET, "/healthz"):
                 (status, contentType, body) = (.ok, "text/plain", Array("ok\n".utf8))
             case (.GET, "/readyz"):
                 (status, contentType, body) = health.isReady
                     ? (.ok, "text/plain", Array("ready\n".utf8))
                     : (.serviceUnavailable, "text/plain", Array("not ready\n".utf8))
-            case (_, "/metrics"), (_, "/healthz"), (_, "/readyz"):
+            case (_, "/metrics"), (_, "/status"), (_, "/healthz"), (_, "/readyz"):
                 (status, contentType, body) = (.methodNotAllowed, "text/plain", Array("use GET\n".utf8))
             default:
-                (status, contentType, body) = (.notFound, "text/plain", Array("not found: try /metrics, /healthz, /readyz\n".utf8))
+                (status, contentType, body) = (.notFound, "text/plain", Array("not found: try /metrics, /status, /healthz, /readyz\n".utf8))
             }
             var headers = HTTPHeaders()
             headers.add(name: "Content-Type", value: contentType)
