@@ -195,6 +195,7 @@ let package = Package(
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "SelfTelemetryTests", dependencies: ["SelfTelemetry", "OTLPWire"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HTTPClientTests",
             dependencies: [

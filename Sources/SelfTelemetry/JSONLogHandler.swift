@@ -4,10 +4,16 @@ import Glibc
 import Darwin
 #endif
 public import Logging
+import Synchronization
+
+/// One `RepeatLimiter` for every handler of the process (swift-log copies handlers per logger).
+private let repeatedLines = Mutex(RepeatLimiter())
 
 /// swift-log handler that writes one JSON object per line to stderr, the way Kubernetes log
 /// pipelines expect: `{"ts":"2026-08-12T09:14:02.123Z","level":"info","msg":"…","component":"…",…}`.
 /// Each line is written with a single `write(2)` so lines from concurrent tasks never interleave.
+/// Identical `warning` and higher lines are rate-limited: one a minute, with the count held back
+/// (`"repeated": N`) on the next one written.
 public struct JSONLogHandler: LogHandler {
     public var logLevel: Logger.Level
     public var metadata: Logger.Metadata = [:]
@@ -27,9 +33,20 @@ public struct JSONLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
+        var metadata = merged(event.metadata)
+        if event.level >= .warning {
+            let key = Self.format(timestamp: "", level: event.level, message: "\(event.message)", metadata: metadata)
+            var spec = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &spec)
+            let now = UInt64(spec.tv_sec) &* 1_000_000_000 &+ UInt64(spec.tv_nsec)
+            switch repeatedLines.withLock({ $0.admit(key, now: now) }) {
+            case .suppress: return
+            case .write(let suppressed): if suppressed > 0 { metadata["repeated"] = "\(suppressed)" }
+            }
+        }
         var line = Self.format(
             timestamp: Self.now(), level: event.level, message: "\(event.message)",
-            metadata: merged(event.metadata))
+            metadata: metadata)
         line.append(UInt8(ascii: "\n"))
         line.withUnsafeBytes { bytes in
             var offset = 0
