@@ -102,6 +102,9 @@ extension ConfigDecoder {
         let known = ["enabled", "namespaces", "label_selector", "node_name", "api_server", "token_path", "ca_path"]
         guard let fields = fields(node, path: path, known: known) else { return config }
         read(fields["enabled"], .bool, into: &config.enabled)
+        note("receivers.prometheus.kubernetes_sd.enabled", fields["enabled"])
+        note("receivers.prometheus.kubernetes_sd.token_path", fields["token_path"])
+        note("receivers.prometheus.kubernetes_sd.ca_path", fields["ca_path"])
         strings(fields["namespaces"], into: &config.namespaces)
         if config.namespaces.isEmpty || config.namespaces.contains(where: \.isEmpty), let at = fields["namespaces"] {
             fail(.invalidValue, at: at, "namespaces must list at least one namespace, like flux-system")
@@ -169,6 +172,7 @@ extension ConfigDecoder {
         read(fields["start_at"], .word, into: &config.startAt)
         read(fields["format"], .word, into: &config.format)
         read(fields["checkpoint_dir"], .nonEmptyString("a directory path"), into: &config.checkpointDirectory)
+        note("receivers.filelog.checkpoint_dir", fields["checkpoint_dir"])
         read(fields["poll_interval"], .duration(), into: &config.pollInterval)
         read(fields["max_log_size"], .size(1024...(1 << 30)), into: &config.maxLogSize)
         read(fields["fingerprint_size"], .size(16...(64 << 10)), into: &config.fingerprintSize)
@@ -199,6 +203,7 @@ extension ConfigDecoder {
             read(tls["cert_file"], .string, into: &config.tls.certFile)
             read(tls["key_file"], .string, into: &config.tls.keyFile)
             read(tls["client_ca_file"], .string, into: &config.tls.clientCAFile)
+            for key in ["cert_file", "key_file", "client_ca_file"] { note("receivers.otlp.tls.\(key)", tls[key]) }
             if config.tls.certFile.isEmpty != config.tls.keyFile.isEmpty, let at = tls["cert_file"] ?? tls["key_file"] {
                 fail(.missingKey, at: at, "cert_file and key_file go together: set both to serve https, or neither")
             }
@@ -235,6 +240,7 @@ extension ConfigDecoder {
         {
             read(queue["max_bytes"], .size(1024...Int.max), into: &processors.queue.maxBytes)
             read(queue["directory"], .string, into: &processors.queue.directory)
+            note("processors.queue.directory", queue["directory"])
             read(queue["workers"], .integer(1...64), into: &processors.queue.workers)
             read(queue["sync"], .word, into: &processors.queue.sync)
             read(queue["sync_interval"], .duration(minimum: .milliseconds(1)), into: &processors.queue.syncInterval)
@@ -368,6 +374,7 @@ extension ConfigDecoder {
             read(tls["ca_file"], .string, into: &config.tls.caFile)
             read(tls["cert_file"], .string, into: &config.tls.certFile)
             read(tls["key_file"], .string, into: &config.tls.keyFile)
+            for key in ["ca_file", "cert_file", "key_file"] { note("exporters.otlp_http.tls.\(key)", tls[key]) }
             read(tls["insecure_skip_verify"], .bool, into: &config.tls.insecureSkipVerify)
             if config.tls.certFile.isEmpty != config.tls.keyFile.isEmpty, let at = tls["cert_file"] ?? tls["key_file"] {
                 fail(

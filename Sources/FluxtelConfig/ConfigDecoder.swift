@@ -4,10 +4,17 @@ struct ConfigDecoder {
     let file: String
     let environment: [String: String]
     private(set) var errors: [ConfigError] = []
+    /// Where the values of the keys `Preflight` checks are (key path → line, column).
+    private(set) var positions: Preflight.Positions = [:]
 
     init(file: String, environment: [String: String]) {
         self.file = file
         self.environment = environment
+    }
+
+    /// Remembers where the value of `key` is, for `Preflight`'s messages.
+    mutating func note(_ key: String, _ node: YAMLNode?) {
+        if let node { positions[key] = (node.line, node.column) }
     }
 
     mutating func fail(_ code: ConfigError.Code, at node: YAMLNode, _ message: String) {

@@ -46,15 +46,33 @@ public enum ConfigLoader {
 
     /// Parses and validates configuration bytes (a file's contents, e.g. from stdin or a fuzzer); `fileName`
     /// is used in error messages. The bytes go to libyaml untouched, so it reports bad encodings with their position.
-    public static func load(bytes: [UInt8], fileName: String, environment: [String: String]) throws(ConfigErrors)
-        -> AgentConfiguration
-    {
+    /// With `checkEnvironment`, also what `run` would fail on here (`Preflight`): unreadable TLS and token
+    /// files, unwritable checkpoint and queue directories, `kubernetes_sd` outside a cluster.
+    public static func load(
+        bytes: [UInt8], fileName: String, environment: [String: String], checkEnvironment: Bool = false
+    ) throws(ConfigErrors) -> AgentConfiguration {
         let root = try YAMLParser().parse(bytes: bytes, fileName: fileName)
         let fallback = try loadDefault(environment: environment)
         var decoder = ConfigDecoder(file: fileName, environment: environment)
         let configuration = decoder.decode(root, fallback: fallback)
         guard decoder.errors.isEmpty else { throw ConfigErrors(deduplicated(decoder.errors)) }
+        if checkEnvironment {
+            let problems = Preflight.problems(
+                configuration, positions: decoder.positions, file: fileName, environment: environment)
+            guard problems.isEmpty else { throw ConfigErrors(deduplicated(problems)) }
+        }
         return configuration
+    }
+
+    /// `load(path:environment:)` plus what `run` would fail on here (see `load(bytes:…checkEnvironment:)`).
+    public static func load(path: String, environment: [String: String], checkEnvironment: Bool) throws(ConfigErrors)
+        -> AgentConfiguration
+    {
+        switch readFile(path) {
+        case .success(let bytes):
+            return try load(bytes: bytes, fileName: path, environment: environment, checkEnvironment: checkEnvironment)
+        case .failure(let error): throw ConfigErrors([error])
+        }
     }
 
     /// The embedded Flux defaults (`AgentConfiguration.embeddedDefaultYAML`) under `environment`:

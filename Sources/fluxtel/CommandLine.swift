@@ -7,7 +7,7 @@
 /// `-c FILE` and `--config=FILE` work too; `help` and `-h` are `--help`.
 enum Command: Equatable {
     case run(config: String?)
-    case validate(config: String)
+    case validate(config: String, environment: Bool)
     case version
     case help(String)
 }
@@ -52,10 +52,12 @@ enum CommandLineParser {
     static let validateUsage = """
         OVERVIEW: Check a configuration file and print every error found (file:line:column: message).
 
-        USAGE: fluxtel validate [--config] <file>
+        USAGE: fluxtel validate [--environment] [--config] <file>
 
         OPTIONS:
           -c, --config <file>     Configuration file (YAML) to check.
+          --environment           Also check this machine as `run` would: TLS and token files readable,
+                                  checkpoint and queue directories writable, kubernetes_sd in a cluster.
           --version               Show the version.
           -h, --help              Show help information.
         """
@@ -82,6 +84,7 @@ enum CommandLineParser {
             }
         }
         var config: String?
+        var environment = false
         var positional: [String] = []
         while let argument = rest.popFirst() {
             switch argument {
@@ -95,6 +98,8 @@ enum CommandLineParser {
                 }
                 guard config == nil else { throw UsageError(message: "'--config' given twice", usage: usage) }
                 config = value
+            case "--environment" where subcommand == "validate":
+                environment = true
             case "--":
                 positional += rest
                 rest = []
@@ -111,12 +116,12 @@ enum CommandLineParser {
         }
         switch subcommand {
         case "validate":
-            if config == nil, positional.count == 1 { return .validate(config: positional[0]) }
+            if config == nil, positional.count == 1 { return .validate(config: positional[0], environment: environment) }
             guard positional.isEmpty else {
                 throw UsageError(message: "Unexpected argument '\(positional[config == nil ? 1 : 0])'", usage: usage)
             }
             guard let config else { throw UsageError(message: "Missing expected argument '<file>'", usage: usage) }
-            return .validate(config: config)
+            return .validate(config: config, environment: environment)
         default:
             if let first = positional.first {
                 let message =

@@ -26,8 +26,8 @@ enum Fluxtel {
             print(usage)
         case .version:
             print(FluxtelVersion.string)
-        case .validate(let config):
-            exit(validate(config: config))
+        case .validate(let config, let environment):
+            exit(validate(config: config, checkEnvironment: environment))
         case .run(let config):
             exit(await run(config: config))
         }
@@ -64,9 +64,10 @@ enum Fluxtel {
         return 0
     }
 
-    static func validate(config: String) -> Int32 {
+    static func validate(config: String, checkEnvironment: Bool) -> Int32 {
         do {
-            let configuration = try ConfigLoader.load(path: config, environment: ProcessEnvironment.current())
+            let configuration = try ConfigLoader.load(
+                path: config, environment: ProcessEnvironment.current(), checkEnvironment: checkEnvironment)
             print("\(config): ok")
             // Valid, but telemetry will not reach a backend: say so (the agent also logs it when it runs).
             let exporters = configuration.exporters

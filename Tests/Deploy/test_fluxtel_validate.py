@@ -93,3 +93,16 @@ def test_docs_quote_the_real_missing_secret_warning(rendered, fluxtel, tmp_path)
     path.write_text(configs(rendered, "daemonset"))
     result = validate_in_empty_environment(fluxtel, path)
     assert f"{path}:{quoted.group(1)}:{quoted.group(2)}: exporters.otlp_http has no endpoint: set DASH0_ENDPOINT" in result.stderr
+
+
+def test_validate_environment_names_what_run_would_fail_on(fluxtel, tmp_path):
+    """`validate --environment` checks this machine as `run` would: a TLS file that is missing is an
+    error at its key's line and column; without the flag the same file is valid."""
+    path = tmp_path / "fluxtel.yaml"
+    path.write_text("exporters:\n  otlp_http:\n    endpoint: https://ingress.example.com\n"
+                    f"    tls:\n      ca_file: {tmp_path}/missing-ca.pem\n")
+    result = subprocess.run(["env", "-i", fluxtel, "validate", "--environment", "--config", str(path)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert f"{path}:5:16: exporters.otlp_http.tls.ca_file: cannot read {tmp_path}/missing-ca.pem" in result.stderr, result.stderr
+    assert validate_in_empty_environment(fluxtel, path).returncode == 0
