@@ -134,7 +134,7 @@ func writeNumbered(_ writer: LogWriter, total: Int, every: Int, linesPerSecond: 
     }
 
     /// Acceptance 3 (rename): 200,000 numbered lines, renamed away every 20,000 lines: zero lost, zero
-    /// duplicated. (The writer is paced at 20,000 lines/s; no rate is asserted: the test waits until
+    /// duplicated. (The writer is paced at 20,000 lines a second; no rate is asserted: the test waits until
     /// every line arrived, under a bound that only catches a hang.)
     @Test func rotationByRenameLosesAndDuplicatesNothing() async throws {
         let directory = try TemporaryDirectory()
