@@ -28,7 +28,8 @@ private func fixture(requeueAfter value: Int) throws -> [UInt8] {
             responses: bodies.map { HTTPSink.Response(status: .ok, headers: [textContentType], body: $0) })
         let client = HTTPClient()
         let exporter = RecordingExporter()
-        let pipeline = makePipeline()
+        let time = ManualClock()
+        let pipeline = makePipeline(clock: time.clock)
         let service = PipelineService(
             pipeline: pipeline, exporters: [exporter], workers: 1, drainTimeout: .seconds(5), logger: quietLogger)
         var scraper = try makeScraper(url: "\(sink.baseURL)/metrics", pipeline: pipeline, client: client)
@@ -37,8 +38,11 @@ private func fixture(requeueAfter value: Int) throws -> [UInt8] {
             for scrape in 1...3 {
                 let converted = await scraper.scrapeOnce()
                 #expect(converted.report.up)
-                // One batch per scrape: the batch timeout (50 ms) seals and exports this scrape's batch
-                // before the next scrape opens a new one.
+                // One batch per scrape: the batch timeout (50 ms on a manual clock) seals this scrape's
+                // batch, which is exported before the next scrape opens a new one.
+                try await time.waitForSleeps(scrape)
+                #expect(exporter.calls == scrape - 1)
+                time.advance(by: .milliseconds(50))
                 try await exporter.waitForBatches(scrape)
             }
             trigger.triggerGracefulShutdown()

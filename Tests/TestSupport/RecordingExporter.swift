@@ -90,6 +90,9 @@ public final class RecordingExporter: BatchExporter {
     /// Holds every export from now on until ``resume()``.
     public func pause() { state.withLock { $0.paused = true } }
 
+    /// `pause()` or `resume()`.
+    public func pause(_ paused: Bool) { if paused { pause() } else { resume() } }
+
     /// Lets held and future exports through.
     public func resume() {
         let held: [CheckedContinuation<Bool, Never>] = state.withLock { state in

@@ -22,10 +22,10 @@ func makeScraper(url: String, settings: ScrapeSettings = ScrapeSettings(), pipel
         logger: quietLogger, version: "test")
 }
 
-func makePipeline(queueBytes: Int = 64 << 20) -> Pipeline {
+func makePipeline(queueBytes: Int = 64 << 20, clock: TimerClock = .continuous) -> Pipeline {
     Pipeline(
         configuration: PipelineConfiguration(batchTimeout: .milliseconds(50), queueMaxBytes: queueBytes),
-        metrics: AgentMetrics())
+        metrics: AgentMetrics(), clock: clock)
 }
 
 func decodedResource(_ converted: ConvertedScrape) throws -> OTLP.ResourceMetrics {
