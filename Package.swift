@@ -170,23 +170,24 @@ let package = Package(
 
         .testTarget(name: "OTLPWireTests", dependencies: ["OTLPWire", "FluxtelTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "OTLPJSONTests", dependencies: ["OTLPJSON", "OTLPWire", "FluxtelTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "CompressionTests", dependencies: ["Compression"], swiftSettings: swiftSettings),
-        .testTarget(name: "FluxtelConfigTests", dependencies: ["FluxtelConfig"], swiftSettings: swiftSettings),
+        .testTarget(name: "CompressionTests", dependencies: ["Compression", "FluxtelTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "FluxtelConfigTests", dependencies: ["FluxtelConfig", "FluxtelTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "PipelineTests",
             dependencies: [
-                "Pipeline", "OTLPWire", "SelfTelemetry",
+                "Pipeline", "OTLPWire", "SelfTelemetry", "FluxtelTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
-        // Test doubles shared by several test targets (a scriptable OTLP/HTTP sink).
+        // The test kit shared by the test targets: a scriptable OTLP/HTTP sink, `eventually` and the
+        // time scale, the recording exporter, a manual clock, the seeded random generator.
         .target(
             name: "FluxtelTestSupport",
             dependencies: [
-                "Compression",
+                "Compression", "Pipeline", "OTLPWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -59,11 +59,14 @@ public final class Pipeline: Sendable {
     /// The persistent queue, when `processors.queue.directory` is set: batches then hold `DiskRecord`s
     /// instead of bytes (see `Pipeline+DiskQueue.swift`).
     public let disk: DiskQueue?
+    /// Times the batch timeout (the real clock but in tests).
+    public let clock: TimerClock
     let state: Mutex<State>
 
     public init(configuration: PipelineConfiguration, metrics: AgentMetrics, splitter: ChunkSplitter? = nil,
-                enricher: ChunkEnricher? = nil, disk: DiskQueue? = nil) {
+                enricher: ChunkEnricher? = nil, disk: DiskQueue? = nil, clock: TimerClock = .continuous) {
         self.configuration = configuration
+        self.clock = clock
         self.metrics = metrics
         self.splitter = splitter
         self.enricher = enricher
@@ -278,7 +281,7 @@ public final class Pipeline: Sendable {
             {
                 seal(signal, state: &state)
             }
-            var open = state.open.removeValue(forKey: signal) ?? OpenBatch(openedAt: .now)
+            var open = state.open.removeValue(forKey: signal) ?? OpenBatch(openedAt: clock.now())
             if let record = part.record {
                 open.records.append(record)
             } else {

@@ -96,8 +96,8 @@ public final class PipelineService: Service, Sendable {
     private func runTimer() async {
         while !Task.isCancelled {
             if pipeline.isClosed { return }
-            if let next = pipeline.sealExpired(now: .now) {
-                try? await Task.sleep(until: next, clock: .continuous)
+            if let next = pipeline.sealExpired(now: pipeline.clock.now()) {
+                try? await pipeline.clock.sleepUntil(next)
             } else {
                 await pipeline.waitForOpenBatch()
             }

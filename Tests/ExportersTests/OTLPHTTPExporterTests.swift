@@ -12,21 +12,27 @@ import Testing
 struct OTLPHTTPExporterTests {
     let metrics = AgentMetrics()
     let logs = LogRecorder()
+    /// The back-off clock: a sleep returns at once, moving the clock (the suite waits for no back-off),
+    /// and `time.sleeps` tells how long each back-off was.
+    let time = ManualClock(autoAdvance: true)
 
-    func exporter(_ configuration: OTLPHTTPExporter.Configuration) throws -> OTLPHTTPExporter {
-        try OTLPHTTPExporter(configuration: configuration, metrics: metrics, logger: logs.logger(), version: "1.2.3")
+    func exporter(_ configuration: OTLPHTTPExporter.Configuration, clock: ManualClock? = nil) throws -> OTLPHTTPExporter {
+        try OTLPHTTPExporter(
+            configuration: configuration, metrics: metrics, logger: logs.logger(), version: "1.2.3",
+            backoffClock: (clock ?? time).clock)
     }
 
     /// Runs `body` with a started sink and an exporter for it, shutting both down afterwards.
     func withSink(
         responses: [HTTPSink.Response] = [], fallback: HTTPSink.Response = .ok, tls: HTTPSink.TLS? = nil,
+        clock: ManualClock? = nil,
         configure: (inout OTLPHTTPExporter.Configuration) -> Void = { _ in },
         _ body: (HTTPSink, OTLPHTTPExporter) async throws -> Void
     ) async throws {
         let sink = try await HTTPSink.start(responses: responses, fallback: fallback, tls: tls)
         var configuration = Fixtures.configuration(sink.baseURL + "/")
         configure(&configuration)
-        let exporter = try exporter(configuration)
+        let exporter = try exporter(configuration, clock: clock)
         do {
             try await body(sink, exporter)
         } catch {
@@ -109,6 +115,7 @@ struct OTLPHTTPExporterTests {
             #expect(metrics.failed() == 0)
             #expect(metrics.dropped() == 0)
             #expect(metrics.exportAttempts() == 4)
+            #expect(time.sleeps.count == 3, "one back-off before each retry")
         }
     }
 
@@ -117,22 +124,23 @@ struct OTLPHTTPExporterTests {
             #expect(await exporter.export(Fixtures.batch()) == .exported)
             let requests = sink.requests
             #expect(requests.count == 2)
-            let gap = requests[1].receivedAt - requests[0].receivedAt
-            // Only a lower bound: the backoff here is 10-50 ms, so a gap of 2 s comes from Retry-After alone,
-            // and an upper bound would only measure how loaded the machine is.
-            #expect(gap >= .seconds(2), "second attempt after \(gap)")
+            // The back-off here is 10-50 ms (jittered): a wait of 2 s comes from Retry-After alone.
+            #expect(time.sleeps.count == 1)
+            #expect(time.sleeps.allSatisfy { $0 >= .seconds(2) }, "second attempt after \(time.sleeps)")
             #expect(metrics.retries() == 1)
         }
     }
 
     @Test func retryAfterHTTPDateIsHonoured() async throws {
-        // A date 2 s ahead has 1-second resolution: the wait is between 1 and 2 s.
-        let date = Self.httpDate(Date().addingTimeInterval(2))
+        // A date 10 s ahead, with 1-second resolution: the wait is about 9-10 s (the back-off clock
+        // is manual, so nobody waits); far beyond the 10-50 ms back-off, however slow the machine.
+        let date = Self.httpDate(Date().addingTimeInterval(10))
         try await withSink(responses: [.status(503, headers: [("Retry-After", date)])]) { sink, exporter in
             #expect(await exporter.export(Fixtures.batch()) == .exported)
             let requests = sink.requests
             #expect(requests.count == 2)
-            #expect(requests[1].receivedAt - requests[0].receivedAt >= .seconds(1))
+            #expect(time.sleeps.count == 1)
+            #expect(time.sleeps.allSatisfy { $0 >= .seconds(5) && $0 <= .seconds(10) }, "\(time.sleeps)")
         }
     }
 
@@ -148,9 +156,8 @@ struct OTLPHTTPExporterTests {
         try await withSink(fallback: .status(429, headers: [("Retry-After", "60")])) {
             $0.retry = Fixtures.retry(elapsed: .seconds(5))
         } _: { sink, exporter in
-            let start = ContinuousClock.now
             #expect(await exporter.export(Fixtures.batch(items: 4)) == .failed)
-            #expect(ContinuousClock.now - start < .seconds(2))
+            #expect(time.sleeps.isEmpty, "gave up at once, without waiting")
             #expect(sink.requests.count == 1)
             #expect(metrics.failed() == 4)
             #expect(metrics.retries() == 0)
@@ -177,8 +184,9 @@ struct OTLPHTTPExporterTests {
             fallback: .status(400, headers: [("Content-Type", "application/x-protobuf")], body: status)
         ) { sink, exporter in
             #expect(await exporter.export(Fixtures.batch(items: 9)) == .rejected)
-            try await Task.sleep(for: .milliseconds(100))  // nothing else arrives
+            // The export has returned: it sends nothing more.
             #expect(sink.requests.count == 1)
+            #expect(time.sleeps.isEmpty)
             #expect(metrics.dropped() == 9)
             #expect(metrics.failed() == 0)
             #expect(metrics.retries() == 0)
@@ -228,11 +236,12 @@ struct OTLPHTTPExporterTests {
         let url = sink.baseURL
         try await sink.shutdown()
         let exporter = try exporter(Fixtures.configuration(url, retry: Fixtures.retry(elapsed: .milliseconds(300))))
-        let start = ContinuousClock.now
         #expect(await exporter.export(Fixtures.batch(items: 3)) == .failed)
-        #expect(ContinuousClock.now - start < .seconds(3))
+        // Gave up within max_elapsed_time: the back-offs (on the manual clock) add up to at most 300 ms.
+        #expect(time.sleeps.reduce(.zero, +) <= .milliseconds(300), "\(time.sleeps)")
         #expect(metrics.failed() == 3)
         #expect(metrics.retries() >= 2)
+        #expect(Double(time.sleeps.count) == metrics.retries())
         #expect(logs.entries.contains { $0.message == "Export failed: connection error" })
         #expect(logs.entries.contains { $0.message == "Export failed, giving up on batch" })
         await exporter.shutdown()
@@ -249,17 +258,22 @@ struct OTLPHTTPExporterTests {
         }
     }
 
-    @Test func cancellationReturnsFailedPromptly() async throws {
-        try await withSink(fallback: .status(503)) {
+    /// Cancelled while it waits in a back-off (a manual clock nobody advances: only the cancel can
+    /// end that wait), the export returns `.failed`.
+    @Test func cancellationDuringTheBackOffReturnsFailed() async throws {
+        let backoff = ManualClock()
+        try await withSink(fallback: .status(503), clock: backoff) {
             $0.retry = Fixtures.retry(initial: .milliseconds(200), max: .seconds(1), elapsed: .seconds(60))
         } _: { sink, exporter in
             let task = Task { await exporter.export(Fixtures.batch(items: 6)) }
-            _ = try await sink.waitForRequests(count: 2)
-            let cancelledAt = ContinuousClock.now
+            try await backoff.waitForSleeps(1)
+            backoff.advance(by: backoff.sleeps[0])  // one retry
+            try await backoff.waitForSleeps(2)  // in the second back-off
+            #expect(sink.requests.count == 2)
             task.cancel()
-            #expect(await task.value == .failed)
-            #expect(ContinuousClock.now - cancelledAt < .milliseconds(500))
+            #expect(try await awaitBounded("the cancelled export") { await task.value } == .failed)
             #expect(metrics.failed() == 6)
+            #expect(backoff.pendingSleepers == 0)
         }
     }
 
@@ -267,10 +281,9 @@ struct OTLPHTTPExporterTests {
         try await withSink(fallback: HTTPSink.Response(status: .ok, delay: .seconds(5))) { sink, exporter in
             let task = Task { await exporter.export(Fixtures.batch()) }
             _ = try await sink.waitForRequests(count: 1)
-            let cancelledAt = ContinuousClock.now
             task.cancel()
-            #expect(await task.value == .failed)
-            #expect(ContinuousClock.now - cancelledAt < .milliseconds(500))
+            // Returns on the cancel, not after the 5 s answer (only a hang fails the bound).
+            #expect(try await awaitBounded("the cancelled export") { await task.value } == .failed)
         }
     }
 

@@ -1,4 +1,5 @@
 @testable import FileLogReceiver
+import FluxtelTestSupport
 import Logging
 import OTLPWire
 import Pipeline
@@ -14,17 +15,22 @@ import Testing
         try await budget.acquire(40)
         #expect(budget.held == 100)
         let taken = Mutex(false)
+        let started = Mutex(false)
         let waiter = Task {
+            started.withLock { $0 = true }
             try await budget.acquire(50)
             taken.withLock { $0 = true }
         }
-        try await Task.sleep(for: .milliseconds(50))
+        // Only `release` can let the waiter in: nothing is released yet, whenever it runs.
+        #expect(await eventually { started.withLock { $0 } })
         #expect(taken.withLock { $0 } == false)
+        #expect(budget.held == 100)
         budget.release(40)  // 60 + 50 > 100: still waiting
-        try await Task.sleep(for: .milliseconds(20))
         #expect(taken.withLock { $0 } == false)
+        #expect(budget.held == 60)
         budget.release(60)
-        try await waiter.value
+        try await awaitBounded("the waiting acquire") { try await waiter.value }
+        #expect(taken.withLock { $0 } == true)
         #expect(budget.held == 50)
         budget.release(50)
         try await budget.acquire(500)  // larger than the whole budget: passes when nothing is held
@@ -34,10 +40,16 @@ import Testing
     @Test func cancelledWaitTakesNothing() async throws {
         let budget = InFlightBudget(limit: 10)
         try await budget.acquire(10)
-        let waiter = Task { try await budget.acquire(5) }
-        try await Task.sleep(for: .milliseconds(20))
+        let started = Mutex(false)
+        let waiter = Task {
+            started.withLock { $0 = true }
+            try await budget.acquire(5)
+        }
+        #expect(await eventually { started.withLock { $0 } })  // waiting, or about to: cancelled either way
         waiter.cancel()
-        await #expect(throws: CancellationError.self) { try await waiter.value }
+        await #expect(throws: CancellationError.self) {
+            try await awaitBounded("the cancelled acquire") { try await waiter.value }
+        }
         budget.release(10)
         #expect(budget.held == 0)
     }
@@ -61,8 +73,8 @@ import Testing
         var config = settings(directory)
         config.readSize = 16 << 10
         config.maxInFlightBytes = 64 << 10
-        let exporter = CollectingExporter()
-        exporter.pause(true)
+        let exporter = collectingExporter()
+        exporter.pause()
         let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         let metrics = AgentMetrics()
         let pipeline = Pipeline(
@@ -74,16 +86,16 @@ import Testing
         let group = ServiceGroup(configuration: .init(services: [.init(service: service), .init(service: receiver)], logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
-            #expect(await eventually { pipeline.usedBytes > 0 })
-            var peak = 0
-            for _ in 0..<40 {  // 400 ms with the exporter stuck: the tailer must be waiting, not filling the queue
-                peak = max(peak, pipeline.usedBytes)
-                try await Task.sleep(for: .milliseconds(10))
-            }
-            // the budget, plus the one chunk that may pass when nothing else is held (a 16 KiB read)
-            #expect(peak <= (64 << 10) + (24 << 10))
-            exporter.pause(false)
-            #expect(await eventually(30) { exporter.count == total })
+            // With the exporter stuck nothing is released, so what the pipeline holds only grows: wait
+            // until the tailer has used its budget (no further chunk of up to 24 KiB fits: the tailer
+            // now waits for a release), then check it went no further: at most the budget plus the one
+            // chunk that may pass when nothing else is held (a 16 KiB read). The 4 MB file would fill it.
+            #expect(await eventually { pipeline.usedBytes > (64 << 10) - (24 << 10) })
+            try await exporter.waitForHeld(1)  // and the pipeline is handing batches over, not filling
+            #expect(pipeline.usedBytes <= (64 << 10) + (24 << 10))
+            exporter.resume()
+            try await exporter.waitForRecords(atLeast: total)
+            #expect(exporter.count == total)
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
         }

@@ -1,3 +1,4 @@
+import FluxtelTestSupport
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -76,13 +77,9 @@ final class TestServer: Sendable {
         return server
     }
 
-    /// Waits (bounded) until `condition` holds.
+    /// Waits until `condition` holds (the test kit's `eventually`: the bound only catches a hang).
     func wait(_ condition: (TestServer) -> Bool) async -> Bool {
-        for _ in 0..<500 {
-            if condition(self) { return true }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return condition(self)
+        await eventually { condition(self) }
     }
 
     func shutdown() async {

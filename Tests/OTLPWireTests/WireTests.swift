@@ -1,3 +1,4 @@
+import FluxtelTestSupport
 import OTLPWire
 import Testing
 
@@ -313,7 +314,7 @@ struct MalformedInputTests {
 
     @Test("random bytes never trap")
     func fuzz() {
-        var rng = SplitMix64(seed: 42)
+        var rng = SeededRandom(seed: 42)
         let seed = Golden.traceRequest().serializedBytes()
         for _ in 0..<2000 {
             var bytes = seed
@@ -326,17 +327,5 @@ struct MalformedInputTests {
             _ = try? OTLPWalker.split(signal: .traces, body: bytes, maxBytes: 200, maxItems: 2)
             _ = try? ResourceAttributeRewriter(attributes: [("a", "b")]).rewrite(bytes)
         }
-    }
-}
-
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,3 +1,4 @@
+import FluxtelTestSupport
 import Glibc
 import Logging
 import OTLPWire
@@ -67,7 +68,7 @@ final class ManualWallClock: Sendable {
         var met = false
         try await testGracefulShutdown { trigger in
             async let run: Void = service.run()
-            met = await eventually(30, condition)
+            met = await eventually(.seconds(30), condition)
             trigger.triggerGracefulShutdown()
             try await run
         }
@@ -122,16 +123,16 @@ final class ManualWallClock: Sendable {
             let disk = try open(directory)
             let pipeline = self.pipeline(disk, items: 1)
             for i in 0..<10 { #expect(pipeline.offer(chunk(bytes: 200, items: 1, fill: UInt8(i))) == .accepted) }
-            let exporter = GateExporter(allow: 5)
+            let exporter = RecordingExporter(pauseAfter: 5)  // exports five batches, then holds the rest until cancelled
             let service = PipelineService(pipeline: pipeline, exporters: [exporter], workers: 1, drainTimeout: .milliseconds(100),
                                           logger: logger)
             try await testGracefulShutdown { trigger in
                 async let run: Void = service.run()
-                #expect(await eventually { exporter.exported.withLock { $0.count } == 5 })
+                try await exporter.waitForHeld(1)  // five exported, the sixth reached the exporter and is held
                 trigger.triggerGracefulShutdown()
                 try await run
             }
-            #expect(exporter.exported.withLock { $0 } == [0, 1, 2, 3, 4])
+            #expect(exporter.batches.map { $0.body[0] } == [0, 1, 2, 3, 4])
             #expect(segmentFiles(directory).count == 1, "one segment: it cannot be deleted, its records are marked")
         }
         let disk = try open(directory)
@@ -216,7 +217,7 @@ final class ManualWallClock: Sendable {
         try await testGracefulShutdown { trigger in
             async let run: Void = service.run()
             try await pipeline.submit(chunk(bytes: 1000, items: 1, fill: 4))  // waits until a segment is exported
-            #expect(await eventually { exporter.batches.count == 5 })
+            try await exporter.waitForBatches(5)
             trigger.triggerGracefulShutdown()
             try await run
         }
@@ -278,21 +279,4 @@ extension DiskQueueTests {
         #expect(acks.all == [.persisted])
         #expect(disk.liveRecords == 1)
     }
-}
-
-/// Exports the first `allow` batches, then holds every further one until cancelled (`.failed`).
-final class GateExporter: BatchExporter {
-    let name = "gate"
-    let allow: Int
-    let exported = Mutex<[UInt8]>([])
-    init(allow: Int) { self.allow = allow }
-    func export(_ batch: ExportBatch) async -> DeliveryOutcome {
-        if exported.withLock({ $0.count < allow }) {
-            exported.withLock { $0.append(batch.body[0]) }
-            return .exported
-        }
-        while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(5)) }
-        return .failed
-    }
-    func shutdown() async {}
 }

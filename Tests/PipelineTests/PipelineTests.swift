@@ -1,3 +1,4 @@
+import FluxtelTestSupport
 import Logging
 import OTLPWire
 import Pipeline
@@ -7,56 +8,51 @@ import ServiceLifecycleTestKit
 import Synchronization
 import Testing
 
-/// Records every batch; answers with a scripted outcome; can be made to block.
-final class RecordingExporter: BatchExporter {
-    let name = "recording"
-    private let state = Mutex<(batches: [ExportBatch], outcomes: [DeliveryOutcome], gate: Bool)>(([], [], false))
-    init(outcomes: [DeliveryOutcome] = [], blocked: Bool = false) {
-        state.withLock { $0.outcomes = outcomes; $0.gate = blocked }
-    }
-    var batches: [ExportBatch] { state.withLock { $0.batches } }
-    func unblock() { state.withLock { $0.gate = false } }
-    func export(_ batch: ExportBatch) async -> DeliveryOutcome {
-        while state.withLock({ $0.gate }) {
-            if Task.isCancelled { return .failed }
-            try? await Task.sleep(for: .milliseconds(5))
-        }
-        return state.withLock { state in
-            state.batches.append(batch)
-            return state.outcomes.isEmpty ? .exported : state.outcomes.removeFirst()
-        }
-    }
-    func shutdown() async {}
-}
-
 /// A framed chunk of `n` bytes (content irrelevant to the pipeline).
 func chunk(_ signal: Signal = .logs, bytes: Int, items: Int, ack: Acknowledgement? = nil, fill: UInt8 = 0x0A) -> TelemetryChunk {
     TelemetryChunk(signal: signal, bytes: [UInt8](repeating: fill, count: bytes), itemCount: items, acknowledgement: ack)
 }
 
-/// Polls `condition` for up to `seconds` (generous: the whole suite runs in parallel on two loaded cores).
-func eventually(_ seconds: Double = 30, _ condition: () -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(5))
-    }
-    return condition()
-}
-
+/// Records the acknowledgements; tests await them (`waitFor`), nothing polls.
 final class AckLog: Sendable {
-    let outcomes = Mutex<[DeliveryOutcome]>([])
-    var ack: Acknowledgement { Acknowledgement { outcome in self.outcomes.withLock { $0.append(outcome) } } }
-    var all: [DeliveryOutcome] { outcomes.withLock { $0 } }
+    private let state = Mutex<(outcomes: [DeliveryOutcome], waiters: [(count: Int, continuation: CheckedContinuation<Void, Never>)])>(([], []))
+    var ack: Acknowledgement {
+        Acknowledgement { outcome in
+            let woken = self.state.withLock { state in
+                state.outcomes.append(outcome)
+                let count = state.outcomes.count
+                let woken = state.waiters.filter { $0.count <= count }.map(\.continuation)
+                state.waiters.removeAll { $0.count <= count }
+                return woken
+            }
+            for waiter in woken { waiter.resume() }
+        }
+    }
+    var all: [DeliveryOutcome] { state.withLock { $0.outcomes } }
+
+    /// Waits until `count` acknowledgements came, bounded by the kit's patience (a hang fails).
+    func waitFor(_ count: Int) async throws {
+        _ = try await awaitBounded("\(count) acknowledgements (have \(all.count))") { [self] in
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = state.withLock { state in
+                    if state.outcomes.count >= count { return true }
+                    state.waiters.append((count, continuation))
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        }
+    }
 }
 
-@Suite struct PipelineTests {
+@Suite(.timeLimit(.minutes(5))) struct PipelineTests {
     let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
-    func makeService(_ config: PipelineConfiguration, _ exporter: any BatchExporter, splitter: ChunkSplitter? = nil, drain: Duration = .seconds(5))
+    func makeService(_ config: PipelineConfiguration, _ exporter: any BatchExporter, splitter: ChunkSplitter? = nil, drain: Duration = .seconds(5),
+                     clock: TimerClock = .continuous)
         -> (Pipeline, PipelineService)
     {
-        let pipeline = Pipeline(configuration: config, metrics: AgentMetrics(), splitter: splitter)
+        let pipeline = Pipeline(configuration: config, metrics: AgentMetrics(), splitter: splitter, clock: clock)
         return (pipeline, PipelineService(pipeline: pipeline, exporters: [exporter], workers: 2, drainTimeout: drain, logger: logger))
     }
 
@@ -66,7 +62,7 @@ final class AckLog: Sendable {
         try await testGracefulShutdown { trigger in
             async let run: Void = service.run()
             for _ in 0..<3 { #expect(pipeline.offer(chunk(bytes: 10, items: 1)) == .accepted) }
-            #expect(await eventually { exporter.batches.count == 1 })
+            try await exporter.waitForBatches(1)
             #expect(exporter.batches.first?.itemCount == 3)
             #expect(exporter.batches.first?.body.count == 30)
             trigger.triggerGracefulShutdown()
@@ -82,7 +78,7 @@ final class AckLog: Sendable {
             _ = pipeline.offer(chunk(.logs, bytes: 60, items: 1))
             _ = pipeline.offer(chunk(.traces, bytes: 60, items: 1))
             _ = pipeline.offer(chunk(.logs, bytes: 60, items: 1))  // 120 > 100: seals the first logs batch
-            #expect(await eventually { exporter.batches.count == 1 })
+            try await exporter.waitForBatches(1)
             #expect(exporter.batches.first?.signal == .logs && exporter.batches.first?.body.count == 60)
             trigger.triggerGracefulShutdown()
             try await run
@@ -92,22 +88,30 @@ final class AckLog: Sendable {
         }
     }
 
+    /// The batch timer runs on a manual clock: the partial batch is sealed exactly when the clock
+    /// reaches `batchTimeout`, not before.
     @Test func timeoutSealsAPartialBatch() async throws {
         let exporter = RecordingExporter()
-        let (pipeline, service) = makeService(.init(maxBatchItems: 1000, batchTimeout: .milliseconds(50)), exporter)
+        let time = ManualClock()
+        let (pipeline, service) = makeService(.init(maxBatchItems: 1000, batchTimeout: .milliseconds(50)), exporter, clock: time.clock)
         try await testGracefulShutdown { trigger in
             async let run: Void = service.run()
-            let start = ContinuousClock.now
             _ = pipeline.offer(chunk(bytes: 10, items: 2))
-            #expect(await eventually { exporter.batches.count == 1 })
-            #expect(ContinuousClock.now - start >= .milliseconds(50))
+            try await time.waitForSleeps(1)  // the timer sleeps until the batch is due
+            #expect(time.sleeps == [.milliseconds(50)])
+            time.advance(by: .milliseconds(49))
+            #expect(time.pendingSleepers == 1, "not due yet: the timer still sleeps")
+            #expect(exporter.calls == 0)
+            time.advance(by: .milliseconds(1))
+            try await exporter.waitForBatches(1)
+            #expect(exporter.batches.first?.itemCount == 2)
             trigger.triggerGracefulShutdown()
             try await run
         }
     }
 
     @Test func queueIsBoundedInBytesAndSubmitWaitsForSpace() async throws {
-        let exporter = RecordingExporter(blocked: true)
+        let exporter = RecordingExporter(paused: true)
         let (pipeline, service) = makeService(
             .init(maxBatchItems: 1, maxBatchBytes: 100, batchTimeout: .seconds(60), queueMaxBytes: 250), exporter)
         try await testGracefulShutdown { trigger in
@@ -121,11 +125,14 @@ final class AckLog: Sendable {
                 try await pipeline.submit(chunk(bytes: 100, items: 1))
                 submitted.withLock { $0 = true }
             }
-            try await Task.sleep(for: .milliseconds(50))
+            // Both workers hold a batch in the stuck exporter: nothing can free space, so the
+            // submitter cannot have got in, however long it ran.
+            try await exporter.waitForHeld(2)
+            #expect(pipeline.usedBytes == 200)
             #expect(submitted.withLock { $0 } == false)  // pushed back while the exporter is stuck
-            exporter.unblock()
-            try await submitter.value
-            #expect(await eventually { exporter.batches.count == 3 })
+            exporter.resume()
+            try await awaitBounded("the pushed-back submit") { try await submitter.value }
+            try await exporter.waitForBatches(3)
             #expect(await eventually { pipeline.usedBytes == 0 })
             trigger.triggerGracefulShutdown()
             try await run
@@ -139,7 +146,7 @@ final class AckLog: Sendable {
         try await testGracefulShutdown { trigger in
             async let run: Void = service.run()
             for _ in 0..<4 { _ = pipeline.offer(chunk(bytes: 10, items: 1, ack: acks.ack)) }
-            #expect(await eventually { acks.all.count == 4 })
+            try await acks.waitFor(4)
             #expect(acks.all.filter { $0 == .rejected }.count == 2)
             #expect(acks.all.filter { $0 == .exported }.count == 2)
             trigger.triggerGracefulShutdown()
@@ -183,17 +190,17 @@ final class AckLog: Sendable {
     }
 
     @Test func drainDeadlineFailsWhatIsStuck() async throws {
-        let exporter = RecordingExporter(blocked: true)
+        let exporter = RecordingExporter(paused: true)  // never resumed: only the drain deadline ends the exports
         let (pipeline, service) = makeService(.init(maxBatchItems: 1, batchTimeout: .seconds(60)), exporter, drain: .milliseconds(200))
         let acks = AckLog()
-        let start = ContinuousClock.now
         try await testGracefulShutdown { trigger in
             async let run: Void = service.run()
             for _ in 0..<3 { _ = pipeline.offer(chunk(bytes: 10, items: 1, ack: acks.ack)) }
+            try await exporter.waitForHeld(2)
             trigger.triggerGracefulShutdown()
-            try await run
+            try await run  // returns only because the deadline cancelled the stuck exports (the suite's time limit catches a hang)
         }
-        #expect(ContinuousClock.now - start < .seconds(20))  // the exporter never returns by itself: only the deadline ends it
+        #expect(exporter.batchCount == 0)
         #expect(acks.all == [.failed, .failed, .failed])
         #expect(pipeline.usedBytes == 0)
     }
@@ -204,20 +211,27 @@ final class AckLog: Sendable {
     @Test func batchCapacityFollowsItsBytes() async throws {
         let exporter = RecordingExporter()
         let maxBytes = 4 << 20
+        let time = ManualClock()
         let (pipeline, service) = makeService(
-            .init(maxBatchItems: 100_000, maxBatchBytes: maxBytes, batchTimeout: .milliseconds(50), queueMaxBytes: 64 << 20), exporter)
+            .init(maxBatchItems: 100_000, maxBatchBytes: maxBytes, batchTimeout: .milliseconds(50), queueMaxBytes: 64 << 20), exporter,
+            clock: time.clock)
         try await testGracefulShutdown { trigger in
             async let run: Void = service.run()
             // 100 chunks of 42,000 bytes: the 100th does not fit, so the first batch seals with 99 of them.
             for _ in 0..<100 { #expect(pipeline.offer(chunk(.traces, bytes: 42_000, items: 100)) == .accepted) }
-            #expect(await eventually { exporter.batches.count == 2 })  // the second by the timer, holding one chunk
+            try await exporter.waitForBatches(1)  // sealed by size
+            try await time.waitForSleeps(1)
+            time.advance(by: .milliseconds(50))
+            try await exporter.waitForBatches(2)  // the second by the timer, holding one chunk
             let full = try #require(exporter.batches.first { $0.body.count == 99 * 42_000 })
             #expect(full.body.capacity <= maxBytes + 4096)  // malloc's rounding to pages, never a doubling
             let small = try #require(exporter.batches.first { $0.body.count == 42_000 })
             #expect(small.body.capacity < 2 * 42_000 + (64 << 10))
             // a trickle: one 300-byte span per batch keeps 300 bytes, not 4 MiB
             #expect(pipeline.offer(chunk(.traces, bytes: 300, items: 1)) == .accepted)
-            #expect(await eventually { exporter.batches.count == 3 })
+            try await time.waitForSleeps(2)
+            time.advance(by: .milliseconds(50))
+            try await exporter.waitForBatches(3)
             #expect(exporter.batches[2].body.count == 300 && exporter.batches[2].body.capacity < 64 << 10)
             trigger.triggerGracefulShutdown()
             try await run

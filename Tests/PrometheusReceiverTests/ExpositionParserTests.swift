@@ -1,3 +1,4 @@
+import FluxtelTestSupport
 import Foundation
 import Testing
 
@@ -245,7 +246,7 @@ func parseError(_ text: String, _ format: ExpositionFormat = .prometheusText) ->
     /// Random damage to the fixture never traps; it either parses or fails with a line inside the body.
     @Test func damagedInputNeverCrashes() throws {
         let original = try fixtureBytes()
-        var generator = SplitMix(seed: 42)
+        var generator = SeededRandom(seed: 42)
         let alphabet: [UInt8] = Array("{}\"\\=,# \n\t_e+-.0123456789aZ:".utf8) + [0x00, 0xFF, 0xC3]
         for _ in 0..<3000 {
             var bytes = original
@@ -266,17 +267,5 @@ func parseError(_ text: String, _ format: ExpositionFormat = .prometheusText) ->
                 }
             }
         }
-    }
-}
-
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

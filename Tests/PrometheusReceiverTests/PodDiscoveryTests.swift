@@ -59,7 +59,10 @@ import Testing
             api.send(event: #"{"type":"DELETED","object":\#(podJSON(name: "kustomize-controller-a", node: "node-a", port: p, path: "/kc-a"))}"#)
             #expect(await eventually { receiver.activeTargets == ["flux-system/notification-controller-a"] })
             let scrapesAfterDelete = metrics.requests.filter { $0.path == "/kc-a" }.count
-            try await Task.sleep(for: .milliseconds(300))
+            // Three more scrapes of the remaining target prove the scrape loop went round after the
+            // delete: by then the deleted target's loop is gone (one scrape may have been in flight).
+            let remaining = metrics.requests.filter { $0.path == "/nc-a" }.count
+            #expect(await eventually { metrics.requests.filter { $0.path == "/nc-a" }.count >= remaining + 3 })
             #expect(metrics.requests.filter { $0.path == "/kc-a" }.count <= scrapesAfterDelete + 1)
 
             trigger.triggerGracefulShutdown()

@@ -29,7 +29,10 @@ public final class OTLPHTTPExporter: BatchExporter {
     private let logger: Logger
     private let headers: HTTPHeaders
     private let urls: [Signal: HTTPURL]
+    /// Measures attempt durations (a metric: always the real clock).
     private let clock = ContinuousClock()
+    /// Times the retry back-off and its deadline (the real clock but in tests).
+    private let backoffClock: TimerClock
     /// One deflate stream reused across exports (`deflateReset`), not one set up per export.
     private let gzip: GzipCompressorPool
 
@@ -42,10 +45,13 @@ public final class OTLPHTTPExporter: BatchExporter {
     ///     retries, attempt duration).
     ///   - logger: tagged `component=exporter.otlp_http`.
     ///   - version: the agent version sent as `User-Agent: fluxtel/<version>`.
+    ///   - backoffClock: times the retry back-off; tests pass a clock they advance by hand.
     /// - Throws: ``ExporterConfigurationError`` for a URL that is not http(s) or unreadable TLS files.
     public init(
-        configuration: Configuration, metrics: AgentMetrics, logger: Logger, version: String = "dev"
+        configuration: Configuration, metrics: AgentMetrics, logger: Logger, version: String = "dev",
+        backoffClock: TimerClock = .continuous
     ) throws(ExporterConfigurationError) {
+        self.backoffClock = backoffClock
         var logger = logger
         logger[metadataKey: "component"] = "exporter.otlp_http"
         self.logger = logger
@@ -139,7 +145,7 @@ public final class OTLPHTTPExporter: BatchExporter {
         let request = HTTPRequest(
             url: urls[batch.signal]!, method: .POST, headers: headers, body: ByteBuffer(bytes: payload))
 
-        var retry = RetryStateMachine(policy: configuration.retry, start: clock.now)
+        var retry = RetryStateMachine(policy: configuration.retry, start: backoffClock.now())
         while true {
             if Task.isCancelled {
                 countFailed()
@@ -208,13 +214,13 @@ public final class OTLPHTTPExporter: BatchExporter {
                 }
             }
 
-            switch retry.failed(failure, now: clock.now) {
+            switch retry.failed(failure, now: backoffClock.now()) {
             case .retry(let delay):
                 counters.retries.increment()
                 logger.debug(
                     "Retrying export", metadata: ["retry.after": "\(delay)", "retry.attempt": "\(retry.failures)"])
                 do {
-                    try await Task.sleep(for: delay, clock: clock)
+                    try await backoffClock.sleep(for: delay)
                 } catch {
                     countFailed()
                     logger.warning("Export cancelled", metadata: ["batch.items": "\(items)"])
@@ -230,7 +236,7 @@ public final class OTLPHTTPExporter: BatchExporter {
                     batch.persistent ? "Export failed, giving up on batch for now; it stays in the persistent queue" : "Export failed, giving up on batch",
                     metadata: [
                         "batch.items": "\(items)", "retry.attempts": "\(retry.failures)",
-                        "retry.elapsed": "\(clock.now - retry.start)",
+                        "retry.elapsed": "\(backoffClock.now() - retry.start)",
                     ])
                 return .failed
             }

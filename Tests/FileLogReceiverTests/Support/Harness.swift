@@ -1,4 +1,5 @@
 @testable import FileLogReceiver
+import FluxtelTestSupport
 import Foundation
 import Logging
 import OTLPWire
@@ -8,60 +9,13 @@ import ServiceLifecycle
 import Synchronization
 import Testing
 
-/// A log record as the pipeline exported it, with its resource.
-struct Exported: Sendable {
-    var record: OTLP.LogRecord
-    var resource: [OTLP.KeyValue]
-    var body: String { if case .string(let s) = record.body { s } else { "" } }
-    func attribute(_ key: String) -> OTLP.AnyValue? { record.attribute(key) }
-    /// The `n` attribute of the test lines.
-    var number: Int? { if case .int(let n) = attribute("n") { Int(n) } else { nil } }
-}
+/// A log record as the pipeline exported it, with its resource (the kit's type).
+typealias Exported = ExportedLogRecord
 
-/// Decodes every batch (as the backend would) and keeps the records; can be paused.
-final class CollectingExporter: BatchExporter {
-    let name = "collecting"
-    private let state = Mutex<(records: [Exported], batches: Int, paused: Bool, bytes: Int)>(([], 0, false, 0))
-    /// Batches answered `.failed` (as after exhausted retries) before any is accepted.
-    private let failures = Mutex(0)
-    init(failFirst: Int = 0) { failures.withLock { $0 = failFirst } }
-
-    var records: [Exported] { state.withLock { $0.records } }
-    var batches: Int { state.withLock { $0.batches } }
-    var count: Int { state.withLock { $0.records.count } }
-    func pause(_ paused: Bool) { state.withLock { $0.paused = paused } }
-
-    func export(_ batch: ExportBatch) async -> DeliveryOutcome {
-        while state.withLock({ $0.paused }) {
-            if Task.isCancelled { return .failed }
-            try? await Task.sleep(for: .milliseconds(5))
-        }
-        let fail = failures.withLock { count -> Bool in
-            guard count > 0 else { return false }
-            count -= 1
-            return true
-        }
-        if fail { return .failed }
-        guard let request = try? OTLP.ExportLogsServiceRequest(decoding: batch.body) else {
-            Issue.record("batch does not decode")
-            return .rejected
-        }
-        var records: [Exported] = []
-        for resourceLogs in request.resourceLogs {
-            let resource = resourceLogs.resource?.attributes ?? []
-            for scope in resourceLogs.scopeLogs {
-                for record in scope.logRecords { records.append(Exported(record: record, resource: resource)) }
-            }
-        }
-        state.withLock {
-            $0.records.append(contentsOf: records)
-            $0.batches += 1
-            $0.bytes += batch.body.count
-        }
-        return .exported
-    }
-
-    func shutdown() async {}
+/// The kit's recording exporter, decoding every logs batch as the backend would (`records`,
+/// `waitForRecords(atLeast:)`); `failFirst` answers `.failed` to the first batches.
+func collectingExporter(failFirst: Int = 0) -> RecordingExporter {
+    RecordingExporter(name: "collecting", decodesLogs: true, failFirst: failFirst)
 }
 
 /// A temporary directory, removed at the end.
@@ -131,13 +85,14 @@ func criLine(_ n: Int, stream: String = "stderr") -> String {
 }
 
 /// Runs a pipeline with a collecting exporter and a file log receiver until `body` returns, then
-/// shuts both down gracefully (sources first).
+/// shuts both down gracefully (sources first): everything the tailer handed over is exported (or
+/// failed) when it returns.
 func withReceiver(
     _ settings: FileLogReceiverSettings, pipeline configuration: PipelineConfiguration = .init(
         maxBatchItems: 2048, maxBatchBytes: 1 << 20, batchTimeout: .milliseconds(50), queueMaxBytes: 8 << 20),
-    exporter: CollectingExporter = CollectingExporter(),
+    exporter: RecordingExporter = collectingExporter(),
     disk: DiskQueue? = nil,
-    _ body: (CollectingExporter) async throws -> Void
+    _ body: (RecordingExporter) async throws -> Void
 ) async throws {
     let logger = ProcessInfo.processInfo.environment["FLUXTEL_TEST_LOG"] == nil
         ? Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -162,14 +117,21 @@ func withReceiver(
         await group.triggerGracefulShutdown()
         try await tasks.waitForAll()
     }
+    #expect(exporter.undecodable == 0, "logs batches that do not decode")
 }
 
-/// Polls `condition` for up to `seconds`.
-func eventually(_ seconds: Double = 30, _ condition: () -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(10))
-    }
-    return condition()
+/// A line no test numbers: written after the lines a test checks, its arrival proves the tailer
+/// read everything before it in that file.
+func markerLine(_ id: String) -> String { "2026-08-12T09:00:09Z stderr F fluxtel-test-marker \(id)\n" }
+
+/// Appends a marker line to `writer`'s file and waits until it was exported.
+func waitForMarker(_ writer: LogWriter, _ exporter: RecordingExporter, within timeout: Duration = .seconds(60)) async throws {
+    let id = UUID().uuidString
+    writer.write(markerLine(id))
+    let body = "fluxtel-test-marker \(id)"
+    try await exporter.waitUntil("marker \(id)", within: timeout) { $0.records.contains { $0.body == body } }
+}
+
+extension ExportedLogRecord {
+    var isMarker: Bool { body.hasPrefix("fluxtel-test-marker ") }
 }

@@ -12,28 +12,6 @@ import Testing
 
 let quietLogger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
-/// Records every batch the pipeline exports.
-final class RecordingExporter: BatchExporter {
-    let name = "recording"
-    private let state = Mutex<[ExportBatch]>([])
-    var batches: [ExportBatch] { state.withLock { $0 } }
-    func export(_ batch: ExportBatch) async -> DeliveryOutcome {
-        state.withLock { $0.append(batch) }
-        return .exported
-    }
-    func shutdown() async {}
-}
-
-/// Polls `condition` for up to `seconds`.
-func eventually(_ seconds: Double = 10, _ condition: () -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(10))
-    }
-    return condition()
-}
-
 /// A scraper for one target, with a shared client the caller shuts down.
 func makeScraper(url: String, settings: ScrapeSettings = ScrapeSettings(), pipeline: Pipeline, client: HTTPClient)
     throws -> TargetScraper
@@ -44,10 +22,10 @@ func makeScraper(url: String, settings: ScrapeSettings = ScrapeSettings(), pipel
         logger: quietLogger, version: "test")
 }
 
-func makePipeline(queueBytes: Int = 64 << 20) -> Pipeline {
+func makePipeline(queueBytes: Int = 64 << 20, clock: TimerClock = .continuous) -> Pipeline {
     Pipeline(
         configuration: PipelineConfiguration(batchTimeout: .milliseconds(50), queueMaxBytes: queueBytes),
-        metrics: AgentMetrics())
+        metrics: AgentMetrics(), clock: clock)
 }
 
 func decodedResource(_ converted: ConvertedScrape) throws -> OTLP.ResourceMetrics {
