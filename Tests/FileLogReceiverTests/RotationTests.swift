@@ -117,7 +117,7 @@ import Testing
         try await withTailer(settings(directory)) { tailer, exporter in
             try await tailer.pollAndDrain()
             try await exporter.waitForNumbers(0..<100)
-            #expect(await FluxtelTestSupport.eventually { tailer.ledger.pendingChunks == 0 })
+            #expect(await eventually { tailer.ledger.pendingChunks == 0 })
             checkpoints = Dictionary(uniqueKeysWithValues: tailer.ledger.snapshot().checkpoints.map { ($0.key, $0) })
         }
         writer.write(lines(100..<150))
@@ -168,17 +168,21 @@ extension Tailer {
     }
 }
 
-extension CollectingExporter {
-    /// Waits until every number of `range` was exported (the hang bound only catches a hang), then
-    /// checks that none arrived twice.
+extension RecordingExporter {
+    /// Waits until every number of `range` was exported (an event: the exporter's own continuation; the
+    /// bound only catches a hang), then checks that none was lost or arrived twice.
     func waitForNumbers(_ range: Range<Int>, sourceLocation: SourceLocation = #_sourceLocation) async throws {
-        let complete = await FluxtelTestSupport.eventually {
-            let numbers = Set(self.records.compactMap(\.number))
-            return range.allSatisfy { numbers.contains($0) }
+        do {
+            try await waitUntil("numbers \(range)") { recorded in
+                let numbers = Set(recorded.records.compactMap(\.number))
+                return range.allSatisfy { numbers.contains($0) }
+            }
+        } catch {
+            Issue.record(error, sourceLocation: sourceLocation)
         }
         let counts = numberCounts(records)
         let lost = range.filter { counts[$0] == nil }
-        #expect(complete && lost.isEmpty, "lost \(lost.count), first: \(lost.first ?? -1), last: \(lost.last ?? -1)",
+        #expect(lost.isEmpty, "lost \(lost.count), first: \(lost.first ?? -1), last: \(lost.last ?? -1)",
                 sourceLocation: sourceLocation)
         let duplicated = counts.filter { $0.value > 1 }.keys.sorted()
         #expect(duplicated.isEmpty, "duplicated \(duplicated.count), first: \(duplicated.first ?? -1)",
@@ -189,7 +193,7 @@ extension CollectingExporter {
 /// A pipeline and a tailer that only moves when the test says so (no `run()` loop, no poll clock).
 func withTailer(
     _ settings: FileLogReceiverSettings, restored: [FileKey: AckLedger.Checkpoint] = [:],
-    _ body: (Tailer, CollectingExporter) async throws -> Void
+    _ body: (Tailer, RecordingExporter) async throws -> Void
 ) async throws {
     let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
     let metrics = AgentMetrics()
@@ -200,7 +204,7 @@ func withTailer(
         splitter: { signal, bytes, maxBytes, maxItems in
             try OTLPWalker.split(signal: signal, body: bytes, maxBytes: maxBytes, maxItems: maxItems)
         })
-    let exporter = CollectingExporter()
+    let exporter = collectingExporter()
     let service = PipelineService(pipeline: pipeline, exporters: [exporter], workers: 1, drainTimeout: .seconds(5),
                                   logger: logger)
     let tailer = Tailer(settings: settings, pipeline: pipeline, ledger: AckLedger(changed: {}), restored: restored,
