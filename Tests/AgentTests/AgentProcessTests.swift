@@ -138,7 +138,7 @@ import Testing
         let otlpPort = try await process.otlpPort, telemetryPort = try await process.telemetryPort
         let exposition = try await process.metrics()
         #expect(exposition.contains("fluxtel_items_received_total"))
-        #expect(await httpRequest(port: telemetryPort, path: "/healthz")?.status == 200)
+        #expect(await eventually { await httpRequest(port: telemetryPort, path: "/healthz")?.status == 200 })
         // the debug exporter (no endpoint) prints one line per batch on stdout
         let response = await httpRequest(
             port: otlpPort, method: "POST", path: "/v1/traces",

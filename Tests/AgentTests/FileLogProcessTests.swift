@@ -130,12 +130,13 @@ import Testing
         }
         let writeStart = ContinuousClock.now
         writer.start()
-        var exported = 0
         for kill in 1...3 {
             // Kill k comes once k × 50,000 lines were exported (duplicates included): spread over the
             // file's rotations, with checkpoints and batches in flight, while the writer keeps writing.
+            // (waitUntil hands its first check every request so far: count from 0 each time.)
             let target = 50_000 * kill
-            try await sink.waitUntil { new in
+            var exported = 0
+            try await sink.waitUntil(timeout: .seconds(300)) { new in
                 exported += Self.records(new).count
                 return exported >= target
             }
@@ -144,13 +145,18 @@ import Testing
             process = try startFluxtel(["--config", configPath])
         }
         // Decode each request once (re-decoding all 200,000 records every round starved a loaded CI
-        // machine for minutes); the bound only catches a sink that stays silent.
+        // machine for minutes). The bound only catches a hang: on a loaded 2-core machine the three
+        // restarts and 200,000 lines take minutes.
         var counts: [Int: Int] = [:]
-        try await sink.waitUntil { new in
-            for record in Self.records(new) {
-                if case .int(let n)? = record.attributes.first(where: { $0.key == "n" })?.value { counts[Int(n), default: 0] += 1 }
+        do {
+            try await sink.waitUntil(timeout: .seconds(180)) { new in
+                for record in Self.records(new) {
+                    if case .int(let n)? = record.attributes.first(where: { $0.key == "n" })?.value { counts[Int(n), default: 0] += 1 }
+                }
+                return counts.count >= total
             }
-            return counts.count >= total
+        } catch is HTTPSink.SinkTimeout {
+            // Tallied below: the expectations name what never arrived.
         }
         let writeSeconds = Double((ContinuousClock.now - writeStart).components.seconds)
         process.signal(SIGTERM)

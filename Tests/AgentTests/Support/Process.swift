@@ -32,9 +32,11 @@ extension AgentProcess {
     }
 }
 
-/// One HTTP/1.1 request to 127.0.0.1 (Connection: close) on a thread of its own; returns status and body.
+/// One HTTP/1.1 request to 127.0.0.1 (Connection: close) on a thread of its own; returns status and
+/// body. `timeoutSeconds` only catches a hang (an answer that waits for an fsync on a loaded machine
+/// is slow, not lost).
 func httpRequest(port: Int, method: String = "GET", path: String, headers: [(String, String)] = [], body: [UInt8] = [],
-                 timeoutSeconds: Int = 5) async -> (status: Int, body: [UInt8])? {
+                 timeoutSeconds: Int = 60) async -> (status: Int, body: [UInt8])? {
     await LoopbackHTTP.fetch(port: port, method: method, path: path, headers: headers, body: body, timeoutSeconds: timeoutSeconds)
         .map { ($0.status, $0.body) }
 }
