@@ -85,6 +85,7 @@ public final class AgentProcess: @unchecked Sendable {
         let bound = TestTime.scaled(timeout)
         let pid = process.processIdentifier
         let timer = Task { [weak self] in
+            // The hang bound, cancelled as soon as the process exits.
             guard (try? await Task.sleep(for: bound)) != nil, self?.isRunning == true else { return false }
             kill(pid, SIGKILL)
             return true
