@@ -1,3 +1,4 @@
+import FluxtelTestSupport
 import Foundation
 import OTLPWire
 import Testing
@@ -39,15 +40,6 @@ import Testing
         return path
     }
 
-    func waitReady(_ port: Int, _ process: RunningProcess) async throws -> Bool {
-        for _ in 0..<500 {
-            if !process.process.isRunning { return false }
-            if httpRequest(port: port, path: "/readyz", timeoutSeconds: 1)?.status == 200 { return true }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        return false
-    }
-
     @Test func versionPrints() async throws {
         let result = try await runFluxtel(["--version"])
         #expect(result.status == 0)
@@ -81,13 +73,11 @@ import Testing
 
     /// Acceptance: SIGTERM with a full batch pending → the sink receives it before the process exits 0.
     @Test func sigtermFlushesThePendingBatchThenExitsZero() async throws {
-        let sink = try await RecordingSink()
-        let otlpPort = try freePort()
-        let telemetryPort = try freePort()
+        let sink = try await HTTPSink.start()
         let path = try writeConfig("""
             receivers:
               otlp:
-                endpoint: 127.0.0.1:\(otlpPort)
+                endpoint: 127.0.0.1:0
             processors:
               resource:
                 attributes: { k8s.cluster.name: prod-eu }
@@ -98,29 +88,36 @@ import Testing
                 headers: { Dash0-Dataset: flux }
                 retry: { initial_interval: 10ms, max_elapsed_time: 5s }
             service:
-              telemetry: { address: "127.0.0.1:\(telemetryPort)" }
+              telemetry: { address: "127.0.0.1:0" }
               shutdown_timeout: 5s
             """)
         let process = try startFluxtel(["--config", path])
-        #expect(try await waitReady(telemetryPort, process), "agent did not become ready")
+        try await process.waitUntilReady()
+        let otlpPort = try await process.otlpPort
 
         let request = Self.fluxRequest(spans: 25)
         for _ in 0..<4 {
-            let response = httpRequest(
+            let response = await httpRequest(
                 port: otlpPort, method: "POST", path: "/v1/traces",
                 headers: [("Content-Type", "application/x-protobuf")], body: request.serializedBytes())
             #expect(response?.status == 200)
         }
-        try await Task.sleep(for: .milliseconds(300))
-        #expect(sink.requests.isEmpty, "the batch must still be pending (timeout 1h)")
+        // All 100 spans are in the agent, waiting in the open batch (timeout 1h), none exported.
+        let metrics = try await process.metrics()
+        #expect(AgentProcess.sample("fluxtel_items_received_total", ["signal": "traces"], in: metrics) == 100)
+        #expect(AgentProcess.sample("fluxtel_queue_bytes", ["signal": "traces"], in: metrics) ?? 0 > 0, "the batch is pending")
+        #expect(AgentProcess.sample("fluxtel_items_exported_total", ["signal": "traces"], in: metrics) == 0)
 
-        kill(process.pid, SIGTERM)
-        let finished = try await process.wait(timeout: .seconds(15))
+        let sigterm = ContinuousClock.now
+        process.signal(SIGTERM)
+        let finished = try await process.finish()
         #expect(finished.status == 0, "\(finished.stderr)")
         let received = sink.requests
         #expect(received.count == 1)
+        // The one export came after SIGTERM: the batch was held until shutdown flushed it.
+        #expect(received.allSatisfy { $0.receivedAt >= sigterm }, "the batch must still be pending (timeout 1h) until SIGTERM")
         #expect(received.first?.path == "/v1/traces")
-        #expect(received.first?.headers.contains { $0.0.lowercased() == "dash0-dataset" && $0.1 == "flux" } == true)
+        #expect(received.first?.header("Dash0-Dataset") == "flux")
         let decoded = try OTLP.ExportTraceServiceRequest(decoding: received.first?.body ?? [])
         #expect(decoded.resourceSpans.count == 4)
         #expect(decoded.resourceSpans.flatMap { $0.scopeSpans.flatMap(\.spans) }.count == 100)
@@ -128,30 +125,27 @@ import Testing
         var expected = request.resourceSpans[0]
         expected.resource?.attributes.append(.init("k8s.cluster.name", "prod-eu"))
         #expect(decoded.resourceSpans.allSatisfy { $0 == expected })
-        await sink.close()
+        try await sink.shutdown()
     }
 
     @Test func embeddedDefaultsRunAndStopCleanly() async throws {
-        let otlpPort = try freePort()
-        let telemetryPort = try freePort()
         let process = try startFluxtel([], environment: [
-            "FLUXTEL_OTLP_ENDPOINT": "127.0.0.1:\(otlpPort)",
-            "FLUXTEL_TELEMETRY_ADDRESS": "127.0.0.1:\(telemetryPort)",
+            "FLUXTEL_OTLP_ENDPOINT": "127.0.0.1:0",
+            "FLUXTEL_TELEMETRY_ADDRESS": "127.0.0.1:0",
             "DASH0_ENDPOINT": "",
         ])
-        #expect(try await waitReady(telemetryPort, process), "agent did not become ready")
-        let metrics = httpRequest(port: telemetryPort, path: "/metrics")
-        #expect(metrics?.status == 200)
-        let exposition = String(decoding: metrics?.body ?? [], as: UTF8.self)
+        try await process.waitUntilReady()
+        let otlpPort = try await process.otlpPort, telemetryPort = try await process.telemetryPort
+        let exposition = try await process.metrics()
         #expect(exposition.contains("fluxtel_items_received_total"))
-        #expect(httpRequest(port: telemetryPort, path: "/healthz")?.status == 200)
+        #expect(await eventually { await httpRequest(port: telemetryPort, path: "/healthz")?.status == 200 })
         // the debug exporter (no endpoint) prints one line per batch on stdout
-        let response = httpRequest(
+        let response = await httpRequest(
             port: otlpPort, method: "POST", path: "/v1/traces",
             headers: [("Content-Type", "application/x-protobuf")], body: Self.fluxRequest(spans: 3).serializedBytes())
         #expect(response?.status == 200)
-        kill(process.pid, SIGTERM)
-        let finished = try await process.wait(timeout: .seconds(15))
+        process.signal(SIGTERM)
+        let finished = try await process.finish()
         #expect(finished.status == 0, "\(finished.stderr)")
         #expect(finished.stdout.contains("traces"), "\(finished.stdout)")
         #expect(finished.stdout.contains("3"), "\(finished.stdout)")

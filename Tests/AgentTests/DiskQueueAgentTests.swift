@@ -1,3 +1,4 @@
+import FluxtelTestSupport
 import Foundation
 import Logging
 import OTLPReceiver
@@ -24,40 +25,25 @@ import Testing
         ]).serializedBytes()
     }
 
-    static func spanNames(_ sink: RecordingSink) -> [String] {
-        sink.requests.flatMap { request in
-            ((try? OTLP.ExportTraceServiceRequest(decoding: request.body))?.resourceSpans ?? [])
+    static func spanNames(_ requests: some Sequence<HTTPSink.RecordedRequest>) -> [String] {
+        requests.filter { $0.status == 200 }.flatMap { request in
+            ((try? OTLP.ExportTraceServiceRequest(decoding: request.body ?? []))?.resourceSpans ?? [])
                 .flatMap { $0.scopeSpans.flatMap { $0.spans.map(\.name) } }
         }
     }
 
-    /// A blocking HTTP request on a thread of its own, so waiting for the agent never starves the
-    /// test process's cooperative pool (other suites' timers run there).
-    static func post(_ port: Int, _ body: [UInt8]) async -> Int? {
-        await withCheckedContinuation { (done: CheckedContinuation<Int?, Never>) in
-            Thread {
-                done.resume(returning: httpRequest(port: port, method: "POST", path: "/v1/traces", headers: protobuf, body: body)?.status)
-            }.start()
+    /// Waits until every span of `names` arrived at `sink` (answered 200); throws if the sink then
+    /// stays silent for the hang bound. Decodes each request once.
+    static func waitForSpans(_ names: Set<String>, at sink: HTTPSink) async throws {
+        var arrived: Set<String> = []
+        try await sink.waitUntil { new in
+            arrived.formUnion(spanNames(new))
+            return arrived.isSuperset(of: names)
         }
     }
 
-    /// A loopback port bound and listening (backlog 1, never accepted): connections to it wait unanswered.
-    static func reservePort() throws -> (fd: Int32, port: Int) {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var one: Int32 = 1
-        _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-        }
-        try #require(bound == 0 && listen(fd, 1) == 0, "cannot reserve a loopback port")
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return (fd, Int(UInt16(bigEndian: address.sin_port)))
+    static func post(_ port: Int, _ body: [UInt8]) async -> Int? {
+        await httpRequest(port: port, method: "POST", path: "/v1/traces", headers: protobuf, body: body)?.status
     }
 
     static func makeDirectory() -> String {
@@ -82,27 +68,37 @@ import Testing
             let status = Mutex<Int?>(nil)
             let body = Self.request(0)
             let client = Thread {
-                let response = httpRequest(port: port, method: "POST", path: "/v1/traces", headers: Self.protobuf, body: body,
-                                           timeoutSeconds: 20)
+                let response = LoopbackHTTP.request(port: port, method: "POST", path: "/v1/traces", headers: Self.protobuf, body: body,
+                                           timeoutSeconds: 60)
                 status.withLock { $0 = response?.status ?? -1 }
             }
             client.start()
             #expect(await eventually { disk.liveRecords == 1 }, "the request reaches the queue")
-            try await Task.sleep(for: .milliseconds(300))  // room for a premature answer to show up
+            // The receiver counts a request as accepted when it answers it: the request is in the queue,
+            // not durable (no fsync ran), and neither answered nor counted.
+            #expect(Self.acceptedRequests(metrics) == 0, "answered before the request was durable")
             #expect(status.withLock { $0 } == nil, "answered before the request was durable")
             disk.syncOnce()
             #expect(await eventually { status.withLock { $0 } != nil })
             #expect(status.withLock { $0 } == 200)
+            #expect(Self.acceptedRequests(metrics) == 1)
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
         }
     }
 
-    func config(otlpPort: Int, telemetryPort: Int, sinkPort: Int, directory: String, extraQueue: String = "") -> String {
+    /// `fluxtel_receiver_accepted_requests_total{signal="traces"}` of an in-process agent.
+    static func acceptedRequests(_ metrics: AgentMetrics) -> Double? {
+        AgentProcess.sample("fluxtel_receiver_accepted_requests_total", ["signal": "traces"],
+                            in: String(decoding: metrics.render(), as: UTF8.self))
+    }
+
+    /// Listeners on port 0: the agent reports the ports it got (`AgentProcess.otlpPort`, `telemetryPort`).
+    func config(sinkPort: Int, directory: String, extraQueue: String = "") -> String {
         """
         receivers:
           otlp:
-            endpoint: 127.0.0.1:\(otlpPort)
+            endpoint: 127.0.0.1:0
         processors:
           batch: { max_items: 50, timeout: 100ms }
           queue:
@@ -113,7 +109,7 @@ import Testing
             endpoint: http://127.0.0.1:\(sinkPort)
             retry: { initial_interval: 50ms, max_interval: 200ms, max_elapsed_time: 1h }
         service:
-          telemetry: { address: "127.0.0.1:\(telemetryPort)" }
+          telemetry: { address: "127.0.0.1:0" }
           shutdown_timeout: 5s
         """
     }
@@ -121,53 +117,51 @@ import Testing
     /// `kill -9` with the sink down: every span answered 200 before the kill arrives after a restart.
     @Test func killNineLosesNothingThatWasAcceptedWithTheSinkDown() async throws {
         let directory = Self.makeDirectory()
-        let otlpPort = try freePort(), telemetryPort = try freePort()
-        // The sink's port stays taken (listening, never accepting) while the sink is down, so that no other
-        // test's server can bind it meanwhile and answer the first agent's exports: a CI run once lost the
-        // first 13 requests that way under the full parallel suite; run alone, the test always passed.
-        let (reservation, sinkPort) = try Self.reservePort()
-        let path = try AgentProcessTests().writeConfig(
-            config(otlpPort: otlpPort, telemetryPort: telemetryPort, sinkPort: sinkPort, directory: directory))
+        // The sink is down (connections refused) but keeps its port bound meanwhile, so that no other
+        // server can take it and answer the first agent's exports: a CI run once lost the first 13
+        // requests that way when the port had been handed out by a closed probe socket.
+        let sink = try await HTTPSink.start()
+        try await sink.stopListening()
+        let path = try AgentProcessTests().writeConfig(config(sinkPort: sink.port, directory: directory))
         let first = try startFluxtel(["--config", path])
-        #expect(try await AgentProcessTests().waitReady(telemetryPort, first), "agent did not become ready")
+        try await first.waitUntilReady()
+        let otlpPort = try await first.otlpPort
         var accepted: Set<String> = []
         for index in 0..<200 {
             if await Self.post(otlpPort, Self.request(index)) == 200 {
                 for i in 0..<5 { accepted.insert("span-\(index)-\(i)") }
             }
         }
-        kill(first.pid, SIGKILL)
-        _ = try await first.wait(timeout: .seconds(10))
+        first.signal(SIGKILL)
+        _ = try await first.wait()
         #expect(accepted.count == 1000)
+        #expect(sink.requests.isEmpty, "nothing reached the sink while it was down")
 
-        close(reservation)
-        let sink = try await RecordingSink(port: sinkPort)
+        try await sink.resumeListening()
         let second = try startFluxtel(["--config", path])
-        #expect(try await AgentProcessTests().waitReady(telemetryPort, second), "agent did not restart")
-        #expect(await eventually(.seconds(30)) { Set(Self.spanNames(sink)).isSuperset(of: accepted) })
-        let names = Self.spanNames(sink)
+        try await second.waitUntilReady()
+        try await Self.waitForSpans(accepted, at: sink)
+        let names = Self.spanNames(sink.requests)
         let received = Set(names)
         #expect(accepted.subtracting(received).isEmpty, "lost \(accepted.subtracting(received).count) accepted spans")
         // Nothing was exported before the kill (the sink was down), so nothing may arrive twice.
         #expect(names.count == received.count, "\(names.count - received.count) duplicates")
-        kill(second.pid, SIGTERM)
-        let finished = try await second.wait(timeout: .seconds(15))
+        second.signal(SIGTERM)
+        let finished = try await second.finish()
         #expect(finished.status == 0, "\(finished.stderr.suffix(2000))")
-        await sink.close()
+        try await sink.shutdown()
     }
 
     /// The agent with a disk queue, run under `prlimit --fsize=BYTES` (RLIMIT_FSIZE) with SIGXFSZ
     /// ignored, ready; and its ports and sink.
     struct Limited {
-        var process: Process
-        var running: RunningProcess
+        var process: AgentProcess
         var otlpPort: Int
-        var telemetryPort: Int
-        var sink: RecordingSink
+        var sink: HTTPSink
 
         /// `fluxtel_queue_write_errors_total`'s line, if it is above 0.
-        func writeErrors() -> String? {
-            let metrics = String(decoding: httpRequest(port: telemetryPort, path: "/metrics")?.body ?? [], as: UTF8.self)
+        func writeErrors() async throws -> String? {
+            let metrics = try await process.metrics()
             let line = metrics.split(separator: "\n").first { $0.hasPrefix("fluxtel_queue_write_errors_total ") }
             return line.flatMap { $0.hasSuffix(" 0") ? nil : String($0) }
         }
@@ -175,21 +169,13 @@ import Testing
 
     func startUnderFileSizeLimit(_ bytes: Int) async throws -> Limited {
         let directory = Self.makeDirectory()
-        let otlpPort = try freePort(), telemetryPort = try freePort()
-        let sink = try await RecordingSink()
-        let path = try AgentProcessTests().writeConfig(
-            config(otlpPort: otlpPort, telemetryPort: telemetryPort, sinkPort: sink.port, directory: directory))
+        let sink = try await HTTPSink.start()
+        let path = try AgentProcessTests().writeConfig(config(sinkPort: sink.port, directory: directory))
         // SIG_IGN survives exec: the child ignores SIGXFSZ and sees EFBIG instead of dying.
         signal(SIGXFSZ, SIG_IGN)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
-        process.arguments = ["--fsize=\(bytes)", "--", try fluxtelBinary().path, "--config", path]
-        let running = RunningProcess(process: process)
-        process.standardOutput = running.stdout
-        process.standardError = running.stderr
-        try process.run()
-        #expect(try await AgentProcessTests().waitReady(telemetryPort, running), "agent did not become ready")
-        return Limited(process: process, running: running, otlpPort: otlpPort, telemetryPort: telemetryPort, sink: sink)
+        let process = try startFluxtel(["--config", path], wrapper: ["/usr/bin/prlimit", "--fsize=\(bytes)", "--"])
+        try await process.waitUntilReady()
+        return Limited(process: process, otlpPort: try await process.otlpPort, sink: sink)
     }
 
     /// The queue's files may not grow past 16 KiB, less than one request (~24 KiB): no file can hold
@@ -203,13 +189,13 @@ import Testing
             #expect(status == 200, "request \(index): \(status)")
             if status == 200 { for i in 0..<100 { accepted.insert("span-\(index)-\(i)") } }
         }
-        #expect(await eventually(.seconds(30)) { Set(Self.spanNames(agent.sink)).isSuperset(of: accepted) })
-        #expect(agent.writeErrors() != nil, "fluxtel_queue_write_errors_total")
-        kill(agent.process.processIdentifier, SIGTERM)
-        let finished = try await agent.running.wait(timeout: .seconds(15))
+        try await Self.waitForSpans(accepted, at: agent.sink)
+        #expect(try await agent.writeErrors() != nil, "fluxtel_queue_write_errors_total")
+        agent.process.signal(SIGTERM)
+        let finished = try await agent.process.finish()
         #expect(finished.status == 0)
         #expect(finished.stderr.contains("queued in memory instead"), "\(finished.stderr.suffix(2000))")
-        await agent.sink.close()
+        try await agent.sink.shutdown()
     }
 
     /// The queue's files may not grow past 64 KiB (RLIMIT_FSIZE, SIGXFSZ ignored): writes fail with
@@ -224,13 +210,13 @@ import Testing
             if status == 200 { for i in 0..<25 { accepted.insert("span-\(index)-\(i)") } } else { refused += 1 }
         }
         #expect(agent.process.isRunning)
-        #expect(agent.writeErrors() != nil, "fluxtel_queue_write_errors_total")
-        #expect(await eventually(.seconds(30)) { Set(Self.spanNames(agent.sink)).isSuperset(of: accepted) })
+        #expect(try await agent.writeErrors() != nil, "fluxtel_queue_write_errors_total")
+        try await Self.waitForSpans(accepted, at: agent.sink)
         #expect(accepted.count > 100 * 25, "most requests are accepted (\(refused) refused)")
-        kill(agent.process.processIdentifier, SIGTERM)
-        let finished = try await agent.running.wait(timeout: .seconds(15))
+        agent.process.signal(SIGTERM)
+        let finished = try await agent.process.finish()
         #expect(finished.status == 0)
         #expect(finished.stderr.contains("out of space"), "\(finished.stderr.suffix(2000))")
-        await agent.sink.close()
+        try await agent.sink.shutdown()
     }
 }

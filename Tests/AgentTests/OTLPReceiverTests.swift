@@ -1,6 +1,7 @@
 import Agent
 import Compression
 import FluxtelConfig
+import FluxtelTestSupport
 import Foundation
 import OTLPWire
 import Testing
@@ -20,7 +21,7 @@ import Testing
         #expect(requests.count == 9)
 
         for auth in ["none", "bearer", "basic"] {
-            let sink = try await RecordingSink()
+            let sink = try await HTTPSink.start()
             var configuration = testConfiguration(sinkPort: sink.port)
             var headers = Self.protobuf
             if auth != "none" {
@@ -32,21 +33,21 @@ import Testing
             var sent: [UInt8] = []
             try await withAgent(configuration) { _, port in
                 if auth != "none" {
-                    let unauthorised = httpRequest(port: port, method: "POST", path: "/v1/traces", headers: Self.protobuf, body: requests[0])
+                    let unauthorised = await httpRequest(port: port, method: "POST", path: "/v1/traces", headers: Self.protobuf, body: requests[0])
                     #expect(unauthorised?.status == 401)
-                    let wrong = httpRequest(port: port, method: "POST", path: "/v1/traces",
+                    let wrong = await httpRequest(port: port, method: "POST", path: "/v1/traces",
                                             headers: Self.protobuf + [("Authorization", "Bearer nope")], body: requests[0])
                     #expect(wrong?.status == 401)
                 }
                 for path in ["/v1/traces", "/"] {
                     for request in requests {
-                        let response = httpRequest(port: port, method: "POST", path: path, headers: headers, body: request)
+                        let response = await httpRequest(port: port, method: "POST", path: path, headers: headers, body: request)
                         #expect(response?.status == 200, "\(auth) \(path)")
                         sent += request
                     }
                 }
             }
-            let received = sink.requests.flatMap(\.body)
+            let received = sink.requests.flatMap { $0.body ?? [] }
             #expect(received == sent, "auth=\(auth): forwarded bytes differ from what notification-controller sent")
             let decoded = try OTLP.ExportTraceServiceRequest(decoding: received)
             let spans = decoded.resourceSpans.flatMap { $0.scopeSpans.flatMap(\.spans) }
@@ -54,64 +55,66 @@ import Testing
             #expect(spans.allSatisfy { $0.flags == 0x301 && $0.kind == .internal && $0.parentSpanID.isEmpty })
             #expect(decoded.resourceSpans.allSatisfy { $0.schemaURL == "https://opentelemetry.io/schemas/1.34.0" })
             #expect(decoded.resourceSpans.allSatisfy { $0.scopeSpans.first?.scope?.name == "flux:notification-controller" })
-            await sink.close()
+            try await sink.shutdown()
         }
     }
 
     /// The OpenTelemetry Python SDK's OTLP/HTTP exporter (pinned) sends 10,000 spans with events,
     /// links and every attribute type, with and without gzip; all arrive identical.
     @Test(arguments: ["gzip", "none"]) func pythonSDKExporterInterop(compression: String) async throws {
-        let sink = try await RecordingSink()
+        let sink = try await HTTPSink.start()
         let sentFile = temporaryPath("sent.bin")
         try await withAgent(testConfiguration(sinkPort: sink.port, batchTimeout: .milliseconds(200))) { _, port in
             let result = try await runInterop("sdk_send_spans.py", ["http://127.0.0.1:\(port)/v1/traces", "10000", compression, sentFile])
             #expect(result.status == 0, "\(result.output)")
         }
         let receivedFile = temporaryPath("received.bin")
-        try writeRecords(sink.requests.map(\.body), to: receivedFile)
+        try writeRecords(sink.requests.map { $0.body ?? [] }, to: receivedFile)
         let compared = try await runInterop("compare_spans.py", [sentFile, receivedFile])
         #expect(compared.status == 0, "\(compared.output)")
         #expect(compared.output.contains("sent=10000 received=10000 missing=0"), "\(compared.output)")
-        await sink.close()
+        try await sink.shutdown()
     }
 
     /// The same spans as OTLP/JSON (the official JSON printer, hex ids) arrive identical too.
     @Test func otlpJSONRequestsArriveIdentical() async throws {
         let sentFile = temporaryPath("sent.bin")
         // The SDK-encoded requests, captured without a receiver: send them to a throwaway sink.
-        let capture = try await RecordingSink()
+        let capture = try await HTTPSink.start()
         let made = try await runInterop("sdk_send_spans.py", ["http://127.0.0.1:\(capture.port)/v1/traces", "2000", "none", sentFile])
         try #require(made.status == 0, "\(made.output)")
-        await capture.close()
+        try await capture.shutdown()
         let jsonFile = temporaryPath("json.bin")
         let converted = try await runInterop("to_otlp_json.py", [sentFile, jsonFile])
         try #require(converted.status == 0, "\(converted.output)")
 
-        let sink = try await RecordingSink()
+        let sink = try await HTTPSink.start()
         try await withAgent(testConfiguration(sinkPort: sink.port)) { _, port in
             for body in try readRecords(jsonFile) {
-                let response = httpRequest(port: port, method: "POST", path: "/v1/traces",
+                let response = await httpRequest(port: port, method: "POST", path: "/v1/traces",
                                            headers: [("Content-Type", "application/json")], body: body)
                 #expect(response?.status == 200)
                 #expect(response.map { String(decoding: $0.body, as: UTF8.self) } == "{}")
             }
-            let bad = httpRequest(port: port, method: "POST", path: "/v1/traces",
+            let bad = await httpRequest(port: port, method: "POST", path: "/v1/traces",
                                   headers: [("Content-Type", "application/json")], body: Array(#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":7}]}]}]}"#.utf8))
             #expect(bad?.status == 400)
             let message = String(decoding: bad?.body ?? [], as: UTF8.self)
             #expect(message.contains("traceId"), "\(message)")
         }
         let receivedFile = temporaryPath("received.bin")
-        try writeRecords(sink.requests.map(\.body), to: receivedFile)
+        try writeRecords(sink.requests.map { $0.body ?? [] }, to: receivedFile)
         let compared = try await runInterop("compare_spans.py", [sentFile, receivedFile])
         #expect(compared.status == 0, "\(compared.output)")
         #expect(compared.output.contains("sent=2000 received=2000 missing=0"), "\(compared.output)")
-        await sink.close()
+        try await sink.shutdown()
     }
 
-    /// Hostile input: each gets a 4xx, memory stays bounded, and a valid request right after succeeds.
+    /// Hostile input: each gets a 4xx, and a valid request right after succeeds. The 1 GiB gzip bomb
+    /// and the 20 MiB body are refused by their limits (413) rather than inflated or buffered; what the
+    /// receiver holds meanwhile is measured in benchmarks/, not here (other tests share the process).
     @Test func hostileInputIsRefusedAndTheNextRequestSucceeds() async throws {
-        let sink = try await RecordingSink()
+        let sink = try await HTTPSink.start()
         let valid = AgentProcessTests.fluxRequest(spans: 1).serializedBytes()
         let cases: [(name: String, headers: [(String, String)], body: [UInt8], status: ClosedRange<Int>)] = [
             ("truncated message", Self.protobuf, Array(valid.dropLast(3)), 400...400),
@@ -130,41 +133,42 @@ import Testing
             ("invalid JSON", [("Content-Type", "application/json")], Array(#"{"resourceSpans": [ {"#.utf8), 400...400),
             ("JSON with wrong types", [("Content-Type", "application/json")], Array(#"{"resourceSpans": {"scopeSpans": 7}}"#.utf8), 400...400),
         ]
-        let before = residentBytes()
         try await withAgent(testConfiguration(sinkPort: sink.port, batchTimeout: .milliseconds(50))) { _, port in
             for hostile in cases {
-                let response = httpRequest(port: port, method: "POST", path: "/v1/traces", headers: hostile.headers, body: hostile.body)
+                let response = await httpRequest(port: port, method: "POST", path: "/v1/traces", headers: hostile.headers, body: hostile.body)
                 #expect(response.map { hostile.status.contains($0.status) } == true, "\(hostile.name): \(String(describing: response?.status))")
-                let next = httpRequest(port: port, method: "POST", path: "/v1/traces", headers: Self.protobuf, body: valid)
+                let next = await httpRequest(port: port, method: "POST", path: "/v1/traces", headers: Self.protobuf, body: valid)
                 #expect(next?.status == 200, "valid request after \(hostile.name)")
             }
-            let unknownPath = httpRequest(port: port, method: "POST", path: "/v1/spans", headers: Self.protobuf, body: valid)
+            let unknownPath = await httpRequest(port: port, method: "POST", path: "/v1/spans", headers: Self.protobuf, body: valid)
             #expect(unknownPath?.status == 404)
             let message = String(decoding: unknownPath?.body ?? [], as: UTF8.self)
             #expect(message.contains("/v1/traces"))
         }
-        // the 1 GiB bomb and the 20 MiB body never became resident (other suites run alongside: be generous)
-        #expect(residentBytes() - before < 256 << 20)
-        #expect(await eventually { sink.requests.flatMap { (try? OTLP.ExportTraceServiceRequest(decoding: $0.body).resourceSpans) ?? [] }.count == cases.count })
-        await sink.close()
+        // withAgent's graceful shutdown flushed every batch: each valid request arrived exactly once,
+        // nothing of the hostile ones.
+        let arrived = sink.requests.flatMap { (try? OTLP.ExportTraceServiceRequest(decoding: $0.body ?? []).resourceSpans) ?? [] }
+        #expect(arrived.count == cases.count)
+        try await sink.shutdown()
     }
 
     /// With the sink down and the queue full, the receiver answers 429 with Retry-After; once the
     /// sink is back, everything that was accepted arrives.
     @Test func backPressureThenEverythingAcceptedArrives() async throws {
-        let sinkPort = try freePort()
-        var configuration = testConfiguration(sinkPort: sinkPort, batchTimeout: .milliseconds(20))
+        // The sink is down (connections refused; its port stays bound) until the queue is full.
+        let sink = try await HTTPSink.start()
+        try await sink.stopListening()
+        var configuration = testConfiguration(sinkPort: sink.port, batchTimeout: .milliseconds(20))
         configuration.processors.batch.maxBytes = 8 << 10
         configuration.processors.queue.maxBytes = 64 << 10
         var accepted: Set<String> = []
-        var sink: RecordingSink?
         try await withAgent(configuration) { agent, port in
             var refusedWithRetryAfter = false
             for index in 0..<2000 {
                 let request = OTLP.ExportTraceServiceRequest(resourceSpans: [
                     OTLP.ResourceSpans(scopeSpans: [OTLP.ScopeSpans(spans: [AgentProcessTests.fluxSpan(index)])])
                 ])
-                guard let response = httpRequest(port: port, method: "POST", path: "/v1/traces", headers: Self.protobuf, body: request.serializedBytes()) else { continue }
+                guard let response = await httpRequest(port: port, method: "POST", path: "/v1/traces", headers: Self.protobuf, body: request.serializedBytes()) else { continue }
                 if response.status == 200 {
                     accepted.insert("Kustomization: flux-system/apps-\(index)")
                 } else if response.status == 429 {
@@ -176,19 +180,19 @@ import Testing
             // With the queue full, a request is refused before it is decompressed or decoded: a body
             // that is not even gzip gets the 429 too, not the 400 that decoding it would give.
             let garbage = [UInt8](repeating: 0x5A, count: 4096)
-            let early = httpRequest(port: port, method: "POST", path: "/v1/traces",
+            let early = await httpRequest(port: port, method: "POST", path: "/v1/traces",
                                     headers: Self.protobuf + [("Content-Encoding", "gzip")], body: garbage)
             #expect(early?.status == 429)
             #expect(agent.pipeline.usedBytes <= 64 << 10 + 8 << 10)
-            sink = try await RecordingSink(port: sinkPort)
-            #expect(await eventually(.seconds(30)) { agent.pipeline.usedBytes == 0 })
+            try await sink.resumeListening()
+            #expect(await eventually { agent.pipeline.usedBytes == 0 })
         }
-        let names = Set(sink?.requests.flatMap { request in
-            ((try? OTLP.ExportTraceServiceRequest(decoding: request.body))?.resourceSpans ?? []).flatMap { $0.scopeSpans.flatMap { $0.spans.map(\.name) } }
-        } ?? [])
+        let names = Set(sink.requests.filter { $0.status == 200 }.flatMap { request in
+            ((try? OTLP.ExportTraceServiceRequest(decoding: request.body ?? []))?.resourceSpans ?? []).flatMap { $0.scopeSpans.flatMap { $0.spans.map(\.name) } }
+        })
         #expect(!accepted.isEmpty)
         #expect(accepted.isSubset(of: names), "lost \(accepted.subtracting(names).count) accepted spans")
-        await sink?.close()
+        try await sink.shutdown()
     }
 }
 

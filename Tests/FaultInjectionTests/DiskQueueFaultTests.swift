@@ -5,7 +5,7 @@ import Testing
 
 /// Issue 6's fault-injection scenarios 5, 7 and 8: the persistent disk queue (`processors.queue.directory`)
 /// under `kill -9`, a file-size limit and a corrupt segment, with all three sources active.
-@Suite struct DiskQueueFaultTests {
+@Suite(.serialized) struct DiskQueueFaultTests {
     /// 5. `kill -9` of the agent three times during steady load (restarted with the same config each time):
     /// afterwards no log line and no span answered 200 is lost; duplicates (batches exported but not yet
     /// released when the kill came, and log lines read again from the checkpoint) are counted and bounded
@@ -17,11 +17,11 @@ import Testing
         try await FaultRun.with("kill9", options: options) { run in
             try await run.waitUntilFlowing()
             for _ in 0..<kills {
-                try await Task.sleep(for: .seconds(3))
+                try await Task.sleep(for: .seconds(3))  // the load runs between kills
                 try await run.kill9()
                 try await run.restart()
             }
-            try await Task.sleep(for: .seconds(2))
+            try await Task.sleep(for: .seconds(2))  // the load runs on after the last restart
             var outcome = try await run.finish()
             let summary = "kill -9 ×\(kills): logs \(outcome.logs); spans \(outcome.spans); scrapes served \(outcome.servedScrapes), lost \(outcome.lostScrapes), duplicate points \(outcome.duplicatePoints)"
             print(summary)
@@ -59,12 +59,15 @@ import Testing
         try await FaultRun.with("fsize", options: options) { run in
             try await run.waitUntilFlowing()
             run.sink.setFallback(.status(503, headers: [("Content-Type", "text/plain")], body: Array("down".utf8)))
+            // Once a second during the 15 s outage, /healthz must answer (polled: the bound only catches a hang).
+            let telemetryPort = try await run.telemetryPort
             var healthy = 0
             for _ in 0..<15 {
-                try await Task.sleep(for: .seconds(1))
-                if LoopbackHTTP.request(port: run.telemetryPort, path: "/healthz", timeoutSeconds: 2)?.status == 200 { healthy += 1 }
+                try await Task.sleep(for: .seconds(1))  // paces the outage
+                let answered = await eventually { await LoopbackHTTP.fetch(port: telemetryPort, path: "/healthz")?.status == 200 }
+                if answered { healthy += 1 }
             }
-            let during = run.metricsText()
+            let during = try await run.metricsText()
             let pushedBack = run.spans.tally.pushedBack
             #expect(run.agent.isRunning)
             run.sink.setFallback(.ok)
@@ -116,12 +119,19 @@ import Testing
         try await FaultRun.with("corrupt", options: options) { run in
             try await run.waitUntilFlowing()
             run.sink.setFallback(.status(503))
-            try await Task.sleep(for: .seconds(5))
+            try await Task.sleep(for: .seconds(5))  // the scripted outage: data stays queued
             try await run.logs.stop()
             try await run.spans.stop()
-            try await Task.sleep(for: .seconds(1))  // the last lines read and queued
+            // The last lines read and queued: the agent received every line written.
+            let written = Double(run.logs.count)
+            var received = 0.0
+            let caughtUp = try await eventually {
+                received = FaultRun.sample("fluxtel_items_received_total", signal: "logs", in: try await run.metricsText()) ?? 0
+                return received >= written
+            }
+            try #require(caughtUp, "the agent received \(received) of \(written) lines")
             run.agent.signal(SIGTERM)
-            let exit = try await run.agent.wait(timeout: .seconds(10))
+            let exit = try await run.agent.wait()
             #expect(exit?.status == 0)
 
             let files = run.segmentFiles()

@@ -19,9 +19,12 @@ import Testing
 ///
 /// The disk-queue scenarios (5, 7, 8, in `DiskQueueFaultTests`) set `queueDirectory` (and
 /// `queueSettings`, `fileSizeLimit` to run the agent under `prlimit --fsize` with SIGXFSZ ignored);
-/// `kill9()` then `restart()` start a new `AgentProcess` with the same config file (same ports,
-/// checkpoints and queue directory) while the load keeps running; `segmentFiles()` lists the queue's
-/// segments to damage between a stop and a `restart()`; `allStderr` is every agent's stderr.
+/// `kill9()` then `restart()` start a new `AgentProcess` with the same config file (same checkpoints
+/// and queue directory) while the load keeps running; `segmentFiles()` lists the queue's segments to
+/// damage between a stop and a `restart()`; `allStderr` is every agent's stderr.
+///
+/// The agent's listeners bind port 0; each agent reports the ports it got (`AgentProcess.otlpPort`,
+/// `telemetryPort`), and the span sender follows the current agent's OTLP port.
 final class FaultRun: Sendable {
     struct Options: Sendable {
         /// `exporters.otlp_http.timeout`.
@@ -58,8 +61,8 @@ final class FaultRun: Sendable {
     let logPath: String
     let sink: HTTPSink
     let target: HTTPSink
-    let otlpPort: Int
-    let telemetryPort: Int
+    /// The current agent's OTLP port; 0 while no agent runs (between `kill9()` and `restart()`).
+    private let otlp: OTLPPort
     /// The running agent process (a new one after each `restart()`).
     var agent: AgentProcess { current.withLock { $0 } }
     private let current: Mutex<AgentProcess>
@@ -68,8 +71,21 @@ final class FaultRun: Sendable {
     let spans: SpanSender
     private let ledger = Mutex(Ledger())
 
+    /// Where the span sender finds the agent.
+    final class OTLPPort: Sendable {
+        private let port = Atomic<Int>(0)
+        var current: Int? {
+            let value = port.load(ordering: .acquiring)
+            return value == 0 ? nil : value
+        }
+        func set(_ value: Int?) { port.store(value ?? 0, ordering: .releasing) }
+    }
+
+    /// The current agent's telemetry port (`/metrics`, `/healthz`, `/readyz`).
+    var telemetryPort: Int { get async throws { try await agent.telemetryPort } }
+
     private init(name: String, options: Options, directory: String, configPath: String, logPath: String, sink: HTTPSink,
-                 target: HTTPSink, otlpPort: Int, telemetryPort: Int, agent: AgentProcess, logs: LogWriter, spans: SpanSender) {
+                 target: HTTPSink, otlp: OTLPPort, agent: AgentProcess, logs: LogWriter, spans: SpanSender) {
         self.name = name
         self.options = options
         self.directory = directory
@@ -77,8 +93,7 @@ final class FaultRun: Sendable {
         self.logPath = logPath
         self.sink = sink
         self.target = target
-        self.otlpPort = otlpPort
-        self.telemetryPort = telemetryPort
+        self.otlp = otlp
         self.current = Mutex(agent)
         self.logs = logs
         self.spans = spans
@@ -96,8 +111,6 @@ final class FaultRun: Sendable {
         let target = try await HTTPSink.start(fallback: HTTPSink.Response(
             status: .ok, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8; escaping=underscores")],
             body: exposition))
-        let otlpPort = LoopbackHTTP.freePort()
-        let telemetryPort = LoopbackHTTP.freePort()
         let configPath = directory + "/fluxtel.yaml"
         var queue = ""
         if let queueDirectory = options.queueDirectory {
@@ -107,7 +120,7 @@ final class FaultRun: Sendable {
         try """
             receivers:
               otlp:
-                endpoint: 127.0.0.1:\(otlpPort)
+                endpoint: 127.0.0.1:0
               prometheus:
                 scrape_interval: 2s
                 scrape_timeout: 2s
@@ -128,23 +141,22 @@ final class FaultRun: Sendable {
                 timeout: \(options.exporterTimeout)
                 retry: \(options.retry)
             service:
-              telemetry: { address: "127.0.0.1:\(telemetryPort)" }
+              telemetry: { address: "127.0.0.1:0" }
               shutdown_timeout: \(options.shutdownTimeout.components.seconds)s
             """.write(toFile: configPath, atomically: true, encoding: .utf8)
 
-        let agent = try await launch(name, options: options, configPath: configPath, logPrefix: directory + "/agent-1",
-                                     telemetryPort: telemetryPort)
+        let agent = try await launch(name, options: options, configPath: configPath, logPrefix: directory + "/agent-1")
+        let otlp = OTLPPort()
+        otlp.set(try await agent.otlpPort)
         let logs = LogWriter(path: logPath, linesPerSecond: options.logLinesPerSecond, maxLines: options.maxLogLines)
-        let spans = SpanSender(port: otlpPort, senders: options.spanSenders, spansPerSecond: options.spansPerSecond,
+        let spans = SpanSender(port: { otlp.current }, senders: options.spanSenders, spansPerSecond: options.spansPerSecond,
                                maxSpans: options.maxSpans)
         return FaultRun(name: name, options: options, directory: directory, configPath: configPath, logPath: logPath,
-                        sink: sink, target: target, otlpPort: otlpPort, telemetryPort: telemetryPort, agent: agent,
-                        logs: logs, spans: spans)
+                        sink: sink, target: target, otlp: otlp, agent: agent, logs: logs, spans: spans)
     }
 
-    /// Starts the agent and waits (bounded) until it is ready.
-    private static func launch(_ name: String, options: Options, configPath: String, logPrefix: String,
-                               telemetryPort: Int) async throws -> AgentProcess {
+    /// Starts the agent and waits until it is ready (the bound only catches a hang).
+    private static func launch(_ name: String, options: Options, configPath: String, logPrefix: String) async throws -> AgentProcess {
         var wrapper: [String] = []
         if let limit = options.fileSizeLimit {
             // SIG_IGN survives exec: the agent ignores SIGXFSZ and sees EFBIG instead of dying.
@@ -152,36 +164,33 @@ final class FaultRun: Sendable {
             wrapper = ["/usr/bin/prlimit", "--fsize=\(limit)", "--"]
         }
         let agent = try AgentProcess(["--config", configPath], logPrefix: logPrefix, wrapper: wrapper)
-        var ready = false
-        for _ in 0..<1000 where agent.isRunning {
-            if LoopbackHTTP.request(port: telemetryPort, path: "/readyz", timeoutSeconds: 1)?.status == 200 {
-                ready = true
-                break
-            }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        guard ready else {
+        do {
+            try await agent.waitUntilReady()
+        } catch {
             agent.signal(SIGKILL)
-            _ = try await agent.wait(timeout: .seconds(5))
-            throw RunError(message: "\(name): the agent did not become ready: \(agent.stderr.suffix(2000))")
+            _ = try await agent.wait()
+            throw RunError(message: "\(name): \(error)")
         }
         return agent
     }
 
-    /// Starts a new agent with the same config file (same ports, checkpoints and queue directory) once
-    /// the current one has exited (`kill` it or SIGTERM it first); the load keeps running.
+    /// Starts a new agent with the same config file (same checkpoints and queue directory) once the
+    /// current one has exited (`kill` it or SIGTERM it first); the load keeps running and the span
+    /// sender follows the new agent's OTLP port.
     func restart() async throws {
         precondition(!agent.isRunning, "restart() needs the previous agent gone")
+        otlp.set(nil)
         let n = starts.add(1, ordering: .relaxed).newValue
-        let next = try await Self.launch(name, options: options, configPath: configPath, logPrefix: directory + "/agent-\(n)",
-                                         telemetryPort: telemetryPort)
+        let next = try await Self.launch(name, options: options, configPath: configPath, logPrefix: directory + "/agent-\(n)")
         current.withLock { $0 = next }
+        otlp.set(try await next.otlpPort)
     }
 
     /// `kill -9` of the agent, waiting (bounded) until it is gone.
     func kill9() async throws {
+        otlp.set(nil)
         agent.signal(SIGKILL)
-        _ = try await agent.wait(timeout: .seconds(10))
+        _ = try await agent.wait()
     }
 
     /// What every agent of this run printed on stderr, in order.
@@ -213,28 +222,21 @@ final class FaultRun: Sendable {
         }
     }
 
-    /// Waits (at most `timeout`) until every signal has reached the sink at least once.
-    func waitUntilFlowing(timeout: Duration = .seconds(30)) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            let ledger = delivered()
-            if !ledger.logs.isEmpty && !ledger.spans.isEmpty && !ledger.successfulScrapes.isEmpty { return }
-            try await Task.sleep(for: .milliseconds(100))
+    /// Waits until every signal has reached the sink at least once (the bound only catches a hang).
+    func waitUntilFlowing(timeout: Duration = .seconds(60)) async throws {
+        do {
+            try await sink.waitUntil(timeout: timeout) { _ in
+                let ledger = delivered()
+                return !ledger.logs.isEmpty && !ledger.spans.isEmpty && !ledger.successfulScrapes.isEmpty
+            }
+        } catch let error as HTTPSink.SinkTimeout {
+            throw RunError(message: "\(name): not every signal reached the sink (\(error)): \(agent.stderr.suffix(2000))")
         }
-        throw RunError(message: "\(name): not every signal reached the sink within \(timeout): \(agent.stderr.suffix(2000))")
     }
 
-    /// The agent's own `/metrics` exposition.
-    /// Asked up to three times: under the full parallel suite one request can time out, and an empty
-    /// exposition reads as zero for every counter.
-    func metricsText() -> String {
-        for _ in 0..<3 {
-            if let body = LoopbackHTTP.request(port: telemetryPort, path: "/metrics", timeoutSeconds: 5)?.body, !body.isEmpty {
-                return String(decoding: body, as: UTF8.self)
-            }
-        }
-        return ""
-    }
+    /// The agent's own `/metrics` exposition, polled until it answers (an unanswered exposition would
+    /// read as zero for every counter).
+    func metricsText() async throws -> String { try await agent.metrics() }
 
     /// A sample of the agent's `/metrics`, e.g. `fluxtel_items_dropped_total` with `signal="traces"`.
     static func sample(_ name: String, signal: String, in text: String) -> Double? {
@@ -276,20 +278,23 @@ final class FaultRun: Sendable {
     /// stops the agent with SIGTERM and tallies. `excludedSpans` are spans expected *not* to arrive
     /// (a batch the sink refused permanently).
     /// `excludedLines`: log lines expected *not* to arrive (in a damaged queue segment).
-    func finish(excludedSpans: Set<UInt64> = [], excludedLines: Set<Int> = [], excludedScrapes: Int = 0, timeout: Duration = .seconds(90)) async throws -> Outcome {
+    /// `timeout` only catches a hang: on expiry the tally shows what is missing.
+    func finish(excludedSpans: Set<UInt64> = [], excludedLines: Set<Int> = [], excludedScrapes: Int = 0, timeout: Duration = .seconds(120)) async throws -> Outcome {
         try await stopLoad()
         let lines = logs.count
         let accepted = spans.tally.accepted
         let served = servedScrapes
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            let ledger = delivered()
-            let logsDone = (0..<lines).allSatisfy { excludedLines.contains($0) || ledger.logs[$0] != nil }
-            let spansDone = accepted.subtracting(excludedSpans).allSatisfy { ledger.spans[$0] != nil }
-            if logsDone && spansDone && ledger.successfulScrapes.count >= served - excludedScrapes { break }
-            try await Task.sleep(for: .milliseconds(250))
+        do {
+            try await sink.waitUntil(timeout: timeout) { _ in
+                let ledger = delivered()
+                let logsDone = (0..<lines).allSatisfy { excludedLines.contains($0) || ledger.logs[$0] != nil }
+                let spansDone = accepted.subtracting(excludedSpans).allSatisfy { ledger.spans[$0] != nil }
+                return logsDone && spansDone && ledger.successfulScrapes.count >= served - excludedScrapes
+            }
+        } catch is HTTPSink.SinkTimeout {
+            // Tallied below: the outcome names what never arrived.
         }
-        let metrics = metricsText()
+        let metrics = try await metricsText()
         let (exit, shutdownTime) = try await terminate()
         return outcome(lines: Set(0..<lines), accepted: accepted, excludedSpans: excludedSpans, excludedLines: excludedLines,
                        served: served, exit: exit, shutdownTime: shutdownTime, metrics: metrics)
@@ -298,10 +303,12 @@ final class FaultRun: Sendable {
     /// SIGTERM while the load runs; then stops the load and tallies against what the agent accepted:
     /// spans answered 200, log lines up to the checkpoint it wrote, scrapes it completed before the signal.
     func terminateUnderLoad() async throws -> Outcome {
-        let metrics = metricsText()
+        let metrics = try await metricsText()
         let servedBefore = servedScrapes
+        let agent = self.agent
         let terminated = Task { try await terminate() }
-        try await Task.sleep(for: .milliseconds(50))
+        // The load runs on until the agent is shutting down (it closed its intake and drains).
+        _ = await eventually { agent.stderr.contains("Draining the export queue") || !agent.isRunning }
         try await logs.stop()
         try await spans.stop()
         let (exit, shutdownTime) = try await terminated.value
@@ -314,8 +321,10 @@ final class FaultRun: Sendable {
     private func terminate() async throws -> (AgentProcess.Exit?, Duration) {
         let start = ContinuousClock.now
         agent.signal(SIGTERM)
-        // The agent must be gone within shutdown_timeout; one more second for process teardown.
-        let exit = try await agent.wait(timeout: options.shutdownTimeout + .seconds(1))
+        // The agent gives up what it cannot deliver after shutdown_timeout and exits by itself; the
+        // bound (shutdown_timeout plus 10 s for teardown, scaled) only catches a hang, far below the
+        // retries' max_elapsed_time (2 min) that an agent ignoring its shutdown timeout would wait.
+        let exit = try await agent.wait(timeout: options.shutdownTimeout + .seconds(10))
         return (exit, ContinuousClock.now - start)
     }
 
@@ -368,7 +377,7 @@ final class FaultRun: Sendable {
         try? await spans.stop()
         if agent.isRunning {
             agent.signal(SIGKILL)
-            _ = try? await agent.wait(timeout: .seconds(5))
+            _ = try? await agent.wait()
         }
         try? await sink.shutdown()
         try? await target.shutdown()

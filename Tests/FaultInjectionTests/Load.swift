@@ -40,8 +40,7 @@ final class LoadThread: Sendable {
     }
 
     func waitUntilFinished(timeout: Duration) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while !isFinished && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        _ = await eventually(timeout) { isFinished }
     }
 }
 
@@ -139,8 +138,9 @@ final class SpanSender: Sendable {
     }
 
     /// `senders` threads, each sending one span every `1 / spansPerSecond` s (after the previous one
-    /// was answered), together at most `maxSpans`.
-    init(port: Int, senders: Int = 1, spansPerSecond: Int, maxSpans: Int) {
+    /// was answered), together at most `maxSpans`, to the OTLP port `port()` names at each attempt
+    /// (nil while the agent is down: like a refused connection).
+    init(port: @escaping @Sendable () -> Int?, senders: Int = 1, spansPerSecond: Int, maxSpans: Int) {
         let interval = Duration.seconds(1) / spansPerSecond
         let threads = (0..<senders).map { index in
             LoadThread(name: "span-sender-\(index)") { [self] load in
@@ -155,7 +155,7 @@ final class SpanSender: Sendable {
         self.threads.withLock { $0 = threads }
     }
 
-    private func send(_ id: UInt64, port: Int, load: LoadThread) {
+    private func send(_ id: UInt64, port: @Sendable () -> Int?, load: LoadThread) {
         let body = Self.request(spanID: id)
         let start = ContinuousClock.now
         var backoff = Duration.seconds(1)
@@ -164,10 +164,10 @@ final class SpanSender: Sendable {
                 state.withLock { _ = $0.abandoned.insert(id) }
                 return
             }
-            let response = LoopbackHTTP.request(
+            let response = port().flatMap { port in LoopbackHTTP.request(
                 port: port, method: "POST", path: "/",
                 headers: [("Content-Type", "application/x-protobuf"), ("User-Agent", "OTel OTLP Exporter Go/1.44.0")],
-                body: body, timeoutSeconds: 10)
+                body: body, timeoutSeconds: 10) }
             if let response, (200..<300).contains(response.status) {
                 state.withLock { _ = $0.accepted.insert(id) }
                 return

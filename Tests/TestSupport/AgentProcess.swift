@@ -1,8 +1,13 @@
 import Foundation
+import Synchronization
 
 /// The real `fluxtel` binary (built by `swift build`, as `scripts/test` does first) as a child process
 /// whose stdout and stderr go to files, so a chatty agent (an outage logs every failed attempt) can
 /// never block on a full pipe.
+///
+/// Give the agent port 0 for its listeners (`receivers.otlp.endpoint: 127.0.0.1:0`,
+/// `service.telemetry.address: 127.0.0.1:0`) and ask it which ports it got: `otlpPort` and
+/// `telemetryPort` wait for the JSON log lines in which the agent reports the address it bound.
 public final class AgentProcess: @unchecked Sendable {
     public struct Exit: Sendable {
         public var status: Int32
@@ -10,9 +15,21 @@ public final class AgentProcess: @unchecked Sendable {
         public var signalled: Bool
     }
 
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// The agent's log message when its OTLP/HTTP receiver listens (`address` = host:port).
+    public static let otlpListening = "Listening for OTLP/HTTP"
+    /// The agent's log message when its telemetry server listens (`address` = host:port).
+    public static let telemetryListening = "Serving /metrics, /healthz, /readyz"
+
     public let process: Process
     public let stdoutPath: String
     public let stderrPath: String
+    private let exit = Mutex<(status: Exit?, waiters: [CheckedContinuation<Exit, Never>])>((nil, []))
+    /// Ports found in the log, by message.
+    private let ports = Mutex<[String: Int]>([:])
 
     /// `.build/debug/fluxtel`, else `.build/release/fluxtel`.
     public static func binary() throws -> String {
@@ -44,51 +61,141 @@ public final class AgentProcess: @unchecked Sendable {
         _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
+        process.terminationHandler = { [weak self] process in
+            let status = Exit(status: process.terminationStatus, signalled: process.terminationReason == .uncaughtSignal)
+            guard let self else { return }
+            let waiters = self.exit.withLock { exit in
+                exit.status = status
+                defer { exit.waiters.removeAll() }
+                return exit.waiters
+            }
+            for waiter in waiters { waiter.resume(returning: status) }
+        }
         try process.run()
     }
 
     public var pid: Int32 { process.processIdentifier }
-    public var isRunning: Bool { process.isRunning }
+    public var isRunning: Bool { exit.withLock { $0.status == nil } }
 
     public func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
 
-    /// Waits for the process to end; after `timeout` it is killed (SIGKILL) and nil is returned.
-    public func wait(timeout: Duration) async throws -> Exit? {
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning && ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(20))
+    /// Waits for the process to end; after `timeout` (a hang bound, scaled by `FLUXTEL_TEST_TIME_SCALE`)
+    /// it is killed (SIGKILL) and nil is returned.
+    public func wait(timeout: Duration = .seconds(60)) async throws -> Exit? {
+        let bound = TestTime.scaled(timeout)
+        let pid = process.processIdentifier
+        let timer = Task { [weak self] in
+            // The hang bound, cancelled as soon as the process exits.
+            guard (try? await Task.sleep(for: bound)) != nil, self?.isRunning == true else { return false }
+            kill(pid, SIGKILL)
+            return true
         }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            return nil
+        let status = await exited()
+        timer.cancel()
+        return await timer.value ? nil : status
+    }
+
+    /// The process's end, whenever it comes.
+    public func exited() async -> Exit {
+        await withCheckedContinuation { continuation in
+            let now: Exit? = exit.withLock { exit in
+                if let status = exit.status { return status }
+                exit.waiters.append(continuation)
+                return nil
+            }
+            if let now { continuation.resume(returning: now) }
         }
-        process.waitUntilExit()
-        return Exit(status: process.terminationStatus, signalled: process.terminationReason == .uncaughtSignal)
     }
 
     /// What the agent printed on stderr so far (its JSON log lines).
     public var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+    /// What the agent printed on stdout so far.
+    public var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
+
+    /// The port of the OTLP/HTTP receiver, from the agent's "Listening for OTLP/HTTP" log line
+    /// (waits for it; throws if the agent exits first or does not log it within the hang bound).
+    public var otlpPort: Int { get async throws { try await loggedPort(Self.otlpListening) } }
+
+    /// The port of the telemetry server (`/metrics`, `/healthz`, `/readyz`), from its log line.
+    public var telemetryPort: Int { get async throws { try await loggedPort(Self.telemetryListening) } }
+
+    /// The port in the `address` field of the first JSON log line whose `msg` is `message`.
+    public func loggedPort(_ message: String, timeout: Duration = .seconds(60)) async throws -> Int {
+        if let known = ports.withLock({ $0[message] }) { return known }
+        var port: Int?
+        var gone = false
+        _ = await eventually(timeout) {
+            port = Self.port(logged: message, in: stderr)
+            gone = !isRunning
+            return port != nil || gone
+        }
+        // The line may have been written just before the exit.
+        if let port = port ?? Self.port(logged: message, in: stderr) {
+            ports.withLock { $0[message] = port }
+            return port
+        }
+        throw Failure(description: """
+            the agent \(gone ? "exited before it logged" : "did not log") "\(message)": \(stderr.suffix(2000))
+            """)
+    }
+
+    /// The port of `"address":"host:port"` in the first line of `log` with `"msg":"<message>"`.
+    public static func port(logged message: String, in log: String) -> Int? {
+        let needle = #""msg":""# + message + #"""#
+        for line in log.split(separator: "\n") where line.contains(needle) {
+            guard let range = line.range(of: #""address":""#) else { continue }
+            let address = line[range.upperBound...].prefix { $0 != "\"" }
+            if let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) { return port }
+        }
+        return nil
+    }
+
+    /// Waits until `/readyz` answers 200 (polled with `eventually`; the bound only catches a hang).
+    /// Throws, with the agent's stderr, if it exits first or never becomes ready.
+    public func waitUntilReady(timeout: Duration = .seconds(60)) async throws {
+        let port = try await telemetryPort
+        var ready = false
+        _ = await eventually(timeout) {
+            ready = await LoopbackHTTP.fetch(port: port, path: "/readyz")?.status == 200
+            return ready || !isRunning
+        }
+        guard ready else {
+            throw Failure(description: """
+                the agent \(isRunning ? "did not become ready" : "exited before it was ready"): \(stderr.suffix(2000))
+                """)
+        }
+    }
+
+    /// The agent's `/metrics` exposition; polled with `eventually` until it answers (an unanswered
+    /// exposition would read as zero for every counter). Throws if it never does.
+    public func metrics(timeout: Duration = .seconds(60)) async throws -> String {
+        let port = try await telemetryPort
+        var text: String?
+        _ = await eventually(timeout) {
+            if let response = await LoopbackHTTP.fetch(port: port, path: "/metrics"), response.status == 200, !response.body.isEmpty {
+                text = String(decoding: response.body, as: UTF8.self)
+            }
+            return text != nil || !isRunning
+        }
+        guard let text else { throw Failure(description: "/metrics did not answer: \(stderr.suffix(2000))") }
+        return text
+    }
+
+    /// A sample of a Prometheus exposition: the line `name{...}` whose labels include every one of
+    /// `labels` (e.g. `["signal": "traces"]`), or `name value` when `labels` is empty.
+    public static func sample(_ name: String, _ labels: [String: String] = [:], in exposition: String) -> Double? {
+        for line in exposition.split(separator: "\n") where line.hasPrefix(name + "{") || line.hasPrefix(name + " ") {
+            let head = line.prefix { $0 != " " }
+            guard labels.allSatisfy({ head.contains("\($0.key)=\"\($0.value)\"") }) else { continue }
+            if labels.isEmpty && head != name { continue }
+            if let value = line.split(separator: " ").last.flatMap({ Double($0) }) { return value }
+        }
+        return nil
+    }
 }
 
 /// Blocking HTTP/1.1 on 127.0.0.1 for test clients that run on their own threads.
 public enum LoopbackHTTP {
-    /// A port that was free a moment ago on 127.0.0.1.
-    public static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
     public struct Response: Sendable {
         public var status: Int
         /// Header lines as sent (name, value).
@@ -97,6 +204,18 @@ public enum LoopbackHTTP {
 
         public func header(_ name: String) -> String? {
             headers.first { $0.0.lowercased() == name.lowercased() }?.1
+        }
+    }
+
+    /// `request(...)` on a thread of its own, so the wait never blocks a thread of the Swift
+    /// concurrency pool (other tasks' timers run there).
+    public static func fetch(port: Int, method: String = "GET", path: String, headers: [(String, String)] = [],
+                             body: [UInt8] = [], timeoutSeconds: Int = 5) async -> Response? {
+        await withCheckedContinuation { (done: CheckedContinuation<Response?, Never>) in
+            Thread {
+                done.resume(returning: request(port: port, method: method, path: path, headers: headers, body: body,
+                                               timeoutSeconds: timeoutSeconds))
+            }.start()
         }
     }
 

@@ -51,6 +51,7 @@ func testConfiguration(sinkPort: Int, batchTimeout: Duration = .seconds(3600)) -
 func interopPython() throws -> String { try InteropPython.path() }
 
 /// Runs a script of Tests/Interop without blocking a cooperative thread; returns status and output.
+/// `timeout` only catches a hang (scaled by `FLUXTEL_TEST_TIME_SCALE`).
 func runInterop(_ script: String, _ arguments: [String], timeout: Duration = .seconds(300)) async throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: try interopPython())
@@ -60,16 +61,26 @@ func runInterop(_ script: String, _ arguments: [String], timeout: Duration = .se
     let handle = try FileHandle(forWritingTo: output)
     process.standardOutput = handle
     process.standardError = handle
-    try process.run()
-    let deadline = ContinuousClock.now + timeout
-    while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
-    if process.isRunning {
-        process.terminate()
-        Issue.record("\(script) did not finish within \(timeout)")
+    let ended = AsyncStream<Int32>.makeStream()
+    process.terminationHandler = {
+        ended.continuation.yield($0.terminationStatus)
+        ended.continuation.finish()
     }
-    process.waitUntilExit()
+    try process.run()
+    let pid = process.processIdentifier
+    let bound = TestTime.scaled(timeout)
+    // The hang bound, cancelled as soon as the script ended.
+    let timer = Task {
+        guard (try? await Task.sleep(for: bound)) != nil else { return false }
+        kill(pid, SIGKILL)
+        return true
+    }
+    var status: Int32 = -1
+    for await value in ended.stream { status = value }
+    timer.cancel()
+    if await timer.value { Issue.record("\(script) did not finish within \(bound)") }
     try handle.close()
-    return (process.terminationStatus, (try? String(contentsOf: output, encoding: .utf8)) ?? "")
+    return (status, (try? String(contentsOf: output, encoding: .utf8)) ?? "")
 }
 
 /// Length-prefixed (big-endian UInt32) records, the format of the interop scripts.
@@ -97,23 +108,4 @@ func writeRecords(_ records: [[UInt8]], to path: String) throws {
 
 func temporaryPath(_ name: String) -> String {
     FileManager.default.temporaryDirectory.appendingPathComponent("fluxtel-\(UUID().uuidString)-\(name)").path
-}
-
-/// Resident set size of this process in bytes (Linux).
-func residentBytes() -> Int {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-    for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-        return (Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) * 1024
-    }
-    return 0
-}
-
-/// Polls `condition` every 20 ms for up to `timeout`.
-func eventually(_ timeout: Duration = .seconds(10), _ condition: () -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(20))
-    }
-    return condition()
 }
