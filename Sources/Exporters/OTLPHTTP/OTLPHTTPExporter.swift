@@ -159,6 +159,7 @@ public final class OTLPHTTPExporter: BatchExporter {
             let failure: RetryStateMachine<ContinuousClock.Instant>.Failure
             switch outcome {
             case .accepted(let partial):
+                metrics.status.exportSucceeded(batch.signal, at: Self.wallClockNanos())
                 guard let partial else {
                     counters.exported.increment(by: items)
                     logger.debug("Exported batch", metadata: ["batch.items": "\(items)"])
@@ -180,6 +181,9 @@ public final class OTLPHTTPExporter: BatchExporter {
                 return .failed
             case .status(let status, let retryAfter, let message):
                 failure = .status(status, retryAfter: retryAfter)
+                metrics.status.exportFailed(
+                    batch.signal, error: message.isEmpty ? "HTTP \(status)" : "HTTP \(status): \(message)",
+                    at: Self.wallClockNanos())
                 if !RetryStateMachine<ContinuousClock.Instant>.isRetryable(status: status) {
                     counters.dropped.increment(by: items)
                     var metadata: Logger.Metadata = [
@@ -200,7 +204,10 @@ public final class OTLPHTTPExporter: BatchExporter {
                     ])
             case .transport(let kind, let error):
                 failure = .transport
-                var metadata: Logger.Metadata = ["error": "\(error)", "url.full": "\(request.url)"]
+                // In words: "connection refused (127.0.0.1:4318)", not NIO's "(errno: 111)".
+                let words = TransportErrorText.describe(error, host: request.url.host, port: request.url.port)
+                metrics.status.exportFailed(batch.signal, error: words, at: Self.wallClockNanos())
+                var metadata: Logger.Metadata = ["error": "\(words)", "url.full": "\(request.url)"]
                 switch kind {
                 case .tlsVerification:
                     metadata["hint"] = "the server certificate is not trusted: set tls.ca_file or check the endpoint"
@@ -294,6 +301,12 @@ public final class OTLPHTTPExporter: BatchExporter {
         if let clientError = error as? HTTPClientError, clientError.isTimeout { return .timeout }
         if text.lowercased().contains("timeout") || text.lowercased().contains("timed out") { return .timeout }
         return .connection
+    }
+
+    static func wallClockNanos() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
     }
 
     static func wallClockSeconds() -> Int64 {
