@@ -102,11 +102,11 @@ final class Tailer: @unchecked Sendable {
     }
 
     func run() async {
-        var nextPoll = ContinuousClock.now
+        var nextPoll = clock.now()
         while !Task.isCancelled {
-            if ContinuousClock.now >= nextPoll {
+            if clock.now() >= nextPoll {
                 do { try await poll() } catch { return }
-                nextPoll = ContinuousClock.now + settings.pollInterval
+                nextPoll = clock.now() + settings.pollInterval
             }
             let progressed: Bool
             do {
@@ -115,10 +115,13 @@ final class Tailer: @unchecked Sendable {
                 return  // cancelled or the pipeline closed: stop reading
             }
             if !progressed {
-                do { try await Task.sleep(until: nextPoll, clock: .continuous) } catch { return }
+                do { try await clock.sleepUntil(nextPoll) } catch { return }
             }
         }
     }
+
+    /// The poll interval's and the half-line flush's clock; tests pass one they advance by hand.
+    var clock: TimerClock = .continuous
 
     /// Told the number of open files whenever it changes (for `/status`).
     var onOpenFiles: @Sendable (Int) -> Void = { _ in }
@@ -366,7 +369,7 @@ final class Tailer: @unchecked Sendable {
         let atEnd = file.readOffset >= size
         if atEnd { file.idlePolls += 1 } else { file.idlePolls = 0 }
         let waiting = file.filled > 0 || file.decoder.pendingStart != nil
-        if atEnd && waiting && (!file.matched || ContinuousClock.now - file.lastGrowth >= flushAfter) {
+        if atEnd && waiting && (!file.matched || clock.now() - file.lastGrowth >= flushAfter) {
             try await flushTail(file)
         }
         if !file.matched && atEnd && file.idlePolls >= 2 {
@@ -516,7 +519,7 @@ final class Tailer: @unchecked Sendable {
         }
         file.filled += n
         file.readOffset += Int64(n)
-        file.lastGrowth = .now
+        file.lastGrowth = clock.now()
         decodeBuffered(file, final: false)
         try await submit(file)
         return true
