@@ -52,14 +52,11 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         self.idleTimeout = idleTimeout
     }
 
+    // The idle timer is armed when a response completes, not on connect: a new connection goes straight
+    // to the request it was opened for, and a timer armed on connect could close it first on a loaded
+    // machine ("connection closed before the request", which is not retried for a new connection).
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        if context.channel.isActive { armIdleTimer() }
-    }
-
-    func channelActive(context: ChannelHandlerContext) {
-        armIdleTimer()
-        context.fireChannelActive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
