@@ -106,7 +106,19 @@ enum ResponseBody {
             contentType.map { $0.lowercased().contains("json") || $0.lowercased().hasPrefix("text/") }
             ?? false
         if !isJSONOrText, let status = statusMessage(body) { return printable(Array(status.utf8)) }
+        // Never log raw protobuf (or any binary): say what it is instead.
+        let isProtobuf = contentType.map { $0.lowercased().contains("protobuf") } ?? false
+        if !isJSONOrText && (isProtobuf || !looksLikeText(body)) {
+            return "\(body.count) bytes of \(isProtobuf ? "protobuf" : "binary data") without a google.rpc.Status message"
+        }
         return printable(body)
+    }
+
+    /// Valid UTF-8 without control characters other than tab, CR and LF (in the part that would be logged).
+    static func looksLikeText(_ body: [UInt8]) -> Bool {
+        let head = body.prefix(maxLoggedBytes)
+        guard String(validating: head, as: UTF8.self) != nil || head.count == maxLoggedBytes else { return false }
+        return !head.contains { $0 < 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D || $0 == 0x7F }
     }
 
     /// `google.rpc.Status { int32 code = 1; string message = 2; repeated Any details = 3; }`.
