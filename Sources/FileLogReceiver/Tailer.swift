@@ -257,19 +257,10 @@ final class Tailer: @unchecked Sendable {
     /// down still hold lines past their checkpoint: find them by inode next to the path they had.
     private func recoverRotatedFiles(seen: Set<FileKey>) {
         for checkpoint in restored.values where !seen.contains(checkpoint.key) && files[checkpoint.key] == nil {
-            let directory = checkpoint.path.split(separator: "/", omittingEmptySubsequences: false).dropLast()
-                .joined(separator: "/")
-            guard let dir = opendir(directory.isEmpty ? "/" : directory) else { continue }
-            var match: String?
-            while let entry = readdir(dir) {
-                let name = withUnsafePointer(to: &entry.pointee.d_name) {
-                    String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
-                }
-                guard UInt64(entry.pointee.d_ino) == checkpoint.key.inode, !name.hasSuffix(".gz") else { continue }
-                match = directory + "/" + name
-                break
-            }
-            closedir(dir)
+            let directory = Self.split(checkpoint.path).directory
+            let match = Self.entries(of: directory)?
+                .first { $0.inode == checkpoint.key.inode && !$0.name.hasSuffix(".gz") }
+                .map { directory + "/" + $0.name }
             if let match, let file = open(match, expected: checkpoint.key, start: .checkpointOnly) {
                 file.matched = false
                 logger.info("Reading the rest of a file rotated while stopped", metadata: ["file.path": "\(match)"])
@@ -290,12 +281,9 @@ final class Tailer: @unchecked Sendable {
         guard fstat(predecessor.fd, &st) == 0 else { return }
         let writtenUntil = Self.nanos(st.st_mtim)
         let (directory, name) = Self.split(base.resolved)
-        guard let dir = opendir(directory.isEmpty ? "/" : directory) else { return }
+        guard let entries = Self.entries(of: directory) else { return }
         var generations: [(path: String, key: FileKey, mtime: Int)] = []
-        while let entry = readdir(dir) {
-            let entryName = withUnsafePointer(to: &entry.pointee.d_name) {
-                String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
-            }
+        for (entryName, _) in entries {
             guard entryName.count > name.count, entryName.hasPrefix(name), !entryName.hasSuffix(".gz") else { continue }
             let path = directory + "/" + entryName
             guard stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { continue }
@@ -305,7 +293,6 @@ final class Tailer: @unchecked Sendable {
             else { continue }
             generations.append((path, key, mtime))
         }
-        closedir(dir)
         for generation in generations.sorted(by: { $0.mtime < $1.mtime }) {
             guard let file = open(generation.path, expected: generation.key, start: .checkpointOrBeginning,
                                   labels: base)
@@ -327,6 +314,20 @@ final class Tailer: @unchecked Sendable {
     }
 
     static func nanos(_ time: timespec) -> Int { time.tv_sec * 1_000_000_000 + time.tv_nsec }
+
+    /// The names and inodes in a directory (`""` is the root), without `.` and `..`; nil when it cannot be read.
+    static func entries(of directory: String) -> [(name: String, inode: UInt64)]? {
+        guard let dir = opendir(directory.isEmpty ? "/" : directory) else { return nil }
+        defer { closedir(dir) }
+        var entries: [(name: String, inode: UInt64)] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: &entry.pointee.d_name) {
+                String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
+            }
+            if name != ".", name != ".." { entries.append((name, UInt64(entry.pointee.d_ino))) }
+        }
+        return entries
+    }
 
     /// Directory and file name of a path.
     static func split(_ path: String) -> (directory: String, name: String) {
@@ -425,15 +426,10 @@ final class Tailer: @unchecked Sendable {
     /// as what was read), then any newer ones, oldest first. Empty when there is no such copy.
     private func findCopies(of file: TailedFile) -> [Int32] {
         guard file.fingerprint.length > 0 else { return [] }
-        let parts = file.path.split(separator: "/", omittingEmptySubsequences: false)
-        let directory = parts.dropLast().joined(separator: "/")
-        guard let dir = opendir(directory.isEmpty ? "/" : directory) else { return [] }
+        let directory = Self.split(file.path).directory
+        guard let entries = Self.entries(of: directory) else { return [] }
         var candidates: [(fd: Int32, mtime: Int, matches: Bool)] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: &entry.pointee.d_name) {
-                String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
-            }
-            guard name != ".", name != "..", !name.hasSuffix(".gz") else { continue }
+        for (name, _) in entries where !name.hasSuffix(".gz") {
             let fd = Glibc.open(directory + "/" + name, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { continue }
             var st = stat()
@@ -448,7 +444,6 @@ final class Tailer: @unchecked Sendable {
                 && readFingerprint(fd, length: file.fingerprint.length) == file.fingerprint
             candidates.append((fd, mtime, matches))
         }
-        closedir(dir)
         guard let match = candidates.filter(\.matches).max(by: { $0.mtime < $1.mtime }) else {
             for candidate in candidates { close(candidate.fd) }
             return []
