@@ -7,7 +7,7 @@
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("ExistentialAny")
 ]
 
 let package = Package(
@@ -165,13 +165,21 @@ let package = Package(
             // ~22,000 symbols in the dynamic symbol table: 2.3 MB of binary and ≈ 1.5 MB of idle RSS
             // (the loader reads .dynsym/.dynstr/.gnu.hash). Nothing looks the executable's symbols up at
             // run time; the price is that a crash trace of the stripped binary shows addresses only.
-            linkerSettings: [.unsafeFlags(["-Xlinker", "--no-export-dynamic"], .when(platforms: [.linux], configuration: .release))]
+            linkerSettings: [
+                .unsafeFlags(["-Xlinker", "--no-export-dynamic"], .when(platforms: [.linux], configuration: .release))
+            ]
         ),
 
-        .testTarget(name: "OTLPWireTests", dependencies: ["OTLPWire", "FluxtelTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "OTLPJSONTests", dependencies: ["OTLPJSON", "OTLPWire", "FluxtelTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "CompressionTests", dependencies: ["Compression", "FluxtelTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "FluxtelConfigTests", dependencies: ["FluxtelConfig", "FluxtelTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "OTLPWireTests", dependencies: ["OTLPWire", "FluxtelTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "OTLPJSONTests", dependencies: ["OTLPJSON", "OTLPWire", "FluxtelTestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CompressionTests", dependencies: ["Compression", "FluxtelTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "FluxtelConfigTests", dependencies: ["FluxtelConfig", "FluxtelTestSupport"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "PipelineTests",
             dependencies: [
@@ -196,7 +204,8 @@ let package = Package(
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "SelfTelemetryTests", dependencies: ["SelfTelemetry", "OTLPWire"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SelfTelemetryTests", dependencies: ["SelfTelemetry", "OTLPWire"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HTTPClientTests",
             dependencies: [
@@ -277,16 +286,22 @@ let package = Package(
 // `--sanitize fuzzer`, so it would break a plain `swift build`.
 if Context.environment["FLUXTEL_FUZZ"] == "1" {
     package.targets += [
-        .executableTarget(name: "FuzzProtobuf", dependencies: ["OTLPWire"], path: "Fuzz/FuzzProtobuf", swiftSettings: swiftSettings),
-        .executableTarget(name: "FuzzJSON", dependencies: ["OTLPJSON", "OTLPWire"], path: "Fuzz/FuzzJSON", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "FuzzProtobuf", dependencies: ["OTLPWire"], path: "Fuzz/FuzzProtobuf", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "FuzzJSON", dependencies: ["OTLPJSON", "OTLPWire"], path: "Fuzz/FuzzJSON",
+            swiftSettings: swiftSettings),
         .executableTarget(
             name: "FuzzPrometheus", dependencies: ["PrometheusReceiver", "OTLPWire"], path: "Fuzz/FuzzPrometheus",
             swiftSettings: swiftSettings),
         // FuzzLogLine and FuzzFluxJSON reach internal types (`@testable`: the fuzz build is a debug build).
-        .executableTarget(name: "FuzzLogLine", dependencies: ["FileLogReceiver", "OTLPWire"], path: "Fuzz/FuzzLogLine", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "FuzzLogLine", dependencies: ["FileLogReceiver", "OTLPWire"], path: "Fuzz/FuzzLogLine",
+            swiftSettings: swiftSettings),
         .executableTarget(
             name: "FuzzFluxJSON", dependencies: ["FileLogReceiver", "OTLPJSON", "OTLPWire"], path: "Fuzz/FuzzFluxJSON",
             swiftSettings: swiftSettings),
-        .executableTarget(name: "FuzzConfig", dependencies: ["FluxtelConfig"], path: "Fuzz/FuzzConfig", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "FuzzConfig", dependencies: ["FluxtelConfig"], path: "Fuzz/FuzzConfig", swiftSettings: swiftSettings),
     ]
 }

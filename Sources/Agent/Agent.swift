@@ -1,14 +1,14 @@
+import Exporters
+public import FileLogReceiver
 public import FluxtelConfig
 public import Logging
-public import Pipeline
-public import SelfTelemetry
-public import ServiceLifecycle
-import Exporters
 public import OTLPReceiver
-public import FileLogReceiver
 import OTLPWire
+public import Pipeline
 public import PrometheusReceiver
+public import SelfTelemetry
 import SelfTelemetry
+public import ServiceLifecycle
 
 /// Everything one fluxtel process runs, built from a configuration. Building starts nothing;
 /// `run()` runs the services in a `ServiceGroup` until SIGTERM/SIGINT (or cancellation).
@@ -28,7 +28,9 @@ public final class Agent: Sendable {
     let pipelineService: PipelineService
     let logger: Logger
 
-    public init(configuration: AgentConfiguration, logger: Logger, exporters overrideExporters: [any BatchExporter]? = nil) throws {
+    public init(
+        configuration: AgentConfiguration, logger: Logger, exporters overrideExporters: [any BatchExporter]? = nil
+    ) throws {
         self.configuration = configuration
         self.logger = logger
         let metrics = AgentMetrics()
@@ -59,7 +61,8 @@ public final class Agent: Sendable {
                 queueMaxBytes: queue.maxBytes),
             metrics: metrics,
             splitter: splitter, enricher: enricher, disk: disk)
-        let exporters = try overrideExporters ?? Self.makeExporters(configuration.exporters, metrics: metrics, logger: logger)
+        let exporters =
+            try overrideExporters ?? Self.makeExporters(configuration.exporters, metrics: metrics, logger: logger)
         self.pipelineService = PipelineService(
             pipeline: pipeline, exporters: exporters, workers: queue.workers,
             drainTimeout: configuration.service.shutdownTimeout, logger: logger)
@@ -77,7 +80,9 @@ public final class Agent: Sendable {
                     basicUsername: otlp.basicUsername, basicPassword: otlp.basicPassword,
                     tls: otlp.tls.certFile.isEmpty
                         ? nil
-                        : .init(certFile: otlp.tls.certFile, keyFile: otlp.tls.keyFile, clientCAFile: otlp.tls.clientCAFile)),
+                        : .init(
+                            certFile: otlp.tls.certFile, keyFile: otlp.tls.keyFile, clientCAFile: otlp.tls.clientCAFile)
+                ),
                 pipeline: pipeline, metrics: metrics, logger: logger)
         } else {
             self.otlpReceiver = nil
@@ -158,26 +163,33 @@ public final class Agent: Sendable {
                 logger: groupLogger))
         warnAboutExporters()
         registerStatus()
-        logger.info("fluxtel started", metadata: [
-            "version": "\(FluxtelVersion.string)",
-            "exporters": "\(pipelineService.exporterNames.joined(separator: ","))",
-        ])
+        logger.info(
+            "fluxtel started",
+            metadata: [
+                "version": "\(FluxtelVersion.string)",
+                "exporters": "\(pipelineService.exporterNames.joined(separator: ","))",
+            ])
         try await group.run()
         logger.info("fluxtel stopped")
     }
 
-    static func makeExporters(_ configuration: FluxtelConfig.Exporters, metrics: AgentMetrics, logger: Logger) throws -> [any BatchExporter] {
+    static func makeExporters(
+        _ configuration: FluxtelConfig.Exporters, metrics: AgentMetrics, logger: Logger
+    ) throws -> [any BatchExporter] {
         var exporters: [any BatchExporter] = []
         if let otlp = configuration.otlpHTTP {
-            exporters.append(try OTLPHTTPExporter(
-                configuration: OTLPHTTPExporter.Configuration(otlp), metrics: metrics, logger: logger,
-                version: FluxtelVersion.string))
+            exporters.append(
+                try OTLPHTTPExporter(
+                    configuration: OTLPHTTPExporter.Configuration(otlp), metrics: metrics, logger: logger,
+                    version: FluxtelVersion.string))
         }
         // With an otlp_http exporter the debug exporter only counts what it prints; the backend's counts win.
         let debugCounts = exporters.isEmpty
         if let debug = configuration.debug {
-            exporters.append(DebugExporter(verbosity: debug.verbosity == .detailed ? .detailed : .basic,
-                                           metrics: debugCounts ? metrics : nil))
+            exporters.append(
+                DebugExporter(
+                    verbosity: debug.verbosity == .detailed ? .detailed : .basic,
+                    metrics: debugCounts ? metrics : nil))
         }
         if exporters.isEmpty, let reason = configuration.missingEndpoint {
             exporters.append(DiscardingExporter(reason: reason, metrics: metrics, logger: logger))
@@ -195,7 +207,8 @@ public final class Agent: Sendable {
             logger.warning(
                 "No exporter endpoint: telemetry is only printed to stdout by the debug exporter",
                 metadata: [
-                    "hint": "set DASH0_ENDPOINT and DASH0_AUTH_TOKEN (or exporters.otlp_http.endpoint) to send it to Dash0",
+                    "hint":
+                        "set DASH0_ENDPOINT and DASH0_AUTH_TOKEN (or exporters.otlp_http.endpoint) to send it to Dash0",
                     "reason": "\(exporters.missingEndpoint ?? "no exporters configured")",
                 ])
         }
@@ -220,7 +233,7 @@ public final class Agent: Sendable {
     static func listenAddress(_ address: String) throws -> (host: String, port: Int)? {
         if address.isEmpty { return nil }
         guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
-              (0...65535).contains(port)
+            (0...65535).contains(port)
         else { throw AgentError(message: "invalid listen address '\(address)': expected host:port") }
         var host = String(address[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
@@ -237,11 +250,13 @@ extension Agent {
         let rules = try config.metricRelabelConfigs.map { rule in
             try RelabelRule(
                 action: RelabelRule.Action(rawValue: rule.action.rawValue) ?? .replace, sourceLabels: rule.sourceLabels,
-                separator: rule.separator, regex: rule.regex, targetLabel: rule.targetLabel, replacement: rule.replacement)
+                separator: rule.separator, regex: rule.regex, targetLabel: rule.targetLabel,
+                replacement: rule.replacement)
         }
         let targets = try config.targets.map { target in
             do {
-                return try ScrapeEndpoint(url: target.url, labels: target.labels.map { KeyValueLabel($0.key, $0.value) })
+                return try ScrapeEndpoint(
+                    url: target.url, labels: target.labels.map { KeyValueLabel($0.key, $0.value) })
             } catch {
                 throw AgentError(message: "\(error)")
             }
@@ -264,7 +279,9 @@ extension Agent {
                 api = inCluster
             } else {
                 throw AgentError(
-                    message: "receivers.prometheus.kubernetes_sd: not in a cluster (KUBERNETES_SERVICE_HOST unset); set api_server")
+                    message:
+                        "receivers.prometheus.kubernetes_sd: not in a cluster (KUBERNETES_SERVICE_HOST unset); set api_server"
+                )
             }
             var nodeName = sd.nodeName.isEmpty ? environment["NODE_NAME"] ?? "" : sd.nodeName
             if nodeName == "*" { nodeName = "" }
@@ -273,7 +290,8 @@ extension Agent {
             }
             discovery = KubernetesPodDiscovery(
                 api: api,
-                settings: PodDiscoverySettings(namespaces: sd.namespaces, labelSelector: sd.labelSelector, nodeName: nodeName),
+                settings: PodDiscoverySettings(
+                    namespaces: sd.namespaces, labelSelector: sd.labelSelector, nodeName: nodeName),
                 logger: logger)
         }
         return PrometheusReceiver(
@@ -296,8 +314,9 @@ extension OTLPHTTPExporter.Configuration {
             metricsEndpoint: config.metricsEndpoint, headers: config.headers.map { .init($0.key, $0.value) },
             compression: config.compression == .gzip ? .gzip : .none, compressionLevel: config.compressionLevel,
             timeout: config.timeout, retry: retry,
-            tls: .init(caFile: config.tls.caFile, certFile: config.tls.certFile, keyFile: config.tls.keyFile,
-                       insecureSkipVerify: config.tls.insecureSkipVerify))
+            tls: .init(
+                caFile: config.tls.caFile, certFile: config.tls.certFile, keyFile: config.tls.keyFile,
+                insecureSkipVerify: config.tls.insecureSkipVerify))
     }
 }
 
@@ -308,7 +327,8 @@ extension FileLogReceiverSettings {
     init(_ config: FileLogReceiverConfiguration, shutdownWait: Duration, maxInFlightBytes: Int) {
         self.init(
             include: config.include, exclude: config.exclude, startAtBeginning: config.startAt == .beginning,
-            format: LineFormat(rawValue: config.format.rawValue) ?? .auto, checkpointDirectory: config.checkpointDirectory,
+            format: LineFormat(rawValue: config.format.rawValue) ?? .auto,
+            checkpointDirectory: config.checkpointDirectory,
             pollInterval: config.pollInterval, maxLogSize: config.maxLogSize, fingerprintSize: config.fingerprintSize,
             shutdownWait: shutdownWait, maxInFlightBytes: maxInFlightBytes)
     }

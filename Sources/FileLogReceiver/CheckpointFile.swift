@@ -45,8 +45,10 @@ struct CheckpointFile {
                 let offset = Int64(fields[2]), offset >= 0, let length = Int(fields[3]), length >= 0,
                 let hash = UInt64(fields[4], radix: 16), !fields[5].isEmpty
             else { throw CorruptError(line: index + 2, reason: "malformed entry") }
-            checkpoints.append(.init(key: FileKey(device: device, inode: inode), offset: offset,
-                                     fingerprint: Fingerprint(length: length, hash: hash), path: String(fields[5])))
+            checkpoints.append(
+                .init(
+                    key: FileKey(device: device, inode: inode), offset: offset,
+                    fingerprint: Fingerprint(length: length, hash: hash), path: String(fields[5])))
         }
         return checkpoints
     }
@@ -104,7 +106,9 @@ struct CheckpointFile {
         let saved = errno
         close(fd)
         guard synced else { throw CheckpointIOError(operation: "write", path: temporary, errno: saved) }
-        guard rename(temporary, path) == 0 else { throw CheckpointIOError(operation: "rename", path: path, errno: errno) }
+        guard rename(temporary, path) == 0 else {
+            throw CheckpointIOError(operation: "rename", path: path, errno: errno)
+        }
         let dir = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dir >= 0 {
             _ = fsync(dir)

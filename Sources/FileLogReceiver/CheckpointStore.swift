@@ -22,8 +22,9 @@ final class CheckpointStore: Sendable {
             guard let checkpoints = try file.load() else { return [:] }
             return Dictionary(checkpoints.map { ($0.key, $0) }, uniquingKeysWith: { _, last in last })
         } catch {
-            logger.error("Ignoring unreadable checkpoint file",
-                         metadata: ["file.path": "\(file.path)", "error": "\(error)"])
+            logger.error(
+                "Ignoring unreadable checkpoint file",
+                metadata: ["file.path": "\(file.path)", "error": "\(error)"])
             return [:]
         }
     }
@@ -43,7 +44,8 @@ final class CheckpointStore: Sendable {
             } catch {
                 if !written.failing {
                     written.failing = true
-                    logger.error("Cannot write checkpoints", metadata: ["file.path": "\(file.path)", "error": "\(error)"])
+                    logger.error(
+                        "Cannot write checkpoints", metadata: ["file.path": "\(file.path)", "error": "\(error)"])
                 }
             }
         }

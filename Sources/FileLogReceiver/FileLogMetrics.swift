@@ -18,16 +18,20 @@ struct FileLogMetrics: Sendable {
         let registry = metrics.registry
         openFiles = registry.makeGauge(descriptor: d("fluxtel_filelog_open_files", "Log files being tailed."))
         filesFinished = registry.makeCounter(
-            descriptor: d("fluxtel_filelog_files_finished_total", "Rotated or deleted log files read to their end and closed."))
+            descriptor: d(
+                "fluxtel_filelog_files_finished_total", "Rotated or deleted log files read to their end and closed."))
         truncations = registry.makeCounter(
-            descriptor: d("fluxtel_filelog_truncations_total",
-                          "Log files found truncated (copy-truncate rotation); read again from their start."))
+            descriptor: d(
+                "fluxtel_filelog_truncations_total",
+                "Log files found truncated (copy-truncate rotation); read again from their start."))
         missedGenerations = registry.makeCounter(
-            descriptor: d("fluxtel_filelog_rotated_unseen_total",
-                          "Rotated log files found next to a rotated file, never seen at the tailed path; read whole."))
+            descriptor: d(
+                "fluxtel_filelog_rotated_unseen_total",
+                "Rotated log files found next to a rotated file, never seen at the tailed path; read whole."))
         truncatedRecords = registry.makeCounter(
-            descriptor: d("fluxtel_filelog_records_truncated_total",
-                          "Log records longer than max_log_size, cut and flagged with fluxtel.log.truncated."))
+            descriptor: d(
+                "fluxtel_filelog_records_truncated_total",
+                "Log records longer than max_log_size, cut and flagged with fluxtel.log.truncated."))
     }
 }
 

@@ -99,15 +99,18 @@ public final class FileLogReceiver: Service, Sendable {
             file: settings.checkpointDirectory.isEmpty ? nil : CheckpointFile(directory: settings.checkpointDirectory),
             ledger: ledger, logger: logger)
         let restored = store.load()
-        let tailer = Tailer(settings: settings, pipeline: pipeline, ledger: ledger, restored: restored,
-                            metrics: metrics, logger: logger)
+        let tailer = Tailer(
+            settings: settings, pipeline: pipeline, ledger: ledger, restored: restored,
+            metrics: metrics, logger: logger)
         let live = self.live
         tailer.onOpenFiles = { live.filesTailed = $0 }
         live.running = true
         defer { live.running = false }
-        logger.info("Tailing log files", metadata: [
-            "filelog.include": "\(settings.include)", "filelog.checkpoints": "\(restored.count)",
-        ])
+        logger.info(
+            "Tailing log files",
+            metadata: [
+                "filelog.include": "\(settings.include)", "filelog.checkpoints": "\(restored.count)",
+            ])
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 // Writes checkpoints shortly after acknowledgements move them (coalescing bursts).

@@ -33,7 +33,9 @@ final class InFlightBudget: Sendable {
             guard Self.fits(bytes, state.held, limit) else { return false }
             state.held += bytes
             return true
-        }) { return }
+        }) {
+            return
+        }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 enum Now { case wait, taken, cancelled }

@@ -41,10 +41,11 @@ struct KubernetesPath: Equatable {
 
     /// Kubernetes' random suffixes use `bcdfghjklmnpqrstvwxz2456789` (no vowels, no look-alikes).
     private static func isGenerated(_ s: Substring, _ lengths: ClosedRange<Int>) -> Bool {
-        lengths.contains(s.utf8.count) && s.utf8.allSatisfy { c in
-            (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z") && !"aeiouy".utf8.contains(c))
-                || (c >= UInt8(ascii: "2") && c <= UInt8(ascii: "9") && c != UInt8(ascii: "3"))
-        }
+        lengths.contains(s.utf8.count)
+            && s.utf8.allSatisfy { c in
+                (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z") && !"aeiouy".utf8.contains(c))
+                    || (c >= UInt8(ascii: "2") && c <= UInt8(ascii: "9") && c != UInt8(ascii: "3"))
+            }
     }
 
     /// Resource attributes, following the OpenTelemetry semantic conventions for Kubernetes.
@@ -84,7 +85,8 @@ struct LogChunkBuilder: ~Copyable {
         // `log.file.path` is the same for every record of a chunk (one chunk = one file), so it sits on
         // the resource once. As a record attribute it cost 7 more gzip bytes per line on the benchmark
         // (69.9 instead of 63.1, above the 68 of the target), see benchmarks/filelog/README.md.
-        var attributes = KubernetesPath(path: resolvedPath)?.resourceAttributes
+        var attributes =
+            KubernetesPath(path: resolvedPath)?.resourceAttributes
             ?? KubernetesPath(path: path)?.resourceAttributes ?? []
         attributes.append(OTLP.KeyValue("log.file.path", path))
         var w = ProtoWriter()

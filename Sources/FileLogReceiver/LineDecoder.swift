@@ -142,7 +142,11 @@ struct LineDecoder {
         let streamLength = i - streamStart
         var stream = LogStream.unknown
         if streamLength == 6 {
-            if p[streamStart + 3] == UInt8(ascii: "e") { stream = .stderr } else if p[streamStart + 3] == UInt8(ascii: "o") { stream = .stdout }
+            if p[streamStart + 3] == UInt8(ascii: "e") {
+                stream = .stderr
+            } else if p[streamStart + 3] == UInt8(ascii: "o") {
+                stream = .stdout
+            }
         }
         guard stream != .unknown, i < n else { return nil }
         i += 1
@@ -162,11 +166,13 @@ struct LineDecoder {
         let length = n - fields.contentStart
         if fields.partial || isJoining(fields.stream) {
             append(content, length, stream: fields.stream, time: fields.time, startOffset: startOffset)
-            if cut { joins[Int(fields.stream.rawValue)].originalSize += 1 }  // the reader cut this fragment: flag the record
+            // The reader cut this fragment: flag the record.
+            if cut { joins[Int(fields.stream.rawValue)].originalSize += 1 }
             if !fields.partial { emitJoined(fields.stream, emit: emit) }
             return true
         }
-        emitCapped(content, length, stream: fields.stream, time: fields.time, cut: cut, originalSize: length, emit: emit)
+        emitCapped(
+            content, length, stream: fields.stream, time: fields.time, cut: cut, originalSize: length, emit: emit)
         return true
     }
 
@@ -214,7 +220,8 @@ struct LineDecoder {
                 if cut { joins[Int(stream.rawValue)].originalSize += 1 }
                 if complete { emitJoined(stream, emit: emit) }
             } else {
-                emitCapped(content, buffer.count, stream: stream, time: time, cut: cut, originalSize: buffer.count, emit: emit)
+                emitCapped(
+                    content, buffer.count, stream: stream, time: time, cut: cut, originalSize: buffer.count, emit: emit)
             }
         }
         return true
@@ -222,7 +229,9 @@ struct LineDecoder {
 
     // MARK: joining and capping
 
-    private mutating func append(_ p: UnsafePointer<UInt8>, _ n: Int, stream: LogStream, time: UInt64, startOffset: Int64) {
+    private mutating func append(
+        _ p: UnsafePointer<UInt8>, _ n: Int, stream: LogStream, time: UInt64, startOffset: Int64
+    ) {
         let index = Int(stream.rawValue)
         if !joins[index].active {
             joins[index].active = true
@@ -242,8 +251,10 @@ struct LineDecoder {
         let (time, originalSize) = (joins[index].time, joins[index].originalSize)
         let truncated = originalSize > joins[index].bytes.count
         joins[index].bytes.withUnsafeBytes { bytes in
-            emit(DecodedRecord(content: bytes, stream: stream, time: time, truncated: truncated,
-                               originalSize: originalSize))
+            emit(
+                DecodedRecord(
+                    content: bytes, stream: stream, time: time, truncated: truncated,
+                    originalSize: originalSize))
         }
         joins[index].active = false
         if joins[index].bytes.capacity > 1 << 20 {
@@ -260,7 +271,9 @@ struct LineDecoder {
         emit: (DecodedRecord) -> Void
     ) {
         let kept = min(n, maxLogSize)
-        emit(DecodedRecord(content: UnsafeRawBufferPointer(start: p, count: kept), stream: stream, time: time,
-                           truncated: cut || kept < n, originalSize: cut ? max(originalSize, n + 1) : originalSize))
+        emit(
+            DecodedRecord(
+                content: UnsafeRawBufferPointer(start: p, count: kept), stream: stream, time: time,
+                truncated: cut || kept < n, originalSize: cut ? max(originalSize, n + 1) : originalSize))
     }
 }

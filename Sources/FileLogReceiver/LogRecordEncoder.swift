@@ -1,7 +1,8 @@
+import OTLPWire
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import OTLPWire
 
 /// Encodes decoded records as OTLP `LogRecord`s straight into protobuf, parsing Flux's JSON on the
 /// way in one pass over the bytes (no intermediate model, no Foundation):
@@ -324,7 +325,8 @@ struct LogRecordEncoder {
             default: return nil
             }
         }
-        let text = String(decoding: UnsafeBufferPointer(start: base + range.lowerBound, count: range.count), as: UTF8.self)
+        let text = String(
+            decoding: UnsafeBufferPointer(start: base + range.lowerBound, count: range.count), as: UTF8.self)
         return Double(text)  // ±infinity for a number beyond Double's range (the characters rule out "inf", "nan")
     }
 

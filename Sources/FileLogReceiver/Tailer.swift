@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
 import Pipeline
 import SelfTelemetry
 import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One open file being tailed.
 final class TailedFile {
@@ -29,8 +30,10 @@ final class TailedFile {
     var lastGrowth: ContinuousClock.Instant
     var idlePolls = 0
 
-    init(key: FileKey, path: String, fd: Int32, offset: Int64, format: LineFormat, maxLogSize: Int,
-         fingerprint: Fingerprint, resolvedPath: String) {
+    init(
+        key: FileKey, path: String, fd: Int32, offset: Int64, format: LineFormat, maxLogSize: Int,
+        fingerprint: Fingerprint, resolvedPath: String
+    ) {
         self.key = key
         self.path = path
         self.resolvedPath = resolvedPath
@@ -85,8 +88,10 @@ final class Tailer: @unchecked Sendable {
     let counters: FileLogMetrics
     let budget: InFlightBudget
 
-    init(settings: FileLogReceiverSettings, pipeline: Pipeline, ledger: AckLedger,
-         restored: [FileKey: AckLedger.Checkpoint], metrics: AgentMetrics, logger: Logger) {
+    init(
+        settings: FileLogReceiverSettings, pipeline: Pipeline, ledger: AckLedger,
+        restored: [FileKey: AckLedger.Checkpoint], metrics: AgentMetrics, logger: Logger
+    ) {
         self.settings = settings
         self.pipeline = pipeline
         self.ledger = ledger
@@ -174,7 +179,8 @@ final class Tailer: @unchecked Sendable {
                 file.matched = true
                 continue
             }
-            let start: Start = firstPoll && !rotatedWhileStopped.contains(candidate.path)
+            let start: Start =
+                firstPoll && !rotatedWhileStopped.contains(candidate.path)
                 ? .checkpointOrStartAt : .checkpointOrBeginning
             open(candidate.path, expected: candidate.key, start: start)
         }
@@ -205,11 +211,15 @@ final class Tailer: @unchecked Sendable {
     /// `labels` names the file as it was named while it was written (a missed generation is read
     /// under the path and resource of the file it was rotated from); by default its own path.
     @discardableResult
-    private func open(_ path: String, expected: FileKey, start: Start,
-                      labels: (path: String, resolved: String)? = nil) -> TailedFile? {
+    private func open(
+        _ path: String, expected: FileKey, start: Start,
+        labels: (path: String, resolved: String)? = nil
+    ) -> TailedFile? {
         let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            logger.debug("Cannot open log file", metadata: ["file.path": "\(path)", "error": "\(String(cString: strerror(errno)))"])
+            logger.debug(
+                "Cannot open log file",
+                metadata: ["file.path": "\(path)", "error": "\(String(cString: strerror(errno)))"])
             return nil
         }
         var st = stat()
@@ -242,9 +252,10 @@ final class Tailer: @unchecked Sendable {
             }
         }
         let path = labels?.path ?? path
-        let file = TailedFile(key: key, path: path, fd: fd, offset: offset, format: settings.format,
-                              maxLogSize: settings.maxLogSize, fingerprint: fingerprint,
-                              resolvedPath: labels?.resolved ?? Self.realPath(path))
+        let file = TailedFile(
+            key: key, path: path, fd: fd, offset: offset, format: settings.format,
+            maxLogSize: settings.maxLogSize, fingerprint: fingerprint,
+            resolvedPath: labels?.resolved ?? Self.realPath(path))
         files[key] = file
         order.append(key)
         openFilesChanged()
@@ -275,8 +286,10 @@ final class Tailer: @unchecked Sendable {
     /// are not open or already read whole, and that were written after the predecessor (modified no
     /// earlier than its last write; timestamps are coarse). Oldest first, named as `base`.
     /// A starved tailer (backpressure, a busy node) or a restart used to skip them whole.
-    private func openMissedGenerations(after predecessor: TailedFile, base: (path: String, resolved: String),
-                                       found: Set<FileKey>) {
+    private func openMissedGenerations(
+        after predecessor: TailedFile, base: (path: String, resolved: String),
+        found: Set<FileKey>
+    ) {
         var st = stat()
         guard fstat(predecessor.fd, &st) == 0 else { return }
         let writtenUntil = Self.nanos(st.st_mtim)
@@ -294,13 +307,16 @@ final class Tailer: @unchecked Sendable {
             generations.append((path, key, mtime))
         }
         for generation in generations.sorted(by: { $0.mtime < $1.mtime }) {
-            guard let file = open(generation.path, expected: generation.key, start: .checkpointOrBeginning,
-                                  labels: base)
+            guard
+                let file = open(
+                    generation.path, expected: generation.key, start: .checkpointOrBeginning,
+                    labels: base)
             else { continue }
             file.matched = false
             counters.missedGenerations.increment()
-            logger.info("Reading a log file rotated away before it was seen",
-                        metadata: ["file.path": "\(generation.path)", "file.rotated_from": "\(base.path)"])
+            logger.info(
+                "Reading a log file rotated away before it was seen",
+                metadata: ["file.path": "\(generation.path)", "file.rotated_from": "\(base.path)"])
         }
     }
 
@@ -394,8 +410,9 @@ final class Tailer: @unchecked Sendable {
     /// is long enough, the missing tail is read from there first (closing copy-truncate's race). If the
     /// tailer fell more than one rotation behind, the newer copies (by modification time) are read whole.
     private func truncated(_ file: TailedFile, reason: String) async throws {
-        logger.info("Log file truncated, reading it again from its start",
-                    metadata: ["file.path": "\(file.path)", "reason": "\(reason)", "file.offset": "\(file.readOffset)"])
+        logger.info(
+            "Log file truncated, reading it again from its start",
+            metadata: ["file.path": "\(file.path)", "reason": "\(reason)", "file.offset": "\(file.readOffset)"])
         counters.truncations.increment()
         let copies = findCopies(of: file)
         defer { for copy in copies { close(copy) } }
@@ -440,7 +457,8 @@ final class Tailer: @unchecked Sendable {
                 continue
             }
             let mtime = st.st_mtim.tv_sec * 1_000_000_000 + st.st_mtim.tv_nsec
-            let matches = Int64(st.st_size) >= file.readOffset
+            let matches =
+                Int64(st.st_size) >= file.readOffset
                 && readFingerprint(fd, length: file.fingerprint.length) == file.fingerprint
             candidates.append((fd, mtime, matches))
         }
@@ -460,8 +478,9 @@ final class Tailer: @unchecked Sendable {
     /// again from the checkpoint, so nothing is lost while the agent runs (the file is the buffer).
     private func rewind(_ file: TailedFile) {
         guard let offset = ledger.rewind(file.key) else { return }
-        logger.warning("Export failed, reading the log file again from its checkpoint",
-                       metadata: ["file.path": "\(file.path)", "file.offset": "\(offset)"])
+        logger.warning(
+            "Export failed, reading the log file again from its checkpoint",
+            metadata: ["file.path": "\(file.path)", "file.offset": "\(offset)"])
         file.readOffset = offset
         file.bufferOffset = offset
         file.filled = 0
@@ -505,7 +524,9 @@ final class Tailer: @unchecked Sendable {
             pread(fd, raw.baseAddress! + file.filled, want, off_t(file.readOffset))
         }
         guard n > 0 else { return false }
-        if fd == file.fd && file.readOffset == 0 && file.filled == 0 && file.fingerprint.length < settings.fingerprintSize {
+        if fd == file.fd && file.readOffset == 0 && file.filled == 0
+            && file.fingerprint.length < settings.fingerprintSize
+        {
             // The file's first bytes, as read (not as the file may hold by the time of the next poll).
             file.fingerprint = file.storage.withUnsafeBytes {
                 Fingerprint.of(UnsafeRawBufferPointer(rebasing: $0[0..<min(n, settings.fingerprintSize)]))
@@ -545,8 +566,9 @@ final class Tailer: @unchecked Sendable {
                 if file.skipping {
                     file.skipping = false
                 } else {
-                    file.decoder.decode(UnsafeRawBufferPointer(start: base + lineStart, count: newline - lineStart),
-                                        startOffset: file.bufferOffset + Int64(lineStart), emit: emit)
+                    file.decoder.decode(
+                        UnsafeRawBufferPointer(start: base + lineStart, count: newline - lineStart),
+                        startOffset: file.bufferOffset + Int64(lineStart), emit: emit)
                 }
                 lineStart = newline + 1
             }
@@ -554,8 +576,9 @@ final class Tailer: @unchecked Sendable {
             if rest > 0 && (final || rest >= maxLineBytes) {
                 // Over-long line (its head goes out cut and flagged), or a last line that will not get its `\n`.
                 if !file.skipping {
-                    file.decoder.decode(UnsafeRawBufferPointer(start: base + lineStart, count: rest),
-                                        startOffset: file.bufferOffset + Int64(lineStart), cut: !final, emit: emit)
+                    file.decoder.decode(
+                        UnsafeRawBufferPointer(start: base + lineStart, count: rest),
+                        startOffset: file.bufferOffset + Int64(lineStart), cut: !final, emit: emit)
                 }
                 file.skipping = !final
                 lineStart = file.filled

@@ -65,14 +65,16 @@ extension ConfigDecoder {
             } else if case .sequence(let items) = relabelNode.content {
                 config.metricRelabelConfigs = []
                 for (index, item) in items.enumerated() {
-                    if let rule = metricRelabelConfig(item, path: "\(fields.child("metric_relabel_configs"))[\(index)]") {
+                    if let rule = metricRelabelConfig(item, path: "\(fields.child("metric_relabel_configs"))[\(index)]")
+                    {
                         config.metricRelabelConfigs.append(rule)
                     }
                 }
             } else {
                 fail(
                     .wrongType, at: relabelNode,
-                    "expected a sequence of relabel rules (action, source_labels, regex, ...), got \(relabelNode.kindDescription)")
+                    "expected a sequence of relabel rules (action, source_labels, regex, ...), got \(relabelNode.kindDescription)"
+                )
             }
         }
         if let sdNode = fields["kubernetes_sd"] {
@@ -139,8 +141,10 @@ extension ConfigDecoder {
             fail(.missingKey, at: fields["target_label"] ?? node, "action replace needs a target_label in \(path)")
             ok = false
         }
-        if (rule.action == .keep || rule.action == .drop), rule.sourceLabels.isEmpty {
-            fail(.missingKey, at: fields["source_labels"] ?? node, "action \(rule.action.rawValue) needs source_labels in \(path)")
+        if rule.action == .keep || rule.action == .drop, rule.sourceLabels.isEmpty {
+            fail(
+                .missingKey, at: fields["source_labels"] ?? node,
+                "action \(rule.action.rawValue) needs source_labels in \(path)")
             ok = false
         }
         return ok ? rule : nil
@@ -161,7 +165,8 @@ extension ConfigDecoder {
     mutating func filelog(_ node: YAMLNode?, path: String) -> FileLogReceiverConfiguration {
         var config = FileLogReceiverConfiguration()
         let known = [
-            "include", "exclude", "start_at", "format", "checkpoint_dir", "poll_interval", "max_log_size", "fingerprint_size",
+            "include", "exclude", "start_at", "format", "checkpoint_dir", "poll_interval", "max_log_size",
+            "fingerprint_size",
         ]
         guard let fields = fields(node, path: path, known: known) else { return config }
         strings(fields["include"], into: &config.include)
@@ -194,12 +199,16 @@ extension ConfigDecoder {
             if let basic = self.fields(auth["basic"], path: auth.child("basic"), known: ["username", "password"]) {
                 read(basic["username"], .string, into: &config.basicUsername)
                 read(basic["password"], .string, into: &config.basicPassword)
-                if config.basicUsername.isEmpty != config.basicPassword.isEmpty, let at = basic["username"] ?? basic["password"] {
+                if config.basicUsername.isEmpty != config.basicPassword.isEmpty,
+                    let at = basic["username"] ?? basic["password"]
+                {
                     fail(.missingKey, at: at, "username and password go together: set both for basic auth, or neither")
                 }
             }
         }
-        if let tls = self.fields(fields["tls"], path: fields.child("tls"), known: ["cert_file", "key_file", "client_ca_file"]) {
+        if let tls = self.fields(
+            fields["tls"], path: fields.child("tls"), known: ["cert_file", "key_file", "client_ca_file"])
+        {
             read(tls["cert_file"], .string, into: &config.tls.certFile)
             read(tls["key_file"], .string, into: &config.tls.keyFile)
             read(tls["client_ca_file"], .string, into: &config.tls.clientCAFile)
@@ -208,7 +217,8 @@ extension ConfigDecoder {
                 fail(.missingKey, at: at, "cert_file and key_file go together: set both to serve https, or neither")
             }
             if !config.tls.clientCAFile.isEmpty, config.tls.certFile.isEmpty, let at = tls["client_ca_file"] {
-                fail(.missingKey, at: at, "client_ca_file needs cert_file and key_file (client certificates need https)")
+                fail(
+                    .missingKey, at: at, "client_ca_file needs cert_file and key_file (client certificates need https)")
             }
         }
         return config
@@ -250,7 +260,9 @@ extension ConfigDecoder {
                 // These only mean something on disk: say so rather than ignore them silently.
                 for key in ["sync", "sync_interval", "full_policy"] {
                     if let at = queue[key], !isDefault(key, processors.queue) {
-                        fail(.invalidValue, at: at, "\(key) applies to a persistent queue only: set processors.queue.directory too")
+                        fail(
+                            .invalidValue, at: at,
+                            "\(key) applies to a persistent queue only: set processors.queue.directory too")
                     }
                 }
             }

@@ -86,7 +86,9 @@ struct ConfigDecoder {
 
     /// A free-form mapping of strings (headers, labels, resource attributes), in file order.
     /// Entries whose value is empty after expansion are left out, so `${env:X:-}` means "only if set".
-    mutating func pairs(_ node: YAMLNode?, path: String, validate: ((String, String) -> String?)? = nil)
+    mutating func pairs(
+        _ node: YAMLNode?, path: String, validate: ((String, String) -> String?)? = nil
+    )
         -> [KeyValuePair]?
     {
         guard let node else { return nil }

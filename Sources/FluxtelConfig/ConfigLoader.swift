@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Musl)
-    import Musl
+import Musl
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// Loads and validates configuration files.
@@ -38,7 +38,9 @@ public enum ConfigLoader {
     }
 
     /// Parses and validates configuration text; `fileName` is used in error messages.
-    public static func load(yaml: String, fileName: String, environment: [String: String]) throws(ConfigErrors)
+    public static func load(
+        yaml: String, fileName: String, environment: [String: String]
+    ) throws(ConfigErrors)
         -> AgentConfiguration
     {
         try load(bytes: Array(yaml.utf8), fileName: fileName, environment: environment)
@@ -65,7 +67,9 @@ public enum ConfigLoader {
     }
 
     /// `load(path:environment:)` plus what `run` would fail on here (see `load(bytes:…checkEnvironment:)`).
-    public static func load(path: String, environment: [String: String], checkEnvironment: Bool) throws(ConfigErrors)
+    public static func load(
+        path: String, environment: [String: String], checkEnvironment: Bool
+    ) throws(ConfigErrors)
         -> AgentConfiguration
     {
         switch readFile(path) {

@@ -93,7 +93,9 @@ private func isEnvironmentName(_ name: Substring) -> Bool {
 // MARK: - numbers with units
 
 /// A run of digits with an optional fraction, then a unit; `1m30s` is several such runs.
-private func numberAndUnit(_ text: Substring) -> (
+private func numberAndUnit(
+    _ text: Substring
+) -> (
     whole: Int64, fraction: Int64, fractionDigits: Int, unit: Substring, rest: Substring
 )? {
     var index = text.startIndex

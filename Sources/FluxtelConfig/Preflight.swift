@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Musl)
-    import Musl
+import Musl
 #endif
 
 /// What `run` would fail on that the file alone does not show: files that cannot be read, directories
@@ -18,7 +18,9 @@ enum Preflight {
         var problems: [ConfigError] = []
         func problem(_ key: String, _ message: String) {
             let at = positions[key] ?? (0, 0)
-            problems.append(ConfigError(code: .environment, file: file, line: at.line, column: at.column, message: "\(key): \(message)"))
+            problems.append(
+                ConfigError(
+                    code: .environment, file: file, line: at.line, column: at.column, message: "\(key): \(message)"))
         }
         func readable(_ key: String, _ path: String) {
             guard !path.isEmpty, let why = unreadable(path) else { return }
@@ -44,7 +46,8 @@ enum Preflight {
             if host.isEmpty || port.isEmpty {
                 problem(
                     "receivers.prometheus.kubernetes_sd.enabled",
-                    "not in a cluster (KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set): run it in a pod, or set api_server")
+                    "not in a cluster (KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set): run it in a pod, or set api_server"
+                )
             } else {
                 readable("receivers.prometheus.kubernetes_sd.token_path", sd.tokenPath)
                 readable("receivers.prometheus.kubernetes_sd.ca_path", sd.caPath)
@@ -69,7 +72,9 @@ enum Preflight {
     /// Why a file cannot be created in the existing directory `directory`, or nil when one can (the
     /// probe file is removed at once).
     static func cannotCreateFile(in directory: String) -> String? {
-        var template = Array((directory == "/" ? "" : directory).utf8CString.dropLast()) + Array("/.fluxtel-preflight-XXXXXX".utf8CString)
+        var template =
+            Array((directory == "/" ? "" : directory).utf8CString.dropLast())
+            + Array("/.fluxtel-preflight-XXXXXX".utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else { return String(cString: strerror(errno)) }
         close(fd)
@@ -92,7 +97,10 @@ enum Preflight {
                 return current == path ? why : "\(current) (where it would be created): \(why)"
             }
             guard errno == ENOENT || errno == ENOTDIR else { return String(cString: strerror(errno)) }
-            guard let slash = current.lastIndex(of: "/") else { current = "."; continue }
+            guard let slash = current.lastIndex(of: "/") else {
+                current = "."
+                continue
+            }
             current = slash == current.startIndex ? "/" : String(current[..<slash])
         }
     }

@@ -201,7 +201,8 @@ final class ConnectionPool: Sendable {
         let serverHostname = url.hostIsIPAddress ? nil : url.host
         let idleTimeout = TimeAmount(configuration.idleTimeout)
         // The channels being opened (happy eyeballs may try several) and their handlers.
-        let opened = Mutex<[ObjectIdentifier: (channel: any Channel, handler: NIOLoopBound<HTTPConnectionHandler>)]>([:])
+        let opened = Mutex<[ObjectIdentifier: (channel: any Channel, handler: NIOLoopBound<HTTPConnectionHandler>)]>([:]
+        )
         let bootstrap = ClientBootstrap(group: group)
             .connectTimeout(connectTimeout)
             .channelInitializer { channel in
@@ -276,6 +277,8 @@ extension TimeAmount {
     init(_ duration: Duration) {
         let (seconds, attoseconds) = duration.components
         let nanos = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        self = nanos.overflow ? .nanoseconds(Int64.max) : .nanoseconds(max(0, nanos.partialValue + attoseconds / 1_000_000_000))
+        self =
+            nanos.overflow
+            ? .nanoseconds(Int64.max) : .nanoseconds(max(0, nanos.partialValue + attoseconds / 1_000_000_000))
     }
 }

@@ -45,7 +45,9 @@ public struct HTTPRequest: Sendable {
         self.body = body
     }
 
-    public init(url: String, method: HTTPMethod = .GET, headers: HTTPHeaders = [:], body: ByteBuffer? = nil)
+    public init(
+        url: String, method: HTTPMethod = .GET, headers: HTTPHeaders = [:], body: ByteBuffer? = nil
+    )
         throws(HTTPClientError)
     {
         self.init(url: try HTTPURL(url), method: method, headers: headers, body: body)

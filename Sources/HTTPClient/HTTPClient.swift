@@ -23,7 +23,10 @@ public final class HTTPClient: Sendable {
     private let nextRequestID = Atomic<UInt64>(0)
 
     /// - Parameter group: defaults to NIO's shared singleton group (the agent uses one group for all).
-    public init(configuration: Configuration = Configuration(), group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+    public init(
+        configuration: Configuration = Configuration(),
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
         self.configuration = configuration
         self.group = group
         self.pool = ConnectionPool(group: group, configuration: configuration)

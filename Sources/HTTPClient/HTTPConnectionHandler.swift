@@ -67,7 +67,8 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
 
     func start(_ task: RequestTask) {
         guard case .idle = state, let context, context.channel.isActive else {
-            task.promise.fail(pendingError ?? HTTPClientError(.connectionClosed, "connection closed before the request"))
+            task.promise.fail(
+                pendingError ?? HTTPClientError(.connectionClosed, "connection closed before the request"))
             task.done(false)
             return
         }
@@ -101,7 +102,8 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         case .head(let head):
             flight.head = head
             flight.keepAlive = head.isKeepAlive
-            if flight.task.stream == nil, !flight.task.truncateBody, let length = head.headers.first(name: "content-length").flatMap(Int.init),
+            if flight.task.stream == nil, !flight.task.truncateBody,
+                let length = head.headers.first(name: "content-length").flatMap(Int.init),
                 length > flight.task.maxBodyBytes
             {
                 state = .busy(flight)
@@ -109,7 +111,8 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
                 return
             }
             if flight.task.stream != nil {
-                flight.task.promise.succeed(HTTPResponse(status: head.status, headers: head.headers, body: ByteBuffer()))
+                flight.task.promise.succeed(
+                    HTTPResponse(status: head.status, headers: head.headers, body: ByteBuffer()))
             }
             state = .busy(flight)
         case .body(let part):
@@ -181,7 +184,8 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         if case .busy(let flight) = state {
             fail(
                 flight.task.id,
-                pendingError ?? HTTPClientError(.connectionClosed, "server closed the connection before the response ended"))
+                pendingError
+                    ?? HTTPClientError(.connectionClosed, "server closed the connection before the response ended"))
         }
         state = .closed
         context.fireChannelInactive()

@@ -36,7 +36,9 @@ public struct HTTPURL: Hashable, Sendable, CustomStringConvertible {
             }
             host = authority[authority.index(after: authority.startIndex)..<close]
             let after = authority[authority.index(after: close)...]
-            if after.hasPrefix(":") { portText = after.dropFirst() } else if !after.isEmpty {
+            if after.hasPrefix(":") {
+                portText = after.dropFirst()
+            } else if !after.isEmpty {
                 throw HTTPClientError(.invalidURL, "garbage after IPv6 address in \"\(text)\"")
             }
         } else if let colon = authority.lastIndex(of: ":") {

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
 import NIOCore
 import NIOPosix
 import NIOSSL
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Transport errors in words, for logs and `/status`: `connection refused (127.0.0.1:14391)` instead of
 /// NIO's `connection reset (error set): Connection refused (errno: 111)`.

@@ -254,7 +254,9 @@ enum IntegerText {
 }
 
 /// The parts of a number in RFC 8259 syntax; nil if `p` is not one.
-private func scanNumber(_ p: UnsafeBufferPointer<UInt8>) -> (
+private func scanNumber(
+    _ p: UnsafeBufferPointer<UInt8>
+) -> (
     negative: Bool, int: Range<Int>, frac: Range<Int>, exponent: Int
 )? {
     var i = 0

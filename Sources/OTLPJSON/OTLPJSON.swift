@@ -62,21 +62,27 @@ public enum OTLPJSON {
     }
 
     /// Decodes an OTLP/JSON `ExportTraceServiceRequest` into the model.
-    public static func decodeTraceRequest(json: [UInt8], limits: Limits = .default) throws(OTLPJSONError)
+    public static func decodeTraceRequest(
+        json: [UInt8], limits: Limits = .default
+    ) throws(OTLPJSONError)
         -> OTLP.ExportTraceServiceRequest
     {
         try decode(json, limits)
     }
 
     /// Decodes an OTLP/JSON `ExportLogsServiceRequest` into the model.
-    public static func decodeLogsRequest(json: [UInt8], limits: Limits = .default) throws(OTLPJSONError)
+    public static func decodeLogsRequest(
+        json: [UInt8], limits: Limits = .default
+    ) throws(OTLPJSONError)
         -> OTLP.ExportLogsServiceRequest
     {
         try decode(json, limits)
     }
 
     /// Decodes an OTLP/JSON `ExportMetricsServiceRequest` into the model.
-    public static func decodeMetricsRequest(json: [UInt8], limits: Limits = .default) throws(OTLPJSONError)
+    public static func decodeMetricsRequest(
+        json: [UInt8], limits: Limits = .default
+    ) throws(OTLPJSONError)
         -> OTLP.ExportMetricsServiceRequest
     {
         try decode(json, limits)

@@ -3,12 +3,12 @@ public import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import OTLPWire
 public import Pipeline
+import Prometheus
 public import SelfTelemetry
 public import ServiceLifecycle
-import NIOSSL
-import Prometheus
 import Synchronization
 
 /// Settings of the OTLP/HTTP receiver (`receivers.otlp`).
@@ -42,9 +42,11 @@ public struct OTLPReceiverSettings: Sendable {
         }
     }
 
-    public init(host: String, port: Int, maxRequestBody: Int = 16 << 20, extraTracesPaths: [String] = ["/"],
-                bearerToken: String = "", basicUsername: String = "", basicPassword: String = "",
-                tls: TLSFiles? = nil, retryAfterSeconds: Int = 1) {
+    public init(
+        host: String, port: Int, maxRequestBody: Int = 16 << 20, extraTracesPaths: [String] = ["/"],
+        bearerToken: String = "", basicUsername: String = "", basicPassword: String = "",
+        tls: TLSFiles? = nil, retryAfterSeconds: Int = 1
+    ) {
         self.host = host
         self.port = port
         self.maxRequestBody = maxRequestBody
@@ -122,17 +124,21 @@ public final class OTLPReceiver: Service, Sendable {
                 .bind(host: settings.host, port: settings.port).get()
         } catch {
             readiness.failed()
-            logger.error("Cannot listen for OTLP/HTTP", metadata: [
-                "address": "\(settings.host):\(settings.port)", "error": "\(error)",
-            ])
+            logger.error(
+                "Cannot listen for OTLP/HTTP",
+                metadata: [
+                    "address": "\(settings.host):\(settings.port)", "error": "\(error)",
+                ])
             throw error
         }
         let port = channel.localAddress?.port ?? settings.port
         readiness.bound(port)
-        logger.info("Listening for OTLP/HTTP", metadata: [
-            "address": "\(settings.host):\(port)", "tls": "\(settings.tls != nil)",
-            "traces.paths": "\((["/v1/traces"] + settings.extraTracesPaths).joined(separator: ","))",
-        ])
+        logger.info(
+            "Listening for OTLP/HTTP",
+            metadata: [
+                "address": "\(settings.host):\(port)", "tls": "\(settings.tls != nil)",
+                "traces.paths": "\((["/v1/traces"] + settings.extraTracesPaths).joined(separator: ","))",
+            ])
         await withGracefulShutdownHandler {
             try? await channel.closeFuture.get()
         } onGracefulShutdown: {
@@ -178,7 +184,8 @@ final class IngestContext: Sendable {
     }
 
     /// Counts a refused request and logs it, rate-limited, with what the sender can do about it.
-    func refuse(_ signal: Signal, reason: String, items: Int, status: HTTPResponseStatus, message: String, peer: String) {
+    func refuse(_ signal: Signal, reason: String, items: Int, status: HTTPResponseStatus, message: String, peer: String)
+    {
         metrics.refusedRequests(signal, reason: reason).increment()
         if items > 0 { metrics[signal].refused.increment(by: Int64(items)) }
         let now = ContinuousClock.now
@@ -191,10 +198,12 @@ final class IngestContext: Sendable {
             return state.suppressed
         }
         guard let suppressed else { return }
-        logger.warning("Refused an OTLP request", metadata: [
-            "signal": "\(signal)", "reason": "\(reason)", "http.status": "\(status.code)",
-            "message": "\(message)", "peer": "\(peer)", "refusals.suppressed": "\(suppressed)",
-        ])
+        logger.warning(
+            "Refused an OTLP request",
+            metadata: [
+                "signal": "\(signal)", "reason": "\(reason)", "http.status": "\(status.code)",
+                "message": "\(message)", "peer": "\(peer)", "refusals.suppressed": "\(suppressed)",
+            ])
     }
 
     func signal(forPath path: Substring) -> Signal? {
@@ -234,8 +243,10 @@ struct IngestResponse {
     }
 
     /// 4xx/5xx with a `google.rpc.Status { code = 1; message = 2 }` body in the request's encoding.
-    static func error(_ status: HTTPResponseStatus, grpcCode: Int, _ message: String, encoding: PayloadEncoding = .protobuf,
-                      close: Bool = false) -> Self {
+    static func error(
+        _ status: HTTPResponseStatus, grpcCode: Int, _ message: String, encoding: PayloadEncoding = .protobuf,
+        close: Bool = false
+    ) -> Self {
         let body: [UInt8]
         switch encoding {
         case .protobuf:
@@ -286,17 +297,21 @@ final class OTLPIngestHandler: ChannelInboundHandler {
                 request = try admit(head)
             } catch {
                 rejected = true
-                refuse(channelContext, signal: signalGuess(head), error, version: head.version, keepAlive: head.isKeepAlive)
+                refuse(
+                    channelContext, signal: signalGuess(head), error, version: head.version, keepAlive: head.isKeepAlive
+                )
             }
         case .body(var chunk):
             guard !rejected, let request else { return }
             if (body?.readableBytes ?? 0) + chunk.readableBytes > context.settings.maxRequestBody {
                 rejected = true
                 self.body = nil
-                let refusal = Refusal(reason: "too_large", response: .error(
-                    .payloadTooLarge, grpcCode: 3,
-                    "request body exceeds max_request_body (\(context.settings.maxRequestBody) bytes)",
-                    encoding: request.encoding, close: true))
+                let refusal = Refusal(
+                    reason: "too_large",
+                    response: .error(
+                        .payloadTooLarge, grpcCode: 3,
+                        "request body exceeds max_request_body (\(context.settings.maxRequestBody) bytes)",
+                        encoding: request.encoding, close: true))
                 refuse(channelContext, signal: request.signal, refusal, version: request.head.version, keepAlive: false)
                 return
             }
@@ -319,21 +334,26 @@ final class OTLPIngestHandler: ChannelInboundHandler {
                 let answer: @Sendable () -> Void = {
                     let (handler, channelContext) = bound.value
                     handler.context.acceptedRequests[request.signal]?.increment()
-                    handler.respond(channelContext, version: request.head.version, keepAlive: request.head.isKeepAlive,
-                                    .success(request.encoding))
+                    handler.respond(
+                        channelContext, version: request.head.version, keepAlive: request.head.isKeepAlive,
+                        .success(request.encoding))
                 }
                 if eventLoop.inEventLoop { answer() } else { eventLoop.execute(answer) }
             }
             do {
                 try ingest(request, body: body, queued: accepted)
             } catch {
-                refuse(channelContext, signal: request.signal, error, version: request.head.version, keepAlive: request.head.isKeepAlive)
+                refuse(
+                    channelContext, signal: request.signal, error, version: request.head.version,
+                    keepAlive: request.head.isKeepAlive)
             }
         }
     }
 
     private func signalGuess(_ head: HTTPRequestHead) -> Signal {
-        context.signal(forPath: head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "") ?? .traces
+        context.signal(
+            forPath: head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
+            ?? .traces
     }
 
     /// Decides from the head alone whether to read the body.
@@ -350,12 +370,17 @@ final class OTLPIngestHandler: ChannelInboundHandler {
             }
         let replyEncoding = encoding ?? .protobuf
         guard let signal = context.signal(forPath: path) else {
-            let paths = (["/v1/traces", "/v1/logs", "/v1/metrics"] + context.settings.extraTracesPaths).joined(separator: ", ")
-            throw Refusal(reason: "not_found", response: .error(
-                .notFound, grpcCode: 5, "no OTLP endpoint at \(path); POST to one of: \(paths)", encoding: replyEncoding))
+            let paths = (["/v1/traces", "/v1/logs", "/v1/metrics"] + context.settings.extraTracesPaths).joined(
+                separator: ", ")
+            throw Refusal(
+                reason: "not_found",
+                response: .error(
+                    .notFound, grpcCode: 5, "no OTLP endpoint at \(path); POST to one of: \(paths)",
+                    encoding: replyEncoding))
         }
         guard head.method == .POST else {
-            var response = IngestResponse.error(.methodNotAllowed, grpcCode: 12, "OTLP/HTTP takes POST", encoding: replyEncoding)
+            var response = IngestResponse.error(
+                .methodNotAllowed, grpcCode: 12, "OTLP/HTTP takes POST", encoding: replyEncoding)
             response.extraHeaders = [("Allow", "POST")]
             throw Refusal(reason: "method_not_allowed", response: response)
         }
@@ -366,14 +391,18 @@ final class OTLPIngestHandler: ChannelInboundHandler {
             guard matched else {
                 var response = IngestResponse.error(
                     .unauthorized, grpcCode: 16, "missing or wrong Authorization header", encoding: replyEncoding)
-                response.extraHeaders = [("WWW-Authenticate", context.settings.bearerToken.isEmpty ? "Basic" : "Bearer")]
+                response.extraHeaders = [
+                    ("WWW-Authenticate", context.settings.bearerToken.isEmpty ? "Basic" : "Bearer")
+                ]
                 throw Refusal(reason: "unauthorized", response: response)
             }
         }
         guard let encoding else {
-            throw Refusal(reason: "unsupported_media_type", response: .error(
-                .unsupportedMediaType, grpcCode: 3,
-                "unsupported Content-Type '\(contentType)': use application/x-protobuf or application/json"))
+            throw Refusal(
+                reason: "unsupported_media_type",
+                response: .error(
+                    .unsupportedMediaType, grpcCode: 3,
+                    "unsupported Content-Type '\(contentType)': use application/x-protobuf or application/json"))
         }
         let compression: CompressionFormat?
         switch head.headers.first(name: "content-encoding")?.lowercased() ?? "" {
@@ -381,15 +410,22 @@ final class OTLPIngestHandler: ChannelInboundHandler {
         case "gzip", "x-gzip": compression = .gzip
         case "deflate": compression = .deflate
         case let other:
-            throw Refusal(reason: "unsupported_encoding", response: .error(
-                .unsupportedMediaType, grpcCode: 3, "unsupported Content-Encoding '\(other)': use gzip, deflate or identity",
-                encoding: encoding))
+            throw Refusal(
+                reason: "unsupported_encoding",
+                response: .error(
+                    .unsupportedMediaType, grpcCode: 3,
+                    "unsupported Content-Encoding '\(other)': use gzip, deflate or identity",
+                    encoding: encoding))
         }
-        if let length = head.headers.first(name: "content-length").flatMap({ Int($0) }), length > context.settings.maxRequestBody {
-            throw Refusal(reason: "too_large", response: .error(
-                .payloadTooLarge, grpcCode: 3,
-                "request body of \(length) bytes exceeds max_request_body (\(context.settings.maxRequestBody) bytes)",
-                encoding: encoding, close: true))
+        if let length = head.headers.first(name: "content-length").flatMap({ Int($0) }),
+            length > context.settings.maxRequestBody
+        {
+            throw Refusal(
+                reason: "too_large",
+                response: .error(
+                    .payloadTooLarge, grpcCode: 3,
+                    "request body of \(length) bytes exceeds max_request_body (\(context.settings.maxRequestBody) bytes)",
+                    encoding: encoding, close: true))
         }
         return Request(head: head, signal: signal, encoding: encoding, compression: compression)
     }
@@ -403,7 +439,9 @@ final class OTLPIngestHandler: ChannelInboundHandler {
     }
 
     /// Decodes, validates, counts and hands the request to the pipeline.
-    private func ingest(_ request: Request, body buffer: ByteBuffer?, queued: @escaping @Sendable () -> Void) throws(Refusal) {
+    private func ingest(
+        _ request: Request, body buffer: ByteBuffer?, queued: @escaping @Sendable () -> Void
+    ) throws(Refusal) {
         let signal = request.signal
         let encoding = request.encoding
         // Refused before decoding when no request this size can fit: a protobuf body decodes to at least
@@ -418,12 +456,17 @@ final class OTLPIngestHandler: ChannelInboundHandler {
                 bytes = try Gzip.decompress(bytes, maxOutputBytes: context.settings.maxRequestBody, format: compression)
             } catch {
                 if error.code == .tooLarge {
-                    throw Refusal(reason: "too_large", response: .error(
-                        .payloadTooLarge, grpcCode: 3,
-                        "inflated body exceeds max_request_body (\(context.settings.maxRequestBody) bytes)", encoding: encoding))
+                    throw Refusal(
+                        reason: "too_large",
+                        response: .error(
+                            .payloadTooLarge, grpcCode: 3,
+                            "inflated body exceeds max_request_body (\(context.settings.maxRequestBody) bytes)",
+                            encoding: encoding))
                 }
-                throw Refusal(reason: "malformed", response: .error(
-                    .badRequest, grpcCode: 3, "invalid \(compression) body: \(error.message)", encoding: encoding))
+                throw Refusal(
+                    reason: "malformed",
+                    response: .error(
+                        .badRequest, grpcCode: 3, "invalid \(compression) body: \(error.message)", encoding: encoding))
             }
         }
         if bytes.isEmpty && encoding == .protobuf {
@@ -433,24 +476,33 @@ final class OTLPIngestHandler: ChannelInboundHandler {
             return
         }
         if bytes.isEmpty {
-            throw Refusal(reason: "malformed", response: .error(
-                .badRequest, grpcCode: 3, "empty request body: send an Export\(signal.messageStem)ServiceRequest", encoding: encoding))
+            throw Refusal(
+                reason: "malformed",
+                response: .error(
+                    .badRequest, grpcCode: 3, "empty request body: send an Export\(signal.messageStem)ServiceRequest",
+                    encoding: encoding))
         }
         if encoding == .json {
             do {
                 bytes = try JSONRequestDecoder.decode(signal: signal, json: bytes)
             } catch {
-                throw Refusal(reason: "malformed", response: .error(
-                    .badRequest, grpcCode: 3, "malformed OTLP/JSON Export\(signal.messageStem)ServiceRequest: \(error)",
-                    encoding: encoding))
+                throw Refusal(
+                    reason: "malformed",
+                    response: .error(
+                        .badRequest, grpcCode: 3,
+                        "malformed OTLP/JSON Export\(signal.messageStem)ServiceRequest: \(error)",
+                        encoding: encoding))
             }
         }
         let items: Int
         do {
             items = try OTLPWalker.countItems(signal: signal, body: bytes)
         } catch {
-            throw Refusal(reason: "malformed", response: .error(
-                .badRequest, grpcCode: 3, "malformed Export\(signal.messageStem)ServiceRequest: \(error)", encoding: encoding))
+            throw Refusal(
+                reason: "malformed",
+                response: .error(
+                    .badRequest, grpcCode: 3, "malformed Export\(signal.messageStem)ServiceRequest: \(error)",
+                    encoding: encoding))
         }
         if items == 0 {  // nothing to forward: an empty request is a successful no-op
             queued()
@@ -469,24 +521,33 @@ final class OTLPIngestHandler: ChannelInboundHandler {
         }
     }
 
-    private func refuse(_ channelContext: ChannelHandlerContext, signal: Signal, _ refusal: Refusal, version: HTTPVersion,
-                        keepAlive: Bool) {
+    private func refuse(
+        _ channelContext: ChannelHandlerContext, signal: Signal, _ refusal: Refusal, version: HTTPVersion,
+        keepAlive: Bool
+    ) {
         let peer = channelContext.channel.remoteAddress.map { "\($0)" } ?? "unknown"
-        context.refuse(signal, reason: refusal.reason, items: refusal.items, status: refusal.response.status,
-                       message: String(decoding: refusal.response.body, as: UTF8.self), peer: peer)
+        context.refuse(
+            signal, reason: refusal.reason, items: refusal.items, status: refusal.response.status,
+            message: String(decoding: refusal.response.body, as: UTF8.self), peer: peer)
         respond(channelContext, version: version, keepAlive: keepAlive, refusal.response)
     }
 
-    private func respond(_ channelContext: ChannelHandlerContext, version: HTTPVersion, keepAlive: Bool, _ response: IngestResponse) {
+    private func respond(
+        _ channelContext: ChannelHandlerContext, version: HTTPVersion, keepAlive: Bool, _ response: IngestResponse
+    ) {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: response.contentType)
         headers.add(name: "Content-Length", value: "\(response.body.count)")
         for (name, value) in response.extraHeaders { headers.add(name: name, value: value) }
         let close = response.close || !keepAlive
         if close { headers.add(name: "Connection", value: "close") }
-        channelContext.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: version, status: response.status, headers: headers))), promise: nil)
+        channelContext.write(
+            Self.wrapOutboundOut(.head(HTTPResponseHead(version: version, status: response.status, headers: headers))),
+            promise: nil)
         if !response.body.isEmpty {
-            channelContext.write(Self.wrapOutboundOut(.body(.byteBuffer(channelContext.channel.allocator.buffer(bytes: response.body)))), promise: nil)
+            channelContext.write(
+                Self.wrapOutboundOut(.body(.byteBuffer(channelContext.channel.allocator.buffer(bytes: response.body)))),
+                promise: nil)
         }
         let done = channelContext.writeAndFlush(Self.wrapOutboundOut(.end(nil)))
         if close {
@@ -530,7 +591,9 @@ func base64Encode(_ bytes: [UInt8]) -> [UInt8] {
     var index = 0
     while index + 3 <= bytes.count {
         let n = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
-        out += [alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)], alphabet[Int(n >> 6 & 63)], alphabet[Int(n & 63)]]
+        out += [
+            alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)], alphabet[Int(n >> 6 & 63)], alphabet[Int(n & 63)],
+        ]
         index += 3
     }
     let rest = bytes.count - index
@@ -539,7 +602,9 @@ func base64Encode(_ bytes: [UInt8]) -> [UInt8] {
         out += [alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)], UInt8(ascii: "="), UInt8(ascii: "=")]
     } else if rest == 2 {
         let n = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8
-        out += [alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)], alphabet[Int(n >> 6 & 63)], UInt8(ascii: "=")]
+        out += [
+            alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)], alphabet[Int(n >> 6 & 63)], UInt8(ascii: "="),
+        ]
     }
     return out
 }

@@ -8,7 +8,8 @@ enum OTLPMessageKind: Sendable {
     case resourceSpans, scopeSpans, span, spanEvent, spanLink, status
     case resourceLogs, scopeLogs, logRecord
     case resourceMetrics, scopeMetrics, metric, gauge, sum, histogram, expHistogram, summary
-    case numberDataPoint, histogramDataPoint, expHistogramDataPoint, buckets, summaryDataPoint, valueAtQuantile, exemplar
+    case numberDataPoint, histogramDataPoint, expHistogramDataPoint, buckets, summaryDataPoint, valueAtQuantile,
+        exemplar
     case resource, scope, entityRef, keyValue, anyValue, arrayValue, keyValueList
 
     /// Counted as one item by `OTLPWalker`: spans, log records, metric data points.
@@ -238,7 +239,8 @@ extension ProtoReader {
                 case .lengthDelimited:
                     let range = try readLengthDelimited()
                     guard range.count % 8 == 0 else {
-                        throw ProtoDecodingError(offset: key.offset, reason: .badPackedLength(field: key.number, length: range.count))
+                        throw ProtoDecodingError(
+                            offset: key.offset, reason: .badPackedLength(field: key.number, length: range.count))
                     }
                 default: try expect(key, .lengthDelimited)
                 }

@@ -8,7 +8,9 @@ public enum OTLPWalker {
     /// UTF-8 of strings, bounds, nesting depth; unknown fields are skipped) and counts its items:
     /// spans, log records, or metric data points (gauge, sum, histogram, exponential histogram
     /// and summary points together).
-    public static func countItems(signal: Signal, body: [UInt8], maxDepth: Int = ProtoReader.defaultMaxDepth) throws(ProtoDecodingError) -> Int {
+    public static func countItems(
+        signal: Signal, body: [UInt8], maxDepth: Int = ProtoReader.defaultMaxDepth
+    ) throws(ProtoDecodingError) -> Int {
         var reader = ProtoReader(body, maxDepth: maxDepth)
         var items = 0
         try reader.validate(signal.requestKind, items: &items)
@@ -98,7 +100,9 @@ private struct SplitPlan {
 
     /// Reads a container's fields: returns its header and the payload ranges of the children
     /// (fields whose number satisfies `isChild`), with their field numbers.
-    func scan(_ reader: inout ProtoReader, isChild: (UInt32) -> Bool) throws(ProtoDecodingError) -> (Container, [(UInt32, ProtoReader)]) {
+    func scan(
+        _ reader: inout ProtoReader, isChild: (UInt32) -> Bool
+    ) throws(ProtoDecodingError) -> (Container, [(UInt32, ProtoReader)]) {
         var header: [Range<Int>] = []
         var headerBytes = 0
         var children: [(UInt32, ProtoReader)] = []
@@ -132,7 +136,9 @@ private struct SplitPlan {
         }
     }
 
-    mutating func walkContainer(_ reader: inout ProtoReader, id: Int, level: Int, levels: Int, path: [Int]) throws(ProtoDecodingError) {
+    mutating func walkContainer(
+        _ reader: inout ProtoReader, id: Int, level: Int, levels: Int, path: [Int]
+    ) throws(ProtoDecodingError) {
         let childLevel = level + 1
         let isChild: (UInt32) -> Bool
         switch (signal, level) {

@@ -286,13 +286,17 @@ public struct ProtoReader: Sendable {
     }
 
     /// Decodes an embedded message of a model type.
-    public mutating func message<M: ProtoDecodable>(_ key: ProtoFieldKey, as: M.Type = M.self) throws(ProtoDecodingError) -> M {
+    public mutating func message<M: ProtoDecodable>(
+        _ key: ProtoFieldKey, as: M.Type = M.self
+    ) throws(ProtoDecodingError) -> M {
         var sub = try nested(key)
         return try M(from: &sub)
     }
 
     /// Decodes a singular embedded message, merging into a previous occurrence if any.
-    public mutating func mergeMessage<M: ProtoDecodable>(_ key: ProtoFieldKey, into existing: M?) throws(ProtoDecodingError) -> M {
+    public mutating func mergeMessage<M: ProtoDecodable>(
+        _ key: ProtoFieldKey, into existing: M?
+    ) throws(ProtoDecodingError) -> M {
         var sub = try nested(key)
         var value = existing ?? M()
         try value.merge(from: &sub)
@@ -319,7 +323,8 @@ public struct ProtoReader: Sendable {
                 p += 8
             }
         default:
-            throw fail(.wrongWireType(field: key.number, expected: .lengthDelimited, actual: key.wireType), at: key.offset)
+            throw fail(
+                .wrongWireType(field: key.number, expected: .lengthDelimited, actual: key.wireType), at: key.offset)
         }
     }
 
@@ -338,7 +343,8 @@ public struct ProtoReader: Sendable {
             var sub = ProtoReader(buffer, range: range, depth: depth, maxDepth: maxDepth)
             while !sub.isAtEnd { values.append(try sub.readVarint()) }
         default:
-            throw fail(.wrongWireType(field: key.number, expected: .lengthDelimited, actual: key.wireType), at: key.offset)
+            throw fail(
+                .wrongWireType(field: key.number, expected: .lengthDelimited, actual: key.wireType), at: key.offset)
         }
     }
 
@@ -391,14 +397,17 @@ public func validateUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
             i += 2
         } else if b0 < 0xF0 {
             guard i + 2 < n else { return false }
-            let b1 = bytes[i + 1], b2 = bytes[i + 2]
+            let b1 = bytes[i + 1]
+            let b2 = bytes[i + 2]
             guard b1 & 0xC0 == 0x80, b2 & 0xC0 == 0x80 else { return false }
             if b0 == 0xE0 && b1 < 0xA0 { return false }  // overlong
             if b0 == 0xED && b1 >= 0xA0 { return false }  // surrogates
             i += 3
         } else if b0 < 0xF5 {
             guard i + 3 < n else { return false }
-            let b1 = bytes[i + 1], b2 = bytes[i + 2], b3 = bytes[i + 3]
+            let b1 = bytes[i + 1]
+            let b2 = bytes[i + 2]
+            let b3 = bytes[i + 3]
             guard b1 & 0xC0 == 0x80, b2 & 0xC0 == 0x80, b3 & 0xC0 == 0x80 else { return false }
             if b0 == 0xF0 && b1 < 0x90 { return false }  // overlong
             if b0 == 0xF4 && b1 >= 0x90 { return false }  // > U+10FFFF

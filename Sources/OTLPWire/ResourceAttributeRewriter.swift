@@ -23,7 +23,9 @@ public struct ResourceAttributeRewriter: Sendable {
 
     /// Rewrites `body` (a request body: `repeated Resource* = 1`). Throws on malformed input
     /// in the parts it reads (the resource-level fields and resource attributes' keys).
-    public func rewrite(_ body: [UInt8], maxDepth: Int = ProtoReader.defaultMaxDepth) throws(ProtoDecodingError) -> [UInt8] {
+    public func rewrite(
+        _ body: [UInt8], maxDepth: Int = ProtoReader.defaultMaxDepth
+    ) throws(ProtoDecodingError) -> [UInt8] {
         if attributes.isEmpty { return body }
         var w = ProtoWriter(reservingCapacity: body.count + 64 + encodedAttributes.count * 4)
         var top = ProtoReader(body, maxDepth: maxDepth)
@@ -45,7 +47,9 @@ public struct ResourceAttributeRewriter: Sendable {
         body.withUnsafeBytes { w.writeRawBytes(UnsafeRawBufferPointer(rebasing: $0[range])) }
     }
 
-    private func rewriteResourceContainer(_ r: inout ProtoReader, body: [UInt8], into w: inout ProtoWriter) throws(ProtoDecodingError) {
+    private func rewriteResourceContainer(
+        _ r: inout ProtoReader, body: [UInt8], into w: inout ProtoWriter
+    ) throws(ProtoDecodingError) {
         // First pass: find the `resource` fields (the attributes go into the last one, which
         // is the one that wins when a decoder merges repeated occurrences).
         var probe = r
@@ -77,7 +81,9 @@ public struct ResourceAttributeRewriter: Sendable {
         }
     }
 
-    private func rewriteResource(_ r: inout ProtoReader, body: [UInt8], appendAttributes: Bool, into w: inout ProtoWriter) throws(ProtoDecodingError) {
+    private func rewriteResource(
+        _ r: inout ProtoReader, body: [UInt8], appendAttributes: Bool, into w: inout ProtoWriter
+    ) throws(ProtoDecodingError) {
         while let key = try r.nextField() {
             if key.number == 1 {
                 let range = try r.lengthDelimited(key)
@@ -93,7 +99,9 @@ public struct ResourceAttributeRewriter: Sendable {
     }
 
     /// Whether the KeyValue encoded in `range` has one of the configured keys.
-    private func hasConfiguredKey(_ body: [UInt8], _ range: Range<Int>, depth parent: ProtoReader) throws(ProtoDecodingError) -> Bool {
+    private func hasConfiguredKey(
+        _ body: [UInt8], _ range: Range<Int>, depth parent: ProtoReader
+    ) throws(ProtoDecodingError) -> Bool {
         var kv = try parent.child(range, at: range.lowerBound)
         var keyRange: Range<Int>? = nil
         while let key = try kv.nextField() {

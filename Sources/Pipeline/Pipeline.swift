@@ -14,8 +14,10 @@ public struct PipelineConfiguration: Sendable, Equatable {
     /// Bytes held in open batches, the ready queue and in flight, together. Sources are pushed back beyond it.
     public var queueMaxBytes: Int
 
-    public init(maxBatchItems: Int = 8192, maxBatchBytes: Int = 1 << 20, batchTimeout: Duration = .seconds(1),
-                queueMaxBytes: Int = 16 << 20) {
+    public init(
+        maxBatchItems: Int = 8192, maxBatchBytes: Int = 1 << 20, batchTimeout: Duration = .seconds(1),
+        queueMaxBytes: Int = 16 << 20
+    ) {
         self.maxBatchItems = max(1, maxBatchItems)
         self.maxBatchBytes = max(64, maxBatchBytes)
         self.batchTimeout = batchTimeout
@@ -25,7 +27,8 @@ public struct PipelineConfiguration: Sendable, Equatable {
 
 /// Splits an oversize chunk into parts that respect the batch limits (by repeating the resource and
 /// scope around subsets of the items). Injected so the pipeline stays independent of how.
-public typealias ChunkSplitter = @Sendable (_ signal: Signal, _ bytes: [UInt8], _ maxBytes: Int, _ maxItems: Int)
+public typealias ChunkSplitter =
+    @Sendable (_ signal: Signal, _ bytes: [UInt8], _ maxBytes: Int, _ maxItems: Int)
     throws -> [(bytes: [UInt8], items: Int)]
 
 /// The "enrich" step of DESIGN.md's data flow (the `resource` processor): rewrites a chunk's bytes
@@ -63,8 +66,10 @@ public final class Pipeline: Sendable {
     public let clock: TimerClock
     let state: Mutex<State>
 
-    public init(configuration: PipelineConfiguration, metrics: AgentMetrics, splitter: ChunkSplitter? = nil,
-                enricher: ChunkEnricher? = nil, disk: DiskQueue? = nil, clock: TimerClock = .continuous) {
+    public init(
+        configuration: PipelineConfiguration, metrics: AgentMetrics, splitter: ChunkSplitter? = nil,
+        enricher: ChunkEnricher? = nil, disk: DiskQueue? = nil, clock: TimerClock = .continuous
+    ) {
         self.configuration = configuration
         self.clock = clock
         self.metrics = metrics
@@ -110,7 +115,11 @@ public final class Pipeline: Sendable {
             case .closed: throw PipelineClosedError()
             case .full:
                 // The persistent queue frees space by segments and may be waiting for the disk: poll it.
-                if disk != nil { try await Task.sleep(for: .milliseconds(100)) } else { try await waitForSpace(chunk.bytes.count) }
+                if disk != nil {
+                    try await Task.sleep(for: .milliseconds(100))
+                } else {
+                    try await waitForSpace(chunk.bytes.count)
+                }
             }
         }
     }
@@ -118,22 +127,27 @@ public final class Pipeline: Sendable {
     /// Stops intake: waiting submitters fail, open batches are sealed, workers drain the queue and
     /// then see `nil` from `nextBatch()`.
     public func close() {
-        let (waiters, workers, timer): ([SpaceWaiter], [CheckedContinuation<PendingBatch?, Never>], CheckedContinuation<Void, Never>?) =
-            state.withLock { state in
-                state.closed = true
-                for signal in Signal.allCases { seal(signal, state: &state) }
-                let waiters = Array(state.spaceWaiters)
-                state.spaceWaiters.removeAll()
-                var workers: [CheckedContinuation<PendingBatch?, Never>] = []
-                var handed: [(CheckedContinuation<PendingBatch?, Never>, PendingBatch)] = []
-                while let worker = state.workerWaiters.popFirst() {
-                    if let batch = state.ready.popFirst() { handed.append((worker, batch)) } else { workers.append(worker) }
+        let (waiters, workers, timer):
+            ([SpaceWaiter], [CheckedContinuation<PendingBatch?, Never>], CheckedContinuation<Void, Never>?) =
+                state.withLock { state in
+                    state.closed = true
+                    for signal in Signal.allCases { seal(signal, state: &state) }
+                    let waiters = Array(state.spaceWaiters)
+                    state.spaceWaiters.removeAll()
+                    var workers: [CheckedContinuation<PendingBatch?, Never>] = []
+                    var handed: [(CheckedContinuation<PendingBatch?, Never>, PendingBatch)] = []
+                    while let worker = state.workerWaiters.popFirst() {
+                        if let batch = state.ready.popFirst() {
+                            handed.append((worker, batch))
+                        } else {
+                            workers.append(worker)
+                        }
+                    }
+                    for (worker, batch) in handed { worker.resume(returning: batch) }
+                    let timer = state.timerWaiter
+                    state.timerWaiter = nil
+                    return (waiters, workers, timer)
                 }
-                for (worker, batch) in handed { worker.resume(returning: batch) }
-                let timer = state.timerWaiter
-                state.timerWaiter = nil
-                return (waiters, workers, timer)
-            }
         for waiter in waiters { waiter.continuation.resume(throwing: PipelineClosedError()) }
         for worker in workers { worker.resume(returning: nil) }
         timer?.resume()
@@ -217,7 +231,8 @@ public final class Pipeline: Sendable {
 
     /// Seals batches older than `batchTimeout`. Returns the instant of the next deadline, if any.
     func sealExpired(now: ContinuousClock.Instant) -> ContinuousClock.Instant? {
-        let (next, workers) = state.withLock { state -> (ContinuousClock.Instant?, [(CheckedContinuation<PendingBatch?, Never>, PendingBatch)]) in
+        let (next, workers) = state.withLock {
+            state -> (ContinuousClock.Instant?, [(CheckedContinuation<PendingBatch?, Never>, PendingBatch)]) in
             var next: ContinuousClock.Instant?
             for signal in Signal.allCases {
                 guard let open = state.open[signal] else { continue }
@@ -263,8 +278,9 @@ public final class Pipeline: Sendable {
         let ack = chunk.acknowledgement.map { AckGroup($0) }
         let oversize = chunk.bytes.count > configuration.maxBatchBytes || chunk.itemCount > configuration.maxBatchItems
         if oversize, let splitter,
-           let pieces = try? splitter(chunk.signal, chunk.bytes, configuration.maxBatchBytes, configuration.maxBatchItems),
-           pieces.count > 1
+            let pieces = try? splitter(
+                chunk.signal, chunk.bytes, configuration.maxBatchBytes, configuration.maxBatchItems),
+            pieces.count > 1
         {
             ack?.expect(pieces.count)
             return pieces.map { Part(bytes: $0.bytes, items: $0.items, ack: ack) }
@@ -276,8 +292,8 @@ public final class Pipeline: Sendable {
     func append(_ parts: [Part], signal: Signal, state: inout State) {
         for part in parts {
             if let open = state.open[signal],
-               open.bytes + part.size > configuration.maxBatchBytes
-                || open.items + part.items > configuration.maxBatchItems
+                open.bytes + part.size > configuration.maxBatchBytes
+                    || open.items + part.items > configuration.maxBatchItems
             {
                 seal(signal, state: &state)
             }
@@ -308,7 +324,8 @@ public final class Pipeline: Sendable {
         state.nextID &+= 1
         Self.trim(&open.body)
         let batch = ExportBatch(signal: signal, body: open.body, itemCount: open.items, id: state.nextID)
-        state.ready.append(PendingBatch(batch: batch, acknowledgements: open.acks, bytes: open.bytes, records: open.records))
+        state.ready.append(
+            PendingBatch(batch: batch, acknowledgements: open.acks, bytes: open.bytes, records: open.records))
     }
 
     /// Capacity of a new open batch: the whole `maxBatchBytes` at once (up to 16 MiB), so appending

@@ -17,7 +17,9 @@ public final class PipelineService: Service, Sendable {
     let logger: Logger
     private let shutdownStart = Mutex<ContinuousClock.Instant?>(nil)
 
-    public init(pipeline: Pipeline, exporters: [any BatchExporter], workers: Int, drainTimeout: Duration, logger: Logger) {
+    public init(
+        pipeline: Pipeline, exporters: [any BatchExporter], workers: Int, drainTimeout: Duration, logger: Logger
+    ) {
         self.pipeline = pipeline
         self.exporters = exporters
         self.workers = max(1, workers)
@@ -37,7 +39,10 @@ public final class PipelineService: Service, Sendable {
 
     public func run() async throws {
         let pipeline = self.pipeline
-        enum Role: Sendable { case timer, worker, syncer, deadline(passed: Bool) }
+        enum Role: Sendable {
+            case timer, worker, syncer
+            case deadline(passed: Bool)
+        }
         await withTaskGroup(of: Role.self) { group in
             group.addTask {
                 await self.runTimer()
@@ -60,9 +65,11 @@ public final class PipelineService: Service, Sendable {
                 try? await gracefulShutdown()
                 pipeline.close()
                 let deadline = (self.shutdownStart.withLock { $0 } ?? .now).advanced(by: self.drainTimeout)
-                self.logger.info("Draining the export queue", metadata: [
-                    "queue.bytes": "\(pipeline.usedBytes)", "drain.left": "\(deadline - .now)",
-                ])
+                self.logger.info(
+                    "Draining the export queue",
+                    metadata: [
+                        "queue.bytes": "\(pipeline.usedBytes)", "drain.left": "\(deadline - .now)",
+                    ])
                 try? await Task.sleep(until: deadline, clock: .continuous)
                 return .deadline(passed: !Task.isCancelled)
             }
@@ -76,8 +83,9 @@ public final class PipelineService: Service, Sendable {
                     if workersLeft == 0 { group.cancelAll() }  // closed and drained
                 case .deadline(let passed):
                     if passed {
-                        self.logger.warning("Drain deadline passed, giving up on what is left",
-                                            metadata: ["queue.bytes": "\(pipeline.usedBytes)"])
+                        self.logger.warning(
+                            "Drain deadline passed, giving up on what is left",
+                            metadata: ["queue.bytes": "\(pipeline.usedBytes)"])
                     }
                     group.cancelAll()
                 }
@@ -85,7 +93,9 @@ public final class PipelineService: Service, Sendable {
         }
         for batch in pipeline.takeRemaining() {
             // With a persistent queue what is left stays on disk and is sent after the next start.
-            if pipeline.disk == nil { pipeline.metrics[batch.batch.signal].failed.increment(by: Int64(batch.batch.itemCount)) }
+            if pipeline.disk == nil {
+                pipeline.metrics[batch.batch.signal].failed.increment(by: Int64(batch.batch.itemCount))
+            }
             pipeline.complete(batch, outcome: .failed)
         }
         pipeline.disk?.syncOnce()

@@ -68,7 +68,9 @@ public struct ExpositionFormat: Sendable, Hashable, CustomStringConvertible {
     public static let prometheusText = Self(backing: .text004)
     /// OpenMetrics 1.0 text.
     public static let openMetrics = Self(backing: .openMetrics)
-    public var description: String { backing == .text004 ? "text/plain; version=0.0.4" : "application/openmetrics-text" }
+    public var description: String {
+        backing == .text004 ? "text/plain; version=0.0.4" : "application/openmetrics-text"
+    }
 
     /// The `Accept` header Prometheus sends: OpenMetrics preferred, then text 0.0.4.
     public static let acceptHeader =

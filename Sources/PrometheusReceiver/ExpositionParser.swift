@@ -17,7 +17,9 @@ public enum ExpositionParser {
     /// Largest body accepted (spans are 32-bit).
     public static let maxBodyBytes = Int(Int32.max) / 2
 
-    public static func parse(_ body: [UInt8], format: ExpositionFormat = .prometheusText) throws(ExpositionError)
+    public static func parse(
+        _ body: [UInt8], format: ExpositionFormat = .prometheusText
+    ) throws(ExpositionError)
         -> Exposition
     {
         guard body.count < maxBodyBytes else { throw ExpositionError(line: 0, reason: "body too large") }
@@ -114,7 +116,9 @@ private struct ParserState {
     mutating func run(_ p: UnsafeBufferPointer<UInt8>, into out: inout Exposition) throws(ExpositionError) {
         let n = p.count
         guard let base = p.baseAddress else {
-            if openMetrics { throw ExpositionError(line: 1, reason: "missing '# EOF' at the end of an OpenMetrics body") }
+            if openMetrics {
+                throw ExpositionError(line: 1, reason: "missing '# EOF' at the end of an OpenMetrics body")
+            }
             return
         }
         out.samples.reserveCapacity(n / 64)
@@ -137,7 +141,9 @@ private struct ParserState {
         }
     }
 
-    mutating func parseLine(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, into out: inout Exposition)
+    mutating func parseLine(
+        _ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, into out: inout Exposition
+    )
         throws(ExpositionError)
     {
         var i = start
@@ -155,7 +161,9 @@ private struct ParserState {
 
     // MARK: comments
 
-    mutating func parseComment(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, into out: inout Exposition)
+    mutating func parseComment(
+        _ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, into out: inout Exposition
+    )
         throws(ExpositionError)
     {
         var i = start
@@ -187,7 +195,9 @@ private struct ParserState {
             var argEnd = end
             while argEnd > i, isBlank(p[argEnd - 1]) { argEnd -= 1 }
             guard let type = metricType(p, i, argEnd) else {
-                throw fail("unknown metric type '\(String(decoding: UnsafeBufferPointer(rebasing: p[i..<argEnd]), as: UTF8.self))'")
+                throw fail(
+                    "unknown metric type '\(String(decoding: UnsafeBufferPointer(rebasing: p[i..<argEnd]), as: UTF8.self))'"
+                )
             }
             if out.families[Int(family)].typed {
                 throw fail("second TYPE line for metric \(out.families[Int(family)].name)")
@@ -231,7 +241,8 @@ private struct ParserState {
             switch end - start {
             case 3 where p[start] == 0x45 && p[start + 1] == 0x4F && p[start + 2] == 0x46: self = .eof
             case 4:
-                let word = UInt32(p[start]) << 24 | UInt32(p[start + 1]) << 16 | UInt32(p[start + 2]) << 8
+                let word =
+                    UInt32(p[start]) << 24 | UInt32(p[start + 1]) << 16 | UInt32(p[start + 2]) << 8
                     | UInt32(p[start + 3])
                 switch word {
                 case 0x4845_4C50: self = .help
@@ -269,7 +280,9 @@ private struct ParserState {
         }
     }
 
-    func findFamily(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, hash: UInt64, in out: Exposition)
+    func findFamily(
+        _ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, hash: UInt64, in out: Exposition
+    )
         -> Int32?
     {
         guard let index = familyIndex[hash], familyMatches(out.families[Int(index)], p, start, end) else { return nil }
@@ -382,7 +395,9 @@ private struct ParserState {
 
     // MARK: samples
 
-    mutating func parseSample(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, into out: inout Exposition)
+    mutating func parseSample(
+        _ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, into out: inout Exposition
+    )
         throws(ExpositionError)
     {
         var i = start
@@ -416,13 +431,16 @@ private struct ParserState {
             throw fail("invalid character '\(Character(Unicode.Scalar(p[i])))' in metric name")
         }
         if boundLabel != .none, !sawBound {
-            throw fail("\(boundLabel == .le ? "histogram bucket without an 'le'" : "summary sample without a 'quantile'") label")
+            throw fail(
+                "\(boundLabel == .le ? "histogram bucket without an 'le'" : "summary sample without a 'quantile'") label"
+            )
         }
         guard i < end else { throw fail("missing value") }
         let valueStart = i
         while i < end, !isBlank(p[i]) { i += 1 }
         guard let value = parseFloat(p, valueStart, i) else {
-            throw fail("invalid value '\(String(decoding: UnsafeBufferPointer(rebasing: p[valueStart..<i]), as: UTF8.self))'")
+            throw fail(
+                "invalid value '\(String(decoding: UnsafeBufferPointer(rebasing: p[valueStart..<i]), as: UTF8.self))'")
         }
         while i < end, isBlank(p[i]) { i += 1 }
         var timestamp = Int64.min
@@ -430,7 +448,9 @@ private struct ParserState {
             let timestampStart = i
             while i < end, !isBlank(p[i]) { i += 1 }
             guard let parsed = parseTimestamp(p, timestampStart, i) else {
-                throw fail("invalid timestamp '\(String(decoding: UnsafeBufferPointer(rebasing: p[timestampStart..<i]), as: UTF8.self))'")
+                throw fail(
+                    "invalid timestamp '\(String(decoding: UnsafeBufferPointer(rebasing: p[timestampStart..<i]), as: UTF8.self))'"
+                )
             }
             timestamp = parsed
             while i < end, isBlank(p[i]) { i += 1 }
@@ -504,7 +524,9 @@ private struct ParserState {
                 if Int(other.count) == nameLength,
                     memcmp(p.baseAddress! + Int(other.offset), p.baseAddress! + nameStart, nameLength) == 0
                 {
-                    throw fail("duplicate label '\(String(decoding: UnsafeBufferPointer(rebasing: p[nameStart..<nameEnd]), as: UTF8.self))'")
+                    throw fail(
+                        "duplicate label '\(String(decoding: UnsafeBufferPointer(rebasing: p[nameStart..<nameEnd]), as: UTF8.self))'"
+                    )
                 }
                 k += 1
             }
@@ -573,7 +595,9 @@ private struct ParserState {
                 case 0x6E: arena.append(newline)
                 case quote where isLabelValue || openMetrics: arena.append(quote)
                 default:
-                    if isLabelValue { throw fail("invalid escape sequence '\\\(Character(Unicode.Scalar(next)))' in label value") }
+                    if isLabelValue {
+                        throw fail("invalid escape sequence '\\\(Character(Unicode.Scalar(next)))' in label value")
+                    }
                     // HELP in text 0.0.4 knows only \\ and \n; keep anything else as served.
                     arena.append(c)
                     arena.append(next)
@@ -593,7 +617,9 @@ private struct ParserState {
 
     // MARK: exemplars (OpenMetrics)
 
-    mutating func parseExemplar(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, into out: inout Exposition)
+    mutating func parseExemplar(
+        _ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, into out: inout Exposition
+    )
         throws(ExpositionError) -> Int32
     {
         var i = start
@@ -623,7 +649,8 @@ private struct ParserState {
             guard i == end else { throw fail("unexpected text after the exemplar") }
         }
         out.exemplars.append(
-            Exemplar(labelStart: Int32(labelStart), labelCount: Int32(labelCount), value: value, timestampMs: timestamp))
+            Exemplar(labelStart: Int32(labelStart), labelCount: Int32(labelCount), value: value, timestampMs: timestamp)
+        )
         return Int32(out.exemplars.count - 1)
     }
 

@@ -194,7 +194,9 @@ public enum MetricsConverter {
     /// The value of `process_start_time_seconds` (served by every client_golang program, so by every Flux
     /// controller), whether or not `include_metrics` keeps it.
     static func processStartSeconds(_ exposition: Exposition) -> Double? {
-        guard let family = exposition.families.firstIndex(where: { $0.nameBytes == processStartBytes }) else { return nil }
+        guard let family = exposition.families.firstIndex(where: { $0.nameBytes == processStartBytes }) else {
+            return nil
+        }
         let sample = exposition.samples.first { $0.family == Int32(family) && $0.suffix == .none }
         guard let value = sample?.value, value.isFinite, value > 0 else { return nil }
         return value
@@ -223,7 +225,8 @@ public enum MetricsConverter {
         let stale = writeStaleMarkers(&w, tracker: &tracker, time: time)
         w.endMessage(scopeMetrics)
         w.endMessage(outer)
-        let report = ScrapeReport(up: false, durationSeconds: 0, samplesScraped: 0, samplesPostRelabeling: 0, seriesAdded: 0)
+        let report = ScrapeReport(
+            up: false, durationSeconds: 0, samplesScraped: 0, samplesPostRelabeling: 0, seriesAdded: 0)
         return ConvertedScrape(bytes: w.bytes, dataPoints: stale, report: report, staleSeries: stale)
     }
 
@@ -566,7 +569,8 @@ struct Encoder {
                 w.fixed64(2, start)
             } else {
                 touch(
-                    sample.seriesHash, kind: family.type, name: family, w: w, attributes: attributesStart..<attributesEnd)
+                    sample.seriesHash, kind: family.type, name: family, w: w,
+                    attributes: attributesStart..<attributesEnd)
             }
             w.fixed64(3, time)
             w.doubleAlways(4, sample.value)
@@ -850,12 +854,16 @@ struct Encoder {
         }
         tracker.series[hash] = SeriesTracker.Series(
             start: start, last: value, generation: generation,
-            stale: .init(kind: kind, name: staleName(family, kind: kind), attributes: w.withUnsafeBytes { Array($0[attributes]) }))
+            stale: .init(
+                kind: kind, name: staleName(family, kind: kind), attributes: w.withUnsafeBytes { Array($0[attributes]) }
+            ))
         return start
     }
 
     /// Marks a gauge series as seen (for staleness).
-    mutating func touch(_ hash: UInt64, kind: MetricType, name family: Family, w: borrowing ProtoWriter, attributes: Range<Int>) {
+    mutating func touch(
+        _ hash: UInt64, kind: MetricType, name family: Family, w: borrowing ProtoWriter, attributes: Range<Int>
+    ) {
         let generation = tracker.generation
         if tracker.series[hash] != nil {
             tracker.series[hash]!.generation = generation
@@ -864,7 +872,9 @@ struct Encoder {
         seriesAdded += 1
         tracker.series[hash] = SeriesTracker.Series(
             start: 0, last: 0, generation: generation,
-            stale: .init(kind: kind, name: staleName(family, kind: kind), attributes: w.withUnsafeBytes { Array($0[attributes]) }))
+            stale: .init(
+                kind: kind, name: staleName(family, kind: kind), attributes: w.withUnsafeBytes { Array($0[attributes]) }
+            ))
     }
 
     func staleName(_ family: Family, kind: MetricType) -> [UInt8] {

@@ -61,7 +61,8 @@ public final class PrometheusReceiver: Service, Sendable {
         let client = HTTPClient(
             configuration: HTTPClient.Configuration(
                 connectTimeout: .seconds(5), maxConnectionsPerHost: 2, idleTimeout: .seconds(90), maxRedirects: 3))
-        let (updates, continuation) = AsyncStream.makeStream(of: [ScrapeEndpoint].self, bufferingPolicy: .bufferingNewest(1))
+        let (updates, continuation) = AsyncStream.makeStream(
+            of: [ScrapeEndpoint].self, bufferingPolicy: .bufferingNewest(1))
         continuation.yield(staticTargets)
         logger.info("Prometheus receiver started", metadata: ["targets": "\(staticTargets.count)"])
         await cancelWhenGracefulShutdown {

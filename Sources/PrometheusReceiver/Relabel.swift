@@ -131,7 +131,8 @@ extension Encoder {
             let name = bytes(label.name)
             if let skip, equal(name, skip) { continue }
             labels.append(
-                RelabelLabel(String(decoding: name, as: UTF8.self), String(decoding: bytes(label.value), as: UTF8.self)))
+                RelabelLabel(String(decoding: name, as: UTF8.self), String(decoding: bytes(label.value), as: UTF8.self))
+            )
         }
         for label in context.targetLabels {
             let name = String(decoding: label.name, as: UTF8.self)

@@ -11,7 +11,9 @@ public struct ScrapeEndpoint: Sendable, Hashable {
     /// Extra resource attributes (`k8s.*` from discovery).
     public var resourceAttributes: [KeyValueLabel]
 
-    public init(url: String, labels: [KeyValueLabel] = [], resourceAttributes: [KeyValueLabel] = [], id: String? = nil)
+    public init(
+        url: String, labels: [KeyValueLabel] = [], resourceAttributes: [KeyValueLabel] = [], id: String? = nil
+    )
         throws(TargetURLError)
     {
         let parts = try Self.split(url)
@@ -37,12 +39,15 @@ public struct ScrapeEndpoint: Sendable, Hashable {
     var targetInfo: TargetInfo {
         TargetInfo(
             job: job, instance: instance, scheme: scheme, host: host, port: port,
-            labels: labels.map { ($0.name, $0.value) }, resourceAttributes: resourceAttributes.map { ($0.name, $0.value) })
+            labels: labels.map { ($0.name, $0.value) },
+            resourceAttributes: resourceAttributes.map { ($0.name, $0.value) })
     }
 
     /// `scheme://host[:port]/path` → scheme, host, port (80/443 by default).
     static func split(_ url: String) throws(TargetURLError) -> (scheme: String, host: String, port: Int) {
-        guard let schemeEnd = url.firstRange(of: "://") else { throw TargetURLError(url: url, reason: "missing scheme") }
+        guard let schemeEnd = url.firstRange(of: "://") else {
+            throw TargetURLError(url: url, reason: "missing scheme")
+        }
         let scheme = url[..<schemeEnd.lowerBound].lowercased()
         guard scheme == "http" || scheme == "https" else {
             throw TargetURLError(url: url, reason: "scheme must be http or https")
@@ -52,7 +57,9 @@ public struct ScrapeEndpoint: Sendable, Hashable {
         var host: Substring
         var portText: Substring?
         if authority.hasPrefix("[") {
-            guard let close = authority.firstIndex(of: "]") else { throw TargetURLError(url: url, reason: "bad IPv6 host") }
+            guard let close = authority.firstIndex(of: "]") else {
+                throw TargetURLError(url: url, reason: "bad IPv6 host")
+            }
             host = authority[authority.index(after: authority.startIndex)..<close]
             let rest = authority[authority.index(after: close)...]
             if rest.hasPrefix(":") { portText = rest.dropFirst() }

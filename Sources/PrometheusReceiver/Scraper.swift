@@ -50,7 +50,8 @@ struct ScrapeMetrics: Sendable {
         failures = registry.makeCounter(
             descriptor: MetricNameDescriptor(
                 metricName: "fluxtel_scrape_failures_total", unitName: "",
-                helpText: "Scrapes that failed (connection, HTTP status, timeout, body too large, malformed exposition)."),
+                helpText:
+                    "Scrapes that failed (connection, HTTP status, timeout, body too large, malformed exposition)."),
             labels: [("target", target)])
         dropped = registry.makeCounter(
             descriptor: MetricNameDescriptor(
@@ -145,7 +146,8 @@ public struct TargetScraper: Sendable {
         headers.add(name: "Accept", value: ExpositionFormat.acceptHeader)
         headers.add(name: "Accept-Encoding", value: "gzip")
         headers.add(name: "User-Agent", value: "fluxtel/\(version)")
-        let timeoutSeconds = Double(settings.timeout.components.seconds) + Double(settings.timeout.components.attoseconds) / 1e18
+        let timeoutSeconds =
+            Double(settings.timeout.components.seconds) + Double(settings.timeout.components.attoseconds) / 1e18
         let timeoutText = timeoutSeconds == timeoutSeconds.rounded() ? "\(Int(timeoutSeconds))" : "\(timeoutSeconds)"
         headers.add(name: "X-Prometheus-Scrape-Timeout-Seconds", value: timeoutText)
         let response: HTTPResponse

@@ -47,14 +47,32 @@ public final class AgentMetrics: Sendable {
         for signal in Signal.allCases {
             let labels = [("signal", signal.rawValue)]
             perSignal[signal] = SignalMetrics(
-                received: registry.makeCounter(descriptor: d("fluxtel_items_received_total", "Items (spans, log records, metric data points) accepted into the pipeline."), labels: labels),
-                refused: registry.makeCounter(descriptor: d("fluxtel_items_refused_total", "Items refused at intake (queue full, malformed, unauthorised)."), labels: labels),
-                exported: registry.makeCounter(descriptor: d("fluxtel_items_exported_total", "Items the backend accepted."), labels: labels),
-                failed: registry.makeCounter(descriptor: d("fluxtel_items_failed_total", "Items given up on after retries or at shutdown."), labels: labels),
-                dropped: registry.makeCounter(descriptor: d("fluxtel_items_dropped_total", "Items the backend refused permanently (non-retryable status or partial_success)."), labels: labels),
-                retries: registry.makeCounter(descriptor: d("fluxtel_export_retries_total", "Export attempts that were retried."), labels: labels),
-                queuedBytes: registry.makeGauge(descriptor: d("fluxtel_queue_bytes", "Bytes waiting in open batches and in the export queue."), labels: labels),
-                exportDuration: registry.makeDurationHistogram(descriptor: d("fluxtel_export_duration_seconds", "Wall time of one export attempt."), labels: labels,
+                received: registry.makeCounter(
+                    descriptor: d(
+                        "fluxtel_items_received_total",
+                        "Items (spans, log records, metric data points) accepted into the pipeline."), labels: labels),
+                refused: registry.makeCounter(
+                    descriptor: d(
+                        "fluxtel_items_refused_total", "Items refused at intake (queue full, malformed, unauthorised)."),
+                    labels: labels),
+                exported: registry.makeCounter(
+                    descriptor: d("fluxtel_items_exported_total", "Items the backend accepted."), labels: labels),
+                failed: registry.makeCounter(
+                    descriptor: d("fluxtel_items_failed_total", "Items given up on after retries or at shutdown."),
+                    labels: labels),
+                dropped: registry.makeCounter(
+                    descriptor: d(
+                        "fluxtel_items_dropped_total",
+                        "Items the backend refused permanently (non-retryable status or partial_success)."),
+                    labels: labels),
+                retries: registry.makeCounter(
+                    descriptor: d("fluxtel_export_retries_total", "Export attempts that were retried."), labels: labels),
+                queuedBytes: registry.makeGauge(
+                    descriptor: d("fluxtel_queue_bytes", "Bytes waiting in open batches and in the export queue."),
+                    labels: labels),
+                exportDuration: registry.makeDurationHistogram(
+                    descriptor: d("fluxtel_export_duration_seconds", "Wall time of one export attempt."),
+                    labels: labels,
                     buckets: [
                         .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
                         .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
@@ -68,7 +86,9 @@ public final class AgentMetrics: Sendable {
         self.queueDiskBytes = registry.makeGauge(
             descriptor: d("fluxtel_queue_disk_bytes", "Bytes of the persistent queue's segment files."))
         self.queueWriteErrors = registry.makeCounter(
-            descriptor: d("fluxtel_queue_write_errors_total", "Failed writes or fsyncs of the persistent queue (no space, file size limit, I/O error)."))
+            descriptor: d(
+                "fluxtel_queue_write_errors_total",
+                "Failed writes or fsyncs of the persistent queue (no space, file size limit, I/O error)."))
         self.queueCorruptBytes = registry.makeCounter(
             descriptor: d("fluxtel_queue_corrupt_bytes_total", "Bytes cut from damaged persistent queue segments."))
         self.exportDisabled = registry.makeGauge(
@@ -79,21 +99,27 @@ public final class AgentMetrics: Sendable {
     /// policy made room; `expired`: older than `max_age`; `corrupt`: unreadable on disk).
     public func queueDropped(_ signal: Signal, reason: String) -> Counter {
         registry.makeCounter(
-            descriptor: d("fluxtel_queue_dropped_items_total", "Items the queue dropped instead of sending (full, expired, corrupt)."),
+            descriptor: d(
+                "fluxtel_queue_dropped_items_total",
+                "Items the queue dropped instead of sending (full, expired, corrupt)."),
             labels: [("signal", signal.rawValue), ("reason", reason)])
     }
 
     /// Items dropped on purpose instead of exported, by signal and reason (`no_endpoint`).
     public func discardedItems(_ signal: Signal, reason: String) -> Counter {
         registry.makeCounter(
-            descriptor: d("fluxtel_items_discarded_total", "Items dropped instead of exported (no_endpoint: no exporter has an endpoint)."),
+            descriptor: d(
+                "fluxtel_items_discarded_total",
+                "Items dropped instead of exported (no_endpoint: no exporter has an endpoint)."),
             labels: [("signal", signal.rawValue), ("reason", reason)])
     }
 
     /// Damaged persistent queue segments found, by reason (`torn_tail`, `corrupt_record`).
     public func queueCorruptions(reason: String) -> Counter {
         registry.makeCounter(
-            descriptor: d("fluxtel_queue_corruptions_total", "Damaged persistent queue records found (torn_tail, corrupt_record)."),
+            descriptor: d(
+                "fluxtel_queue_corruptions_total", "Damaged persistent queue records found (torn_tail, corrupt_record)."
+            ),
             labels: [("reason", reason)])
     }
 

@@ -1,10 +1,11 @@
+public import Logging
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-public import Logging
-import Synchronization
 
 /// One `RepeatLimiter` for every handler of the process (swift-log copies handlers per logger).
 private let repeatedLines = Mutex(RepeatLimiter())

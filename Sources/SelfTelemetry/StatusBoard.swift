@@ -70,7 +70,9 @@ public final class StatusBoard: Sendable {
 
     /// The JSON document of `/status`.
     public func render() -> [UInt8] {
-        let (exports, receivers, queue, disabled) = state.withLock { ($0.exports, $0.receivers, $0.queue, $0.exportDisabled) }
+        let (exports, receivers, queue, disabled) = state.withLock {
+            ($0.exports, $0.receivers, $0.queue, $0.exportDisabled)
+        }
         var json = JSONText()
         json.open("{")
         json.key("export_disabled")

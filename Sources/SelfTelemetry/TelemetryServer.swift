@@ -50,13 +50,15 @@ public final class TelemetryServer: Service, Sendable {
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                        try channel.pipeline.syncOperations.addHandler(TelemetryHandler(metrics: metrics, health: health))
+                        try channel.pipeline.syncOperations.addHandler(
+                            TelemetryHandler(metrics: metrics, health: health))
                     }
                 }
                 .bind(host: host, port: port).get()
         } catch {
             readiness.failed()
-            logger.error("Cannot listen for self-telemetry", metadata: ["address": "\(host):\(port)", "error": "\(error)"])
+            logger.error(
+                "Cannot listen for self-telemetry", metadata: ["address": "\(host):\(port)", "error": "\(error)"])
             throw error
         }
         let actualPort = channel.localAddress?.port ?? port
@@ -100,21 +102,27 @@ final class TelemetryHandler: ChannelInboundHandler {
             case (.GET, "/healthz"):
                 (status, contentType, body) = (.ok, "text/plain", Array("ok\n".utf8))
             case (.GET, "/readyz"):
-                (status, contentType, body) = health.isReady
+                (status, contentType, body) =
+                    health.isReady
                     ? (.ok, "text/plain", Array("ready\n".utf8))
                     : (.serviceUnavailable, "text/plain", Array("not ready\n".utf8))
             case (_, "/metrics"), (_, "/status"), (_, "/healthz"), (_, "/readyz"):
                 (status, contentType, body) = (.methodNotAllowed, "text/plain", Array("use GET\n".utf8))
             default:
-                (status, contentType, body) = (.notFound, "text/plain", Array("not found: try /metrics, /status, /healthz, /readyz\n".utf8))
+                (status, contentType, body) = (
+                    .notFound, "text/plain", Array("not found: try /metrics, /status, /healthz, /readyz\n".utf8)
+                )
             }
             var headers = HTTPHeaders()
             headers.add(name: "Content-Type", value: contentType)
             headers.add(name: "Content-Length", value: "\(body.count)")
             let keepAlive = head.isKeepAlive
             if !keepAlive { headers.add(name: "Connection", value: "close") }
-            context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
-            context.write(Self.wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil)
+            context.write(
+                Self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))),
+                promise: nil)
+            context.write(
+                Self.wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil)
             let done = context.writeAndFlush(Self.wrapOutboundOut(.end(nil)))
             if !keepAlive {
                 let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)

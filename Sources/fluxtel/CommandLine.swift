@@ -116,7 +116,9 @@ enum CommandLineParser {
         }
         switch subcommand {
         case "validate":
-            if config == nil, positional.count == 1 { return .validate(config: positional[0], environment: environment) }
+            if config == nil, positional.count == 1 {
+                return .validate(config: positional[0], environment: environment)
+            }
             guard positional.isEmpty else {
                 throw UsageError(message: "Unexpected argument '\(positional[config == nil ? 1 : 0])'", usage: usage)
             }

@@ -37,7 +37,8 @@ enum Fluxtel {
         let environment = ProcessEnvironment.current()
         let configuration: AgentConfiguration
         do {
-            configuration = try config.map { try ConfigLoader.load(path: $0, environment: environment) }
+            configuration =
+                try config.map { try ConfigLoader.load(path: $0, environment: environment) }
                 ?? ConfigLoader.loadDefault(environment: environment)
         } catch {
             printError("\(error)")
@@ -72,7 +73,9 @@ enum Fluxtel {
             // Valid, but telemetry will not reach a backend: say so (the agent also logs it when it runs).
             let exporters = configuration.exporters
             if exporters.otlpHTTP == nil, let reason = exporters.missingEndpoint {
-                printError("warning: \(reason); \(exporters.debug == nil ? "nothing will be exported" : "telemetry is only printed to stdout")")
+                printError(
+                    "warning: \(reason); \(exporters.debug == nil ? "nothing will be exported" : "telemetry is only printed to stdout")"
+                )
             } else if exporters.debugIsFallback {
                 printError("warning: no exporter is configured: telemetry is only printed to stdout")
             }

@@ -28,14 +28,18 @@ import Testing
                 resource: OTLP.Resource(attributes: [
                     .init("service.name", "flux-system/on-call"), .init("service.namespace", "flux-system"),
                 ]),
-                scopeSpans: [OTLP.ScopeSpans(scope: OTLP.InstrumentationScope(name: "flux:notification-controller"),
-                                             spans: (0..<spans).map(fluxSpan))],
+                scopeSpans: [
+                    OTLP.ScopeSpans(
+                        scope: OTLP.InstrumentationScope(name: "flux:notification-controller"),
+                        spans: (0..<spans).map(fluxSpan))
+                ],
                 schemaURL: "https://opentelemetry.io/schemas/1.34.0")
         ])
     }
 
     func writeConfig(_ yaml: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("fluxtel-\(UUID().uuidString).yaml").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("fluxtel-\(UUID().uuidString).yaml")
+            .path
         try yaml.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
@@ -52,13 +56,15 @@ import Testing
             .filter { ($0.hasSuffix(".yaml") || $0.hasSuffix(".yml")) && !$0.hasPrefix("kubernetes/") }
         #expect(files.contains("fluxtel.yaml"))
         for file in files {
-            let result = try await runFluxtel(["validate", "--config", configDir.appendingPathComponent(file).path], environment: [:])
+            let result = try await runFluxtel(
+                ["validate", "--config", configDir.appendingPathComponent(file).path], environment: [:])
             #expect(result.status == 0, "\(file): \(result.stderr)")
         }
     }
 
     @Test func validateReportsEveryErrorWithLineAndColumn() async throws {
-        let path = try writeConfig("""
+        let path = try writeConfig(
+            """
             processors:
               batch:
                 max_itmes: 10
@@ -74,7 +80,8 @@ import Testing
     /// Acceptance: SIGTERM with a full batch pending → the sink receives it before the process exits 0.
     @Test func sigtermFlushesThePendingBatchThenExitsZero() async throws {
         let sink = try await HTTPSink.start()
-        let path = try writeConfig("""
+        let path = try writeConfig(
+            """
             receivers:
               otlp:
                 endpoint: 127.0.0.1:0
@@ -105,7 +112,9 @@ import Testing
         // All 100 spans are in the agent, waiting in the open batch (timeout 1h), none exported.
         let metrics = try await process.metrics()
         #expect(AgentProcess.sample("fluxtel_items_received_total", ["signal": "traces"], in: metrics) == 100)
-        #expect(AgentProcess.sample("fluxtel_queue_bytes", ["signal": "traces"], in: metrics) ?? 0 > 0, "the batch is pending")
+        #expect(
+            AgentProcess.sample("fluxtel_queue_bytes", ["signal": "traces"], in: metrics) ?? 0 > 0,
+            "the batch is pending")
         #expect(AgentProcess.sample("fluxtel_items_exported_total", ["signal": "traces"], in: metrics) == 0)
 
         let sigterm = ContinuousClock.now
@@ -115,7 +124,9 @@ import Testing
         let received = sink.requests
         #expect(received.count == 1)
         // The one export came after SIGTERM: the batch was held until shutdown flushed it.
-        #expect(received.allSatisfy { $0.receivedAt >= sigterm }, "the batch must still be pending (timeout 1h) until SIGTERM")
+        #expect(
+            received.allSatisfy { $0.receivedAt >= sigterm },
+            "the batch must still be pending (timeout 1h) until SIGTERM")
         #expect(received.first?.path == "/v1/traces")
         #expect(received.first?.header("Dash0-Dataset") == "flux")
         let decoded = try OTLP.ExportTraceServiceRequest(decoding: received.first?.body ?? [])
@@ -129,13 +140,16 @@ import Testing
     }
 
     @Test func embeddedDefaultsRunAndStopCleanly() async throws {
-        let process = try startFluxtel([], environment: [
-            "FLUXTEL_OTLP_ENDPOINT": "127.0.0.1:0",
-            "FLUXTEL_TELEMETRY_ADDRESS": "127.0.0.1:0",
-            "DASH0_ENDPOINT": "",
-        ])
+        let process = try startFluxtel(
+            [],
+            environment: [
+                "FLUXTEL_OTLP_ENDPOINT": "127.0.0.1:0",
+                "FLUXTEL_TELEMETRY_ADDRESS": "127.0.0.1:0",
+                "DASH0_ENDPOINT": "",
+            ])
         try await process.waitUntilReady()
-        let otlpPort = try await process.otlpPort, telemetryPort = try await process.telemetryPort
+        let otlpPort = try await process.otlpPort
+        let telemetryPort = try await process.telemetryPort
         let exposition = try await process.metrics()
         #expect(exposition.contains("fluxtel_items_received_total"))
         #expect(await eventually { await httpRequest(port: telemetryPort, path: "/healthz")?.status == 200 })

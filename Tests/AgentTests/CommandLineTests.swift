@@ -4,7 +4,9 @@ import Testing
 /// The hand-written command line of the real binary: forms, help, version, errors and exit codes.
 @Suite(.serialized) struct CommandLineTests {
     func config(_ yaml: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("fluxtel-cli-\(UUID().uuidString).yaml").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "fluxtel-cli-\(UUID().uuidString).yaml"
+        ).path
         try yaml.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
@@ -15,7 +17,8 @@ import Testing
         let path = try config(Self.valid)
         defer { try? FileManager.default.removeItem(atPath: path) }
         for arguments in [
-            ["validate", path], ["validate", "--config", path], ["validate", "-c", path], ["validate", "--config=\(path)"],
+            ["validate", path], ["validate", "--config", path], ["validate", "-c", path],
+            ["validate", "--config=\(path)"],
         ] {
             let result = try await runFluxtel(arguments)
             #expect(result.status == 0, "\(arguments): \(result.stderr)")

@@ -3,11 +3,12 @@ import Foundation
 import Logging
 import OTLPReceiver
 import OTLPWire
-@testable import Pipeline
 import SelfTelemetry
 import ServiceLifecycle
 import Synchronization
 import Testing
+
+@testable import Pipeline
 
 /// The persistent queue end to end: the receiver's 200 waits for durability; the real binary keeps
 /// what it accepted across `kill -9`, and keeps running when the queue's files cannot grow.
@@ -17,11 +18,14 @@ import Testing
     /// A request of `spans` spans whose names are unique across the test (`span-<request>-<i>`).
     static func request(_ index: Int, spans: Int = 5) -> [UInt8] {
         OTLP.ExportTraceServiceRequest(resourceSpans: [
-            OTLP.ResourceSpans(scopeSpans: [OTLP.ScopeSpans(spans: (0..<spans).map { i in
-                var span = AgentProcessTests.fluxSpan(i)
-                span.name = "span-\(index)-\(i)"
-                return span
-            })])
+            OTLP.ResourceSpans(scopeSpans: [
+                OTLP.ScopeSpans(
+                    spans: (0..<spans).map { i in
+                        var span = AgentProcessTests.fluxSpan(i)
+                        span.name = "span-\(index)-\(i)"
+                        return span
+                    })
+            ])
         ]).serializedBytes()
     }
 
@@ -47,7 +51,8 @@ import Testing
     }
 
     static func makeDirectory() -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("fluxtel-queue-\(UUID().uuidString)").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("fluxtel-queue-\(UUID().uuidString)")
+            .path
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }
@@ -57,10 +62,12 @@ import Testing
     @Test func receiverAnswersOnlyOnceTheRequestIsDurable() async throws {
         let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         let metrics = AgentMetrics()
-        let disk = try DiskQueue(configuration: DiskQueueConfiguration(directory: Self.makeDirectory()), metrics: metrics, logger: logger)
+        let disk = try DiskQueue(
+            configuration: DiskQueueConfiguration(directory: Self.makeDirectory()), metrics: metrics, logger: logger)
         let pipeline = Pipeline(configuration: .init(), metrics: metrics, disk: disk)
-        let receiver = OTLPReceiver(settings: OTLPReceiverSettings(host: "127.0.0.1", port: 0), pipeline: pipeline, metrics: metrics,
-                                    logger: logger)
+        let receiver = OTLPReceiver(
+            settings: OTLPReceiverSettings(host: "127.0.0.1", port: 0), pipeline: pipeline, metrics: metrics,
+            logger: logger)
         let group = ServiceGroup(configuration: .init(services: [.init(service: receiver)], logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
@@ -68,8 +75,9 @@ import Testing
             let status = Mutex<Int?>(nil)
             let body = Self.request(0)
             let client = Thread {
-                let response = LoopbackHTTP.request(port: port, method: "POST", path: "/v1/traces", headers: Self.protobuf, body: body,
-                                           timeoutSeconds: 60)
+                let response = LoopbackHTTP.request(
+                    port: port, method: "POST", path: "/v1/traces", headers: Self.protobuf, body: body,
+                    timeoutSeconds: 60)
                 status.withLock { $0 = response?.status ?? -1 }
             }
             client.start()
@@ -89,8 +97,9 @@ import Testing
 
     /// `fluxtel_receiver_accepted_requests_total{signal="traces"}` of an in-process agent.
     static func acceptedRequests(_ metrics: AgentMetrics) -> Double? {
-        AgentProcess.sample("fluxtel_receiver_accepted_requests_total", ["signal": "traces"],
-                            in: String(decoding: metrics.render(), as: UTF8.self))
+        AgentProcess.sample(
+            "fluxtel_receiver_accepted_requests_total", ["signal": "traces"],
+            in: String(decoding: metrics.render(), as: UTF8.self))
     }
 
     /// Listeners on port 0: the agent reports the ports it got (`AgentProcess.otlpPort`, `telemetryPort`).

@@ -6,34 +6,37 @@ import Testing
 /// End-to-end tests of the file log receiver in the real `fluxtel` binary: real files, a recording
 /// OTLP/HTTP sink (gzip on), the official decoder, SIGTERM and `kill -9`.
 @Suite(.serialized) struct FileLogProcessTests {
-    static let podDirectory = "pods/flux-system_source-controller-6d8f9c7b5-x2x9z_0d6a1b2c-1111-2222-3333-444455556666/manager"
+    static let podDirectory =
+        "pods/flux-system_source-controller-6d8f9c7b5-x2x9z_0d6a1b2c-1111-2222-3333-444455556666/manager"
 
     func temporaryDirectory() throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("fluxtel-e2e-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path + "/" + Self.podDirectory, withIntermediateDirectories: true)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("fluxtel-e2e-\(UUID().uuidString)")
+            .path
+        try FileManager.default.createDirectory(
+            atPath: path + "/" + Self.podDirectory, withIntermediateDirectories: true)
         return path
     }
 
     func config(_ directory: String, sink: Int, maxItems: Int = 8192) throws -> String {
         let path = directory + "/fluxtel.yaml"
         try """
-            receivers:
-              filelog:
-                include: ["\(directory)/pods/*/*/*.log"]
-                start_at: beginning
-                checkpoint_dir: \(directory)/checkpoints
-                poll_interval: 100ms
-            processors:
-              batch: { max_items: \(maxItems), timeout: 200ms }
-            exporters:
-              otlp_http:
-                endpoint: http://127.0.0.1:\(sink)
-                compression: gzip
-                retry: { initial_interval: 10ms, max_elapsed_time: 5s }
-            service:
-              telemetry: { address: "127.0.0.1:0" }
-              shutdown_timeout: 5s
-            """.write(toFile: path, atomically: true, encoding: .utf8)
+        receivers:
+          filelog:
+            include: ["\(directory)/pods/*/*/*.log"]
+            start_at: beginning
+            checkpoint_dir: \(directory)/checkpoints
+            poll_interval: 100ms
+        processors:
+          batch: { max_items: \(maxItems), timeout: 200ms }
+        exporters:
+          otlp_http:
+            endpoint: http://127.0.0.1:\(sink)
+            compression: gzip
+            retry: { initial_interval: 10ms, max_elapsed_time: 5s }
+        service:
+          telemetry: { address: "127.0.0.1:0" }
+          shutdown_timeout: 5s
+        """.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
 
@@ -82,7 +85,8 @@ import Testing
         }
         let decoder = Process()
         decoder.executableURL = URL(fileURLWithPath: python)
-        decoder.arguments = [packageRoot.appendingPathComponent("Tests/Interop/decode_logs.py").path, fixture, "\(base)"] + bodies
+        decoder.arguments =
+            [packageRoot.appendingPathComponent("Tests/Interop/decode_logs.py").path, fixture, "\(base)"] + bodies
         let output = Pipe()
         decoder.standardOutput = output
         decoder.standardError = output
@@ -113,7 +117,8 @@ import Testing
             while n < total {
                 var chunk = ""
                 for _ in 0..<250 {
-                    chunk += "2026-08-12T09:00:01.000000000Z stderr F {\"level\":\"info\",\"ts\":\"2026-08-12T09:00:01.102Z\",\"msg\":\"server-side apply completed\",\"controller\":\"kustomization\",\"n\":\(n)}\n"
+                    chunk +=
+                        "2026-08-12T09:00:01.000000000Z stderr F {\"level\":\"info\",\"ts\":\"2026-08-12T09:00:01.102Z\",\"msg\":\"server-side apply completed\",\"controller\":\"kustomization\",\"n\":\(n)}\n"
                     n += 1
                 }
                 _ = chunk.withCString { write(fd, $0, strlen($0)) }
@@ -151,7 +156,9 @@ import Testing
         do {
             try await sink.waitUntil(timeout: .seconds(180)) { new in
                 for record in Self.records(new) {
-                    if case .int(let n)? = record.attributes.first(where: { $0.key == "n" })?.value { counts[Int(n), default: 0] += 1 }
+                    if case .int(let n)? = record.attributes.first(where: { $0.key == "n" })?.value {
+                        counts[Int(n), default: 0] += 1
+                    }
                 }
                 return counts.count >= total
             }
@@ -164,7 +171,9 @@ import Testing
         #expect(finished.status == 0, "\(finished.stderr.suffix(2000))")
         let lost = (0..<total).filter { counts[$0] == nil }
         let duplicates = counts.values.reduce(0) { $0 + $1 - 1 }
-        print("kill -9 x3: \(total) lines, \(lost.count) lost, \(duplicates) duplicated (batch max_items \(maxItems)), ~\(Int(writeSeconds)) s")
+        print(
+            "kill -9 x3: \(total) lines, \(lost.count) lost, \(duplicates) duplicated (batch max_items \(maxItems)), ~\(Int(writeSeconds)) s"
+        )
         #expect(lost.count == 0, "lost \(lost.count), first: \(lost.first ?? -1)")
         // The README's bound: what a kill can send twice is what was in flight, at most one batch plus
         // 1 MiB of lines (the tailer's in-flight budget), per kill. 3 × max_items alone was tighter than

@@ -32,7 +32,8 @@ import Testing
         let configuration = try ConfigLoader.load(yaml: Self.sidecarLike, fileName: "fluxtel.yaml", environment: [:])
         #expect(configuration.exporters.otlpHTTP == nil)
         #expect(configuration.exporters.debug == nil, "fallback none: a sidecar's stdout is tailed too")
-        #expect(configuration.exporters.missingEndpoint
+        #expect(
+            configuration.exporters.missingEndpoint
                 == "fluxtel.yaml:7:15: exporters.otlp_http has no endpoint: set DASH0_ENDPOINT to export to Dash0")
     }
 
@@ -48,21 +49,25 @@ import Testing
     @Test func theAgentRunsDropsAndLogsAnError() async throws {
         let configuration = try ConfigLoader.load(yaml: Self.sidecarLike, fileName: "fluxtel.yaml", environment: [:])
         let lines = LogLines()
-        let agent = try Agent(configuration: configuration, logger: Logger(label: "test") { _ in CapturingLogHandler(lines) })
+        let agent = try Agent(
+            configuration: configuration, logger: Logger(label: "test") { _ in CapturingLogHandler(lines) })
         try await testGracefulShutdown { trigger in
             async let run: Void = agent.run(handleSignals: false)
             let port = try #require(await agent.otlpReceiver?.waitUntilBound())
             let body = AgentProcessTests.fluxRequest(spans: 3).serializedBytes()
-            let response = LoopbackHTTP.request(port: port, method: "POST", path: "/v1/traces",
-                                                headers: [("Content-Type", "application/x-protobuf")], body: body)
+            let response = LoopbackHTTP.request(
+                port: port, method: "POST", path: "/v1/traces",
+                headers: [("Content-Type", "application/x-protobuf")], body: body)
             #expect(response?.status == 200, "the sender is not punished for our configuration")
-            #expect(await eventually {
-                String(decoding: agent.metrics.render(), as: UTF8.self)
-                    .contains(#"fluxtel_items_discarded_total{signal="traces",reason="no_endpoint"} 3"#)
-            })
+            #expect(
+                await eventually {
+                    String(decoding: agent.metrics.render(), as: UTF8.self)
+                        .contains(#"fluxtel_items_discarded_total{signal="traces",reason="no_endpoint"} 3"#)
+                })
             let metrics = String(decoding: agent.metrics.render(), as: UTF8.self)
             #expect(metrics.contains("fluxtel_export_disabled 1"), "\(metrics)")
-            #expect(await eventually { lines.contains { $0.level == .error && $0.text.contains("set DASH0_ENDPOINT") } })
+            #expect(
+                await eventually { lines.contains { $0.level == .error && $0.text.contains("set DASH0_ENDPOINT") } })
             trigger.triggerGracefulShutdown()
             try await run
         }

@@ -15,7 +15,12 @@ import Testing
     /// must receive every request's `ResourceSpans` byte for byte.
     @Test func fluxProviderTrafficArrivesByteIdentical() async throws {
         let requestsFile = temporaryPath("flux.bin")
-        let made = try await runInterop("flux_requests.py", [packageRoot.deletingLastPathComponent().appendingPathComponent("shared/fixtures/otel-spans.json").path, requestsFile])
+        let made = try await runInterop(
+            "flux_requests.py",
+            [
+                packageRoot.deletingLastPathComponent().appendingPathComponent("shared/fixtures/otel-spans.json").path,
+                requestsFile,
+            ])
         try #require(made.status == 0, "\(made.output)")
         let requests = try readRecords(requestsFile)
         #expect(requests.count == 9)
@@ -33,15 +38,18 @@ import Testing
             var sent: [UInt8] = []
             try await withAgent(configuration) { _, port in
                 if auth != "none" {
-                    let unauthorised = await httpRequest(port: port, method: "POST", path: "/v1/traces", headers: Self.protobuf, body: requests[0])
+                    let unauthorised = await httpRequest(
+                        port: port, method: "POST", path: "/v1/traces", headers: Self.protobuf, body: requests[0])
                     #expect(unauthorised?.status == 401)
-                    let wrong = await httpRequest(port: port, method: "POST", path: "/v1/traces",
-                                            headers: Self.protobuf + [("Authorization", "Bearer nope")], body: requests[0])
+                    let wrong = await httpRequest(
+                        port: port, method: "POST", path: "/v1/traces",
+                        headers: Self.protobuf + [("Authorization", "Bearer nope")], body: requests[0])
                     #expect(wrong?.status == 401)
                 }
                 for path in ["/v1/traces", "/"] {
                     for request in requests {
-                        let response = await httpRequest(port: port, method: "POST", path: path, headers: headers, body: request)
+                        let response = await httpRequest(
+                            port: port, method: "POST", path: path, headers: headers, body: request)
                         #expect(response?.status == 200, "\(auth) \(path)")
                         sent += request
                     }
@@ -54,7 +62,8 @@ import Testing
             #expect(spans.count == 18)
             #expect(spans.allSatisfy { $0.flags == 0x301 && $0.kind == .internal && $0.parentSpanID.isEmpty })
             #expect(decoded.resourceSpans.allSatisfy { $0.schemaURL == "https://opentelemetry.io/schemas/1.34.0" })
-            #expect(decoded.resourceSpans.allSatisfy { $0.scopeSpans.first?.scope?.name == "flux:notification-controller" })
+            #expect(
+                decoded.resourceSpans.allSatisfy { $0.scopeSpans.first?.scope?.name == "flux:notification-controller" })
             try await sink.shutdown()
         }
     }
@@ -65,7 +74,8 @@ import Testing
         let sink = try await HTTPSink.start()
         let sentFile = temporaryPath("sent.bin")
         try await withAgent(testConfiguration(sinkPort: sink.port, batchTimeout: .milliseconds(200))) { _, port in
-            let result = try await runInterop("sdk_send_spans.py", ["http://127.0.0.1:\(port)/v1/traces", "10000", compression, sentFile])
+            let result = try await runInterop(
+                "sdk_send_spans.py", ["http://127.0.0.1:\(port)/v1/traces", "10000", compression, sentFile])
             #expect(result.status == 0, "\(result.output)")
         }
         let receivedFile = temporaryPath("received.bin")
@@ -81,7 +91,8 @@ import Testing
         let sentFile = temporaryPath("sent.bin")
         // The SDK-encoded requests, captured without a receiver: send them to a throwaway sink.
         let capture = try await HTTPSink.start()
-        let made = try await runInterop("sdk_send_spans.py", ["http://127.0.0.1:\(capture.port)/v1/traces", "2000", "none", sentFile])
+        let made = try await runInterop(
+            "sdk_send_spans.py", ["http://127.0.0.1:\(capture.port)/v1/traces", "2000", "none", sentFile])
         try #require(made.status == 0, "\(made.output)")
         try await capture.shutdown()
         let jsonFile = temporaryPath("json.bin")
@@ -91,13 +102,16 @@ import Testing
         let sink = try await HTTPSink.start()
         try await withAgent(testConfiguration(sinkPort: sink.port)) { _, port in
             for body in try readRecords(jsonFile) {
-                let response = await httpRequest(port: port, method: "POST", path: "/v1/traces",
-                                           headers: [("Content-Type", "application/json")], body: body)
+                let response = await httpRequest(
+                    port: port, method: "POST", path: "/v1/traces",
+                    headers: [("Content-Type", "application/json")], body: body)
                 #expect(response?.status == 200)
                 #expect(response.map { String(decoding: $0.body, as: UTF8.self) } == "{}")
             }
-            let bad = await httpRequest(port: port, method: "POST", path: "/v1/traces",
-                                  headers: [("Content-Type", "application/json")], body: Array(#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":7}]}]}]}"#.utf8))
+            let bad = await httpRequest(
+                port: port, method: "POST", path: "/v1/traces",
+                headers: [("Content-Type", "application/json")],
+                body: Array(#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":7}]}]}]}"#.utf8))
             #expect(bad?.status == 400)
             let message = String(decoding: bad?.body ?? [], as: UTF8.self)
             #expect(message.contains("traceId"), "\(message)")
@@ -126,28 +140,41 @@ import Testing
             ("empty protobuf body (a valid empty request)", Self.protobuf, [], 200...200),
             ("empty JSON body", [("Content-Type", "application/json")], [], 400...400),
             ("gzip bomb", Self.protobuf + [("Content-Encoding", "gzip")], Hostile.gzipBomb(), 413...413),
-            ("corrupt gzip", Self.protobuf + [("Content-Encoding", "gzip")], [0x1F, 0x8B, 0x08, 0x00, 0x01, 0x02], 400...400),
+            (
+                "corrupt gzip", Self.protobuf + [("Content-Encoding", "gzip")], [0x1F, 0x8B, 0x08, 0x00, 0x01, 0x02],
+                400...400
+            ),
             ("20 MiB body", Self.protobuf, [UInt8](repeating: 0x0A, count: 20 << 20), 413...413),
             ("unknown content type", [("Content-Type", "text/plain")], valid, 415...415),
             ("unknown content encoding", Self.protobuf + [("Content-Encoding", "br")], valid, 415...415),
             ("invalid JSON", [("Content-Type", "application/json")], Array(#"{"resourceSpans": [ {"#.utf8), 400...400),
-            ("JSON with wrong types", [("Content-Type", "application/json")], Array(#"{"resourceSpans": {"scopeSpans": 7}}"#.utf8), 400...400),
+            (
+                "JSON with wrong types", [("Content-Type", "application/json")],
+                Array(#"{"resourceSpans": {"scopeSpans": 7}}"#.utf8), 400...400
+            ),
         ]
         try await withAgent(testConfiguration(sinkPort: sink.port, batchTimeout: .milliseconds(50))) { _, port in
             for hostile in cases {
-                let response = await httpRequest(port: port, method: "POST", path: "/v1/traces", headers: hostile.headers, body: hostile.body)
-                #expect(response.map { hostile.status.contains($0.status) } == true, "\(hostile.name): \(String(describing: response?.status))")
-                let next = await httpRequest(port: port, method: "POST", path: "/v1/traces", headers: Self.protobuf, body: valid)
+                let response = await httpRequest(
+                    port: port, method: "POST", path: "/v1/traces", headers: hostile.headers, body: hostile.body)
+                #expect(
+                    response.map { hostile.status.contains($0.status) } == true,
+                    "\(hostile.name): \(String(describing: response?.status))")
+                let next = await httpRequest(
+                    port: port, method: "POST", path: "/v1/traces", headers: Self.protobuf, body: valid)
                 #expect(next?.status == 200, "valid request after \(hostile.name)")
             }
-            let unknownPath = await httpRequest(port: port, method: "POST", path: "/v1/spans", headers: Self.protobuf, body: valid)
+            let unknownPath = await httpRequest(
+                port: port, method: "POST", path: "/v1/spans", headers: Self.protobuf, body: valid)
             #expect(unknownPath?.status == 404)
             let message = String(decoding: unknownPath?.body ?? [], as: UTF8.self)
             #expect(message.contains("/v1/traces"))
         }
         // withAgent's graceful shutdown flushed every batch: each valid request arrived exactly once,
         // nothing of the hostile ones.
-        let arrived = sink.requests.flatMap { (try? OTLP.ExportTraceServiceRequest(decoding: $0.body ?? []).resourceSpans) ?? [] }
+        let arrived = sink.requests.flatMap {
+            (try? OTLP.ExportTraceServiceRequest(decoding: $0.body ?? []).resourceSpans) ?? []
+        }
         #expect(arrived.count == cases.count)
         try await sink.shutdown()
     }
@@ -168,7 +195,11 @@ import Testing
                 let request = OTLP.ExportTraceServiceRequest(resourceSpans: [
                     OTLP.ResourceSpans(scopeSpans: [OTLP.ScopeSpans(spans: [AgentProcessTests.fluxSpan(index)])])
                 ])
-                guard let response = await httpRequest(port: port, method: "POST", path: "/v1/traces", headers: Self.protobuf, body: request.serializedBytes()) else { continue }
+                guard
+                    let response = await httpRequest(
+                        port: port, method: "POST", path: "/v1/traces", headers: Self.protobuf,
+                        body: request.serializedBytes())
+                else { continue }
                 if response.status == 200 {
                     accepted.insert("Kustomization: flux-system/apps-\(index)")
                 } else if response.status == 429 {
@@ -180,16 +211,20 @@ import Testing
             // With the queue full, a request is refused before it is decompressed or decoded: a body
             // that is not even gzip gets the 429 too, not the 400 that decoding it would give.
             let garbage = [UInt8](repeating: 0x5A, count: 4096)
-            let early = await httpRequest(port: port, method: "POST", path: "/v1/traces",
-                                    headers: Self.protobuf + [("Content-Encoding", "gzip")], body: garbage)
+            let early = await httpRequest(
+                port: port, method: "POST", path: "/v1/traces",
+                headers: Self.protobuf + [("Content-Encoding", "gzip")], body: garbage)
             #expect(early?.status == 429)
             #expect(agent.pipeline.usedBytes <= 64 << 10 + 8 << 10)
             try await sink.resumeListening()
             #expect(await eventually { agent.pipeline.usedBytes == 0 })
         }
-        let names = Set(sink.requests.filter { $0.status == 200 }.flatMap { request in
-            ((try? OTLP.ExportTraceServiceRequest(decoding: request.body ?? []))?.resourceSpans ?? []).flatMap { $0.scopeSpans.flatMap { $0.spans.map(\.name) } }
-        })
+        let names = Set(
+            sink.requests.filter { $0.status == 200 }.flatMap { request in
+                ((try? OTLP.ExportTraceServiceRequest(decoding: request.body ?? []))?.resourceSpans ?? []).flatMap {
+                    $0.scopeSpans.flatMap { $0.spans.map(\.name) }
+                }
+            })
         #expect(!accepted.isEmpty)
         #expect(accepted.isSubset(of: names), "lost \(accepted.subtracting(names).count) accepted spans")
         try await sink.shutdown()

@@ -1,5 +1,5 @@
-import FluxtelTestSupport
 import Compression
+import FluxtelTestSupport
 import Foundation
 import Testing
 
@@ -147,7 +147,10 @@ import Testing
         for _ in 0..<2000 {
             let count = Int.random(in: 0..<64, using: &generator)
             var input = (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
-            if input.count >= 2, Bool.random(using: &generator) { input[0] = 0x1F; input[1] = 0x8B }
+            if input.count >= 2, Bool.random(using: &generator) {
+                input[0] = 0x1F
+                input[1] = 0x8B
+            }
             _ = try? Gzip.decompress(input, maxOutputBytes: 4096)
         }
     }

@@ -41,12 +41,15 @@ import Testing
 
     @Test func aRefusedBatchRecordsTheStatusAndMessage() async throws {
         let metrics = AgentMetrics()
-        let sink = try await HTTPSink.start(responses: [HTTPSink.Response(status: .badRequest, body: Array("bad spans".utf8))])
+        let sink = try await HTTPSink.start(responses: [
+            HTTPSink.Response(status: .badRequest, body: Array("bad spans".utf8))
+        ])
         let exporter = try OTLPHTTPExporter(
             configuration: Fixtures.configuration(sink.baseURL + "/"), metrics: metrics, logger: LogRecorder().logger(),
             version: "1.2.3", backoffClock: ManualClock(autoAdvance: true).clock)
         #expect(await exporter.export(Fixtures.batch(.logs, items: 1)) == .rejected)
-        #expect(metrics.status.export(.logs).lastError?.hasPrefix("HTTP 400") == true, "\(metrics.status.export(.logs))")
+        #expect(
+            metrics.status.export(.logs).lastError?.hasPrefix("HTTP 400") == true, "\(metrics.status.export(.logs))")
         await exporter.shutdown()
         try await sink.shutdown()
     }

@@ -1,5 +1,5 @@
-import FluxtelTestSupport
 import Exporters
+import FluxtelTestSupport
 import Foundation
 import Logging
 import NIOHTTP1
@@ -16,7 +16,8 @@ struct OTLPHTTPExporterTests {
     /// and `time.sleeps` tells how long each back-off was.
     let time = ManualClock(autoAdvance: true)
 
-    func exporter(_ configuration: OTLPHTTPExporter.Configuration, clock: ManualClock? = nil) throws -> OTLPHTTPExporter {
+    func exporter(_ configuration: OTLPHTTPExporter.Configuration, clock: ManualClock? = nil) throws -> OTLPHTTPExporter
+    {
         try OTLPHTTPExporter(
             configuration: configuration, metrics: metrics, logger: logs.logger(), version: "1.2.3",
             backoffClock: (clock ?? time).clock)

@@ -23,7 +23,8 @@ import Testing
             }
             try await Task.sleep(for: .seconds(2))  // the load runs on after the last restart
             var outcome = try await run.finish()
-            let summary = "kill -9 ×\(kills): logs \(outcome.logs); spans \(outcome.spans); scrapes served \(outcome.servedScrapes), lost \(outcome.lostScrapes), duplicate points \(outcome.duplicatePoints)"
+            let summary =
+                "kill -9 ×\(kills): logs \(outcome.logs); spans \(outcome.spans); scrapes served \(outcome.servedScrapes), lost \(outcome.lostScrapes), duplicate points \(outcome.duplicatePoints)"
             print(summary)
             let bound = kills * options.maxBatchItems
             #expect(outcome.logs.duplicates <= bound, "\(summary)")
@@ -64,7 +65,9 @@ import Testing
             var healthy = 0
             for _ in 0..<15 {
                 try await Task.sleep(for: .seconds(1))  // paces the outage
-                let answered = await eventually { await LoopbackHTTP.fetch(port: telemetryPort, path: "/healthz")?.status == 200 }
+                let answered = await eventually {
+                    await LoopbackHTTP.fetch(port: telemetryPort, path: "/healthz")?.status == 200
+                }
                 if answered { healthy += 1 }
             }
             let during = try await run.metricsText()
@@ -73,9 +76,12 @@ import Testing
             run.sink.setFallback(.ok)
             // Scrapes that met the full queue were refused, not accepted: wait only for logs and spans.
             var outcome = try await run.finish(excludedScrapes: Int.max / 2)
-            let errors = during.split(separator: "\n").first { $0.hasPrefix("fluxtel_queue_write_errors_total ") }
+            let errors =
+                during.split(separator: "\n").first { $0.hasPrefix("fluxtel_queue_write_errors_total ") }
                 .flatMap { $0.split(separator: " ").last.flatMap { Double($0) } } ?? 0
-            print("file size limit: logs \(outcome.logs); spans \(outcome.spans); pushed back \(pushedBack); write errors \(errors); healthz ok \(healthy)/15; scrapes served \(outcome.servedScrapes), lost \(outcome.lostScrapes)")
+            print(
+                "file size limit: logs \(outcome.logs); spans \(outcome.spans); pushed back \(pushedBack); write errors \(errors); healthz ok \(healthy)/15; scrapes served \(outcome.servedScrapes), lost \(outcome.lostScrapes)"
+            )
             #expect(healthy == 15, "the agent must keep answering /healthz")
             #expect(errors > 0, "fluxtel_queue_write_errors_total")
             #expect(pushedBack > 0, "backpressure: spans must be answered 429/503 while the queue is full")
@@ -102,8 +108,10 @@ import Testing
         while offset + 22 <= file.count {
             let length = (0..<4).reduce(0) { $0 | Int(file[offset + $1]) << (8 * $1) }
             guard length >= 14, offset + 8 + length <= file.count else { break }
-            records.append(Record(offset: offset, bytes: 8 + length, state: file[offset + 8], signal: file[offset + 9],
-                                  body: Array(file[(offset + 22)..<(offset + 8 + length)])))
+            records.append(
+                Record(
+                    offset: offset, bytes: 8 + length, state: file[offset + 8], signal: file[offset + 9],
+                    body: Array(file[(offset + 22)..<(offset + 8 + length)])))
             offset += 8 + length
         }
         return records
@@ -126,7 +134,9 @@ import Testing
             let written = Double(run.logs.count)
             var received = 0.0
             let caughtUp = try await eventually {
-                received = FaultRun.sample("fluxtel_items_received_total", signal: "logs", in: try await run.metricsText()) ?? 0
+                received =
+                    FaultRun.sample("fluxtel_items_received_total", signal: "logs", in: try await run.metricsText())
+                    ?? 0
                 return received >= written
             }
             try #require(caughtUp, "the agent received \(received) of \(written) lines")
@@ -152,7 +162,8 @@ import Testing
                 default: break
                 }
             }
-            let cutLogs = Set(cutLedger.logs.keys), cutSpans = Set(cutLedger.spans.keys)
+            let cutLogs = Set(cutLedger.logs.keys)
+            let cutSpans = Set(cutLedger.spans.keys)
             #expect(!cutLogs.isEmpty, "the damaged record must hold log lines")
             let fd = open(file, O_RDWR)
             var byte: UInt8 = 0
@@ -170,21 +181,30 @@ import Testing
 
             run.sink.setFallback(.ok)
             try await run.restart()
-            let outcome = try await run.finish(excludedSpans: cutSpans, excludedLines: cutLogs, excludedScrapes: cutLedger.scrapes.count)
+            let outcome = try await run.finish(
+                excludedSpans: cutSpans, excludedLines: cutLogs, excludedScrapes: cutLedger.scrapes.count)
             let ledger = run.delivered()
             let lostLogs = Set((0..<run.logs.count).filter { ledger.logs[$0] == nil })
-            print("corrupt segment: logs \(outcome.logs); spans \(outcome.spans); cut by the damage: \(cutLogs.count) lines, \(cutSpans.count) spans (\(cut.count) records); lines lost \(lostLogs.count)")
+            print(
+                "corrupt segment: logs \(outcome.logs); spans \(outcome.spans); cut by the damage: \(cutLogs.count) lines, \(cutSpans.count) spans (\(cut.count) records); lines lost \(lostLogs.count)"
+            )
             #expect(run.agent.isRunning == false && outcome.exit?.status == 0)
-            #expect(lostLogs.isSubset(of: cutLogs), "only lines in damaged records may be lost: \(lostLogs.subtracting(cutLogs).sorted().prefix(10))")
+            #expect(
+                lostLogs.isSubset(of: cutLogs),
+                "only lines in damaged records may be lost: \(lostLogs.subtracting(cutLogs).sorted().prefix(10))")
             #expect(outcome.spans.lost.isEmpty, "\(outcome.spans)")
             #expect(outcome.logs.expected > 0 && outcome.spans.expected > 0)
-            #expect(outcome.lostScrapes <= cutLedger.scrapes.count, "scrapes lost \(outcome.lostScrapes), cut \(cutLedger.scrapes.count)")
+            #expect(
+                outcome.lostScrapes <= cutLedger.scrapes.count,
+                "scrapes lost \(outcome.lostScrapes), cut \(cutLedger.scrapes.count)")
             let restarted = (try? String(contentsOfFile: run.directory + "/agent-2.stderr", encoding: .utf8)) ?? ""
             #expect(restarted.contains("Disk queue segment has a corrupt record"), "\(restarted.suffix(2000))")
-            #expect(restarted.contains("Disk queue segment has a torn tail") || files.count == 1 && newest == file,
-                    "\(restarted.suffix(2000))")
-            #expect(outcome.metrics.contains(#"fluxtel_queue_corruptions_total{reason="corrupt_record"} 1"#),
-                    "\(outcome.metrics.split(separator: "\n").filter { $0.contains("corrupt") })")
+            #expect(
+                restarted.contains("Disk queue segment has a torn tail") || files.count == 1 && newest == file,
+                "\(restarted.suffix(2000))")
+            #expect(
+                outcome.metrics.contains(#"fluxtel_queue_corruptions_total{reason="corrupt_record"} 1"#),
+                "\(outcome.metrics.split(separator: "\n").filter { $0.contains("corrupt") })")
             #expect(outcome.ledger.undecodable == 0 && outcome.ledger.unnumbered == 0)
         }
     }

@@ -18,8 +18,10 @@ import Testing
     /// What every scenario expects of everything it did not break on purpose.
     /// `exact`: also nothing delivered that no source handed over (false for SIGTERM, where lines past the
     /// last checkpoint and spans whose 200 the sender never read may legitimately arrive).
-    static func expectNothingLost(_ outcome: FaultRun.Outcome, _ name: String, exact: Bool = true,
-                                  sourceLocation: SourceLocation = #_sourceLocation) {
+    static func expectNothingLost(
+        _ outcome: FaultRun.Outcome, _ name: String, exact: Bool = true,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         let summary = """
             \(name): logs \(outcome.logs); spans \(outcome.spans); scrapes served \(outcome.servedScrapes), lost \
             \(outcome.lostScrapes), incomplete \(outcome.incompleteScrapes), duplicate points \(outcome.duplicatePoints); \
@@ -28,35 +30,47 @@ import Testing
             """
         print(summary)
         let tail = String(outcome.stderr.suffix(3000))
-        #expect(outcome.logs.expected > 0 && outcome.spans.expected > 0 && outcome.servedScrapes > 0, "\(summary)",
-                sourceLocation: sourceLocation)
+        #expect(
+            outcome.logs.expected > 0 && outcome.spans.expected > 0 && outcome.servedScrapes > 0, "\(summary)",
+            sourceLocation: sourceLocation)
         #expect(outcome.logs.lost.isEmpty, "\(summary)\n\(tail)", sourceLocation: sourceLocation)
         #expect(outcome.spans.lost.isEmpty, "\(summary)\n\(tail)", sourceLocation: sourceLocation)
         #expect(outcome.lostScrapes == 0, "\(summary)\n\(tail)", sourceLocation: sourceLocation)
         #expect(outcome.incompleteScrapes == 0, "\(summary)", sourceLocation: sourceLocation)
-        #expect(outcome.logs.duplicates == 0 && outcome.spans.duplicates == 0 && outcome.duplicatePoints == 0, "\(summary)",
-                sourceLocation: sourceLocation)
-        #expect(outcome.ledger.unnumbered == 0 && outcome.ledger.undecodable == 0, "\(summary)", sourceLocation: sourceLocation)
+        #expect(
+            outcome.logs.duplicates == 0 && outcome.spans.duplicates == 0 && outcome.duplicatePoints == 0, "\(summary)",
+            sourceLocation: sourceLocation)
+        #expect(
+            outcome.ledger.unnumbered == 0 && outcome.ledger.undecodable == 0, "\(summary)",
+            sourceLocation: sourceLocation)
         if exact {
-            #expect(outcome.logs.unexpected == 0 && outcome.spans.unexpected == 0, "\(summary)", sourceLocation: sourceLocation)
+            #expect(
+                outcome.logs.unexpected == 0 && outcome.spans.unexpected == 0, "\(summary)",
+                sourceLocation: sourceLocation)
         }
-        #expect(outcome.sender.givenUp.isEmpty && outcome.sender.refused.isEmpty, "\(summary)", sourceLocation: sourceLocation)
-        #expect(outcome.exit?.status == 0 && outcome.exit?.signalled == false, "\(summary)\n\(tail)", sourceLocation: sourceLocation)
+        #expect(
+            outcome.sender.givenUp.isEmpty && outcome.sender.refused.isEmpty, "\(summary)",
+            sourceLocation: sourceLocation)
+        #expect(
+            outcome.exit?.status == 0 && outcome.exit?.signalled == false, "\(summary)\n\(tail)",
+            sourceLocation: sourceLocation)
     }
 
     /// 1. The sink answers 503 for 30 s, then recovers: nothing is lost, nothing duplicated.
     @Test func sinkAnswers503For30SecondsThenRecovers() async throws {
         try await FaultRun.with("503") { run in
             try await run.waitUntilFlowing()
-            run.sink.setFallback(.status(503, headers: [("Content-Type", "text/plain")], body: Array("overloaded".utf8)))
+            run.sink.setFallback(
+                .status(503, headers: [("Content-Type", "text/plain")], body: Array("overloaded".utf8)))
             try await Task.sleep(for: Self.outage)  // the scripted outage
             let refused = run.sink.requests.filter { $0.status == 503 }.count
             run.sink.setFallback(.ok)
             let outcome = try await run.finish()
             Self.expectNothingLost(outcome, "503 for 30 s")
             #expect(refused > 0, "the agent tried during the outage")
-            #expect(FaultRun.sample("fluxtel_export_retries_total", signal: "logs", in: outcome.metrics) ?? 0 > 0,
-                    "/metrics before SIGTERM: \(outcome.metrics.isEmpty ? "unanswered" : "answered")")
+            #expect(
+                FaultRun.sample("fluxtel_export_retries_total", signal: "logs", in: outcome.metrics) ?? 0 > 0,
+                "/metrics before SIGTERM: \(outcome.metrics.isEmpty ? "unanswered" : "answered")")
         }
     }
 
@@ -142,7 +156,8 @@ import Testing
                     defer { done = true }
                     return !done
                 }
-                return first ? .status(400, headers: [("Content-Type", "text/plain")], body: Array("invalid span".utf8)) : nil
+                return first
+                    ? .status(400, headers: [("Content-Type", "text/plain")], body: Array("invalid span".utf8)) : nil
             }
             // Past the refusal: a later traces batch was answered 200 (a retry of the refused one
             // would come before that, with the short backoff, and would be answered 200 too).
@@ -151,21 +166,30 @@ import Testing
             var seen = 0
             try await run.sink.waitUntil { new in
                 for (offset, request) in new.enumerated() where request.path == "/v1/traces" {
-                    if request.status == 400 { refusedAt = seen + offset } else if refusedAt != nil && request.status == 200 { laterTraces += 1 }
+                    if request.status == 400 {
+                        refusedAt = seen + offset
+                    } else if refusedAt != nil && request.status == 200 {
+                        laterTraces += 1
+                    }
                 }
                 seen += new.count
                 return laterTraces >= 3
             }
             let rejected = run.sink.requests.filter { $0.status == 400 }
             try #require(rejected.count == 1, "exactly one batch is refused")
-            let rejectedSpans = Set(Ledger.spans(in: try OTLP.ExportTraceServiceRequest(decoding: rejected[0].body ?? [])))
+            let rejectedSpans = Set(
+                Ledger.spans(in: try OTLP.ExportTraceServiceRequest(decoding: rejected[0].body ?? [])))
             let outcome = try await run.finish(excludedSpans: rejectedSpans)
             Self.expectNothingLost(outcome, "400 for one batch")
             #expect(!rejectedSpans.isEmpty)
-            #expect(rejectedSpans.allSatisfy { outcome.ledger.spans[$0] == nil }, "the refused batch must not be sent again")
+            #expect(
+                rejectedSpans.allSatisfy { outcome.ledger.spans[$0] == nil }, "the refused batch must not be sent again"
+            )
             #expect(run.sink.requests.filter { $0.status == 400 }.count == 1)
-            #expect(FaultRun.sample("fluxtel_items_dropped_total", signal: "traces", in: outcome.metrics) == Double(rejectedSpans.count),
-                    "\(outcome.metrics.split(separator: "\n").filter { $0.hasPrefix("fluxtel_items_dropped_total") })")
+            #expect(
+                FaultRun.sample("fluxtel_items_dropped_total", signal: "traces", in: outcome.metrics)
+                    == Double(rejectedSpans.count),
+                "\(outcome.metrics.split(separator: "\n").filter { $0.hasPrefix("fluxtel_items_dropped_total") })")
             #expect(FaultRun.sample("fluxtel_items_dropped_total", signal: "logs", in: outcome.metrics) == 0)
         }
     }
@@ -179,8 +203,9 @@ import Testing
         options.spanSenders = 4
         options.spansPerSecond = 50
         try await FaultRun.with("sigterm", options: options) { run in
-            run.sink.setFallback(HTTPSink.Response(
-                status: .ok, headers: [("Content-Type", "application/x-protobuf")], delay: .milliseconds(100)))
+            run.sink.setFallback(
+                HTTPSink.Response(
+                    status: .ok, headers: [("Content-Type", "application/x-protobuf")], delay: .milliseconds(100)))
             try await run.waitUntilFlowing()
             try await Task.sleep(for: .seconds(3))  // the load runs against the slow sink
             var outcome = try await run.terminateUnderLoad()
@@ -190,7 +215,9 @@ import Testing
             // Spans still being retried when the sender stopped were never accepted (and may or may not arrive).
             Self.expectNothingLost(outcome, "SIGTERM under load", exact: false)
             #expect(outcome.logs.expected >= 1000, "the checkpoint must cover what was exported")
-            print("SIGTERM: exit after \(outcome.shutdownTime), \(outcome.logs.expected) lines checkpointed of \(run.logs.count) written, \(outcome.spans.expected) spans accepted")
+            print(
+                "SIGTERM: exit after \(outcome.shutdownTime), \(outcome.logs.expected) lines checkpointed of \(run.logs.count) written, \(outcome.spans.expected) spans accepted"
+            )
         }
     }
 
@@ -205,9 +232,12 @@ import Testing
             run.sink.setFallback(.noAnswer)
             try await Task.sleep(for: .seconds(3))  // the scripted silence before SIGTERM
             let outcome = try await run.terminateUnderLoad()
-            let summary = "exit \(outcome.exit.map { "\($0.status)" } ?? "none (killed)") after \(outcome.shutdownTime); \(outcome.logs)"
+            let summary =
+                "exit \(outcome.exit.map { "\($0.status)" } ?? "none (killed)") after \(outcome.shutdownTime); \(outcome.logs)"
             print("SIGTERM, silent sink: \(summary)")
-            #expect(outcome.exit?.status == 0 && outcome.exit?.signalled == false, "\(summary)\n\(outcome.stderr.suffix(3000))")
+            #expect(
+                outcome.exit?.status == 0 && outcome.exit?.signalled == false,
+                "\(summary)\n\(outcome.stderr.suffix(3000))")
             #expect(outcome.logs.lost.isEmpty, "lines below the checkpoint that never arrived: \(summary)")
             #expect(outcome.logs.expected < run.logs.count, "undelivered lines must stay above the checkpoint")
         }

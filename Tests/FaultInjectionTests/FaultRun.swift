@@ -84,8 +84,10 @@ final class FaultRun: Sendable {
     /// The current agent's telemetry port (`/metrics`, `/healthz`, `/readyz`).
     var telemetryPort: Int { get async throws { try await agent.telemetryPort } }
 
-    private init(name: String, options: Options, directory: String, configPath: String, logPath: String, sink: HTTPSink,
-                 target: HTTPSink, otlp: OTLPPort, agent: AgentProcess, logs: LogWriter, spans: SpanSender) {
+    private init(
+        name: String, options: Options, directory: String, configPath: String, logPath: String, sink: HTTPSink,
+        target: HTTPSink, otlp: OTLPPort, agent: AgentProcess, logs: LogWriter, spans: SpanSender
+    ) {
         self.name = name
         self.options = options
         self.directory = directory
@@ -101,62 +103,74 @@ final class FaultRun: Sendable {
 
     /// Starts sink, target and agent, waits until the agent is ready, then starts the load.
     static func start(_ name: String, options: Options = Options()) async throws -> FaultRun {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fluxtel-faults-\(name)-\(UUID().uuidString)").path
-        let podDirectory = directory + "/pods/flux-system_kustomize-controller-5d8f9c7b5-q2x9z_0d6a1b2c-1111-2222-3333-444455556666/manager"
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "fluxtel-faults-\(name)-\(UUID().uuidString)"
+        ).path
+        let podDirectory =
+            directory
+            + "/pods/flux-system_kustomize-controller-5d8f9c7b5-q2x9z_0d6a1b2c-1111-2222-3333-444455556666/manager"
         try FileManager.default.createDirectory(atPath: podDirectory, withIntermediateDirectories: true)
         let logPath = podDirectory + "/0.log"
 
         let sink = try await HTTPSink.start()
         let exposition = try [UInt8](Data(contentsOf: URL(fileURLWithPath: fixture)))
-        let target = try await HTTPSink.start(fallback: HTTPSink.Response(
-            status: .ok, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8; escaping=underscores")],
-            body: exposition))
+        let target = try await HTTPSink.start(
+            fallback: HTTPSink.Response(
+                status: .ok,
+                headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8; escaping=underscores")],
+                body: exposition))
         let configPath = directory + "/fluxtel.yaml"
         var queue = ""
         if let queueDirectory = options.queueDirectory {
             let path = queueDirectory.hasPrefix("/") ? queueDirectory : directory + "/" + queueDirectory
-            queue = "\n  queue:\n" + (["directory: \(path)"] + options.queueSettings).map { "    " + $0 }.joined(separator: "\n")
+            queue =
+                "\n  queue:\n"
+                + (["directory: \(path)"] + options.queueSettings).map { "    " + $0 }.joined(separator: "\n")
         }
         try """
-            receivers:
-              otlp:
-                endpoint: 127.0.0.1:0
-              prometheus:
-                scrape_interval: 2s
-                scrape_timeout: 2s
-                targets:
-                  - url: http://127.0.0.1:\(target.port)/metrics
-                    labels: { controller: kustomize-controller }
-              filelog:
-                include: ["\(directory)/pods/*/*/*.log"]
-                start_at: beginning
-                checkpoint_dir: \(directory)/checkpoints
-                poll_interval: 100ms
-            processors:
-              batch: { max_items: \(options.maxBatchItems), timeout: 200ms\(options.batchMaxBytes.map { ", max_bytes: \($0)" } ?? "") }\(queue)
-            exporters:
-              otlp_http:
-                endpoint: http://127.0.0.1:\(sink.port)
-                compression: gzip
-                timeout: \(options.exporterTimeout)
-                retry: \(options.retry)
-            service:
-              telemetry: { address: "127.0.0.1:0" }
-              shutdown_timeout: \(options.shutdownTimeout.components.seconds)s
-            """.write(toFile: configPath, atomically: true, encoding: .utf8)
+        receivers:
+          otlp:
+            endpoint: 127.0.0.1:0
+          prometheus:
+            scrape_interval: 2s
+            scrape_timeout: 2s
+            targets:
+              - url: http://127.0.0.1:\(target.port)/metrics
+                labels: { controller: kustomize-controller }
+          filelog:
+            include: ["\(directory)/pods/*/*/*.log"]
+            start_at: beginning
+            checkpoint_dir: \(directory)/checkpoints
+            poll_interval: 100ms
+        processors:
+          batch: { max_items: \(options.maxBatchItems), timeout: 200ms\(options.batchMaxBytes.map { ", max_bytes: \($0)" } ?? "") }\(queue)
+        exporters:
+          otlp_http:
+            endpoint: http://127.0.0.1:\(sink.port)
+            compression: gzip
+            timeout: \(options.exporterTimeout)
+            retry: \(options.retry)
+        service:
+          telemetry: { address: "127.0.0.1:0" }
+          shutdown_timeout: \(options.shutdownTimeout.components.seconds)s
+        """.write(toFile: configPath, atomically: true, encoding: .utf8)
 
         let agent = try await launch(name, options: options, configPath: configPath, logPrefix: directory + "/agent-1")
         let otlp = OTLPPort()
         otlp.set(try await agent.otlpPort)
         let logs = LogWriter(path: logPath, linesPerSecond: options.logLinesPerSecond, maxLines: options.maxLogLines)
-        let spans = SpanSender(port: { otlp.current }, senders: options.spanSenders, spansPerSecond: options.spansPerSecond,
-                               maxSpans: options.maxSpans)
-        return FaultRun(name: name, options: options, directory: directory, configPath: configPath, logPath: logPath,
-                        sink: sink, target: target, otlp: otlp, agent: agent, logs: logs, spans: spans)
+        let spans = SpanSender(
+            port: { otlp.current }, senders: options.spanSenders, spansPerSecond: options.spansPerSecond,
+            maxSpans: options.maxSpans)
+        return FaultRun(
+            name: name, options: options, directory: directory, configPath: configPath, logPath: logPath,
+            sink: sink, target: target, otlp: otlp, agent: agent, logs: logs, spans: spans)
     }
 
     /// Starts the agent and waits until it is ready (the bound only catches a hang).
-    private static func launch(_ name: String, options: Options, configPath: String, logPrefix: String) async throws -> AgentProcess {
+    private static func launch(
+        _ name: String, options: Options, configPath: String, logPrefix: String
+    ) async throws -> AgentProcess {
         var wrapper: [String] = []
         if let limit = options.fileSizeLimit {
             // SIG_IGN survives exec: the agent ignores SIGXFSZ and sees EFBIG instead of dying.
@@ -181,7 +195,8 @@ final class FaultRun: Sendable {
         precondition(!agent.isRunning, "restart() needs the previous agent gone")
         otlp.set(nil)
         let n = starts.add(1, ordering: .relaxed).newValue
-        let next = try await Self.launch(name, options: options, configPath: configPath, logPrefix: directory + "/agent-\(n)")
+        let next = try await Self.launch(
+            name, options: options, configPath: configPath, logPrefix: directory + "/agent-\(n)")
         current.withLock { $0 = next }
         otlp.set(try await next.otlpPort)
     }
@@ -230,7 +245,8 @@ final class FaultRun: Sendable {
                 return !ledger.logs.isEmpty && !ledger.spans.isEmpty && !ledger.successfulScrapes.isEmpty
             }
         } catch let error as HTTPSink.SinkTimeout {
-            throw RunError(message: "\(name): not every signal reached the sink (\(error)): \(agent.stderr.suffix(2000))")
+            throw RunError(
+                message: "\(name): not every signal reached the sink (\(error)): \(agent.stderr.suffix(2000))")
         }
     }
 
@@ -240,7 +256,8 @@ final class FaultRun: Sendable {
 
     /// A sample of the agent's `/metrics`, e.g. `fluxtel_items_dropped_total` with `signal="traces"`.
     static func sample(_ name: String, signal: String, in text: String) -> Double? {
-        for line in text.split(separator: "\n") where line.hasPrefix(name + "{") && line.contains("signal=\"\(signal)\"") {
+        for line in text.split(separator: "\n")
+        where line.hasPrefix(name + "{") && line.contains("signal=\"\(signal)\"") {
             if let value = line.split(separator: " ").last.flatMap({ Double($0) }) { return value }
         }
         return nil
@@ -279,7 +296,10 @@ final class FaultRun: Sendable {
     /// (a batch the sink refused permanently).
     /// `excludedLines`: log lines expected *not* to arrive (in a damaged queue segment).
     /// `timeout` only catches a hang: on expiry the tally shows what is missing.
-    func finish(excludedSpans: Set<UInt64> = [], excludedLines: Set<Int> = [], excludedScrapes: Int = 0, timeout: Duration = .seconds(120)) async throws -> Outcome {
+    func finish(
+        excludedSpans: Set<UInt64> = [], excludedLines: Set<Int> = [], excludedScrapes: Int = 0,
+        timeout: Duration = .seconds(120)
+    ) async throws -> Outcome {
         try await stopLoad()
         let lines = logs.count
         let accepted = spans.tally.accepted
@@ -296,8 +316,9 @@ final class FaultRun: Sendable {
         }
         let metrics = try await metricsText()
         let (exit, shutdownTime) = try await terminate()
-        return outcome(lines: Set(0..<lines), accepted: accepted, excludedSpans: excludedSpans, excludedLines: excludedLines,
-                       served: served, exit: exit, shutdownTime: shutdownTime, metrics: metrics)
+        return outcome(
+            lines: Set(0..<lines), accepted: accepted, excludedSpans: excludedSpans, excludedLines: excludedLines,
+            served: served, exit: exit, shutdownTime: shutdownTime, metrics: metrics)
     }
 
     /// SIGTERM while the load runs; then stops the load and tallies against what the agent accepted:
@@ -314,8 +335,9 @@ final class FaultRun: Sendable {
         let (exit, shutdownTime) = try await terminated.value
         let accepted = spans.tally.accepted
         let checkpointed = try checkpointedLines()
-        return outcome(lines: Set(0..<checkpointed), accepted: accepted, excludedSpans: [], served: servedBefore,
-                       exit: exit, shutdownTime: shutdownTime, metrics: metrics)
+        return outcome(
+            lines: Set(0..<checkpointed), accepted: accepted, excludedSpans: [], served: servedBefore,
+            exit: exit, shutdownTime: shutdownTime, metrics: metrics)
     }
 
     private func terminate() async throws -> (AgentProcess.Exit?, Duration) {
@@ -328,8 +350,10 @@ final class FaultRun: Sendable {
         return (exit, ContinuousClock.now - start)
     }
 
-    private func outcome(lines: Set<Int>, accepted: Set<UInt64>, excludedSpans: Set<UInt64>, excludedLines: Set<Int> = [], served: Int,
-                         exit: AgentProcess.Exit?, shutdownTime: Duration, metrics: String) -> Outcome {
+    private func outcome(
+        lines: Set<Int>, accepted: Set<UInt64>, excludedSpans: Set<UInt64>, excludedLines: Set<Int> = [], served: Int,
+        exit: AgentProcess.Exit?, shutdownTime: Duration, metrics: String
+    ) -> Outcome {
         let ledger = delivered()
         let successful = ledger.successfulScrapes
         let fullScrape = successful.values.map(\.count).max() ?? 0
@@ -352,14 +376,17 @@ final class FaultRun: Sendable {
         var offset = 0
         for line in text.split(separator: "\n") {
             let fields = line.split(separator: " ", maxSplits: 5)
-            if fields.count == 6, UInt64(fields[1]) == UInt64(info.st_ino), let value = Int(fields[2]) { offset = value }
+            if fields.count == 6, UInt64(fields[1]) == UInt64(info.st_ino), let value = Int(fields[2]) {
+                offset = value
+            }
         }
         let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: logPath)))
         return bytes.prefix(offset).reduce(0) { $0 + ($1 == 10 ? 1 : 0) }
     }
 
     /// Runs `body` on a started run, then stops whatever still runs (also when `body` throws).
-    static func with(_ name: String, options: Options = Options(), _ body: (FaultRun) async throws -> Void) async throws {
+    static func with(_ name: String, options: Options = Options(), _ body: (FaultRun) async throws -> Void) async throws
+    {
         let run = try await start(name, options: options)
         do {
             try await body(run)

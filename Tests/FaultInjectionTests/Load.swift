@@ -28,7 +28,8 @@ final class LoadThread: Sendable {
             if shouldStop { return false }
             let left = end - ContinuousClock.now
             let step = min(left, .milliseconds(20))
-            usleep(UInt32(max(0, step.components.attoseconds / 1_000_000_000_000 + step.components.seconds * 1_000_000)))
+            usleep(
+                UInt32(max(0, step.components.attoseconds / 1_000_000_000_000 + step.components.seconds * 1_000_000)))
         }
         return !shouldStop
     }
@@ -71,7 +72,8 @@ final class LogWriter: Sendable {
                 let start = ContinuousClock.now
                 var n = 0
                 while n < maxLines && !load.shouldStop {
-                    let due = min(maxLines, Int((ContinuousClock.now - start) / .seconds(1) * Double(linesPerSecond)) + 1)
+                    let due = min(
+                        maxLines, Int((ContinuousClock.now - start) / .seconds(1) * Double(linesPerSecond)) + 1)
                     if due > n {
                         var chunk = ""
                         for seq in n..<due { chunk += Self.line(seq) }
@@ -126,14 +128,19 @@ final class SpanSender: Sendable {
             traceID: Array(repeating: 0xF1, count: 8) + id, spanID: id, flags: 0x301,
             name: "Kustomization: flux-system/apps", kind: .internal,
             startTimeUnixNano: 1_786_525_200_000_000_000, endTimeUnixNano: 1_786_525_200_250_000_000,
-            attributes: [.init("object.kind", "Kustomization"), .init("object.name", "apps"),
-                         .init("revision", "main@sha1:129d971f5eb5561984e5e2f7aed4ba493015be2b")],
+            attributes: [
+                .init("object.kind", "Kustomization"), .init("object.name", "apps"),
+                .init("revision", "main@sha1:129d971f5eb5561984e5e2f7aed4ba493015be2b"),
+            ],
             status: .init(code: .ok))
         return OTLP.ExportTraceServiceRequest(resourceSpans: [
             OTLP.ResourceSpans(
                 resource: OTLP.Resource(attributes: [.init("service.name", "flux-system/fluxtel")]),
-                scopeSpans: [OTLP.ScopeSpans(scope: OTLP.InstrumentationScope(name: "flux:notification-controller"),
-                                             spans: [span])])
+                scopeSpans: [
+                    OTLP.ScopeSpans(
+                        scope: OTLP.InstrumentationScope(name: "flux:notification-controller"),
+                        spans: [span])
+                ])
         ]).serializedBytes()
     }
 
@@ -164,10 +171,14 @@ final class SpanSender: Sendable {
                 state.withLock { _ = $0.abandoned.insert(id) }
                 return
             }
-            let response = port().flatMap { port in LoopbackHTTP.request(
-                port: port, method: "POST", path: "/",
-                headers: [("Content-Type", "application/x-protobuf"), ("User-Agent", "OTel OTLP Exporter Go/1.44.0")],
-                body: body, timeoutSeconds: 10) }
+            let response = port().flatMap { port in
+                LoopbackHTTP.request(
+                    port: port, method: "POST", path: "/",
+                    headers: [
+                        ("Content-Type", "application/x-protobuf"), ("User-Agent", "OTel OTLP Exporter Go/1.44.0"),
+                    ],
+                    body: body, timeoutSeconds: 10)
+            }
             if let response, (200..<300).contains(response.status) {
                 state.withLock { _ = $0.accepted.insert(id) }
                 return

@@ -1,6 +1,7 @@
-@testable import FileLogReceiver
 import OTLPWire
 import Testing
+
+@testable import FileLogReceiver
 
 /// Inputs the libFuzzer targets (Fuzz/FuzzLogLine, Fuzz/FuzzFluxJSON) found, kept as regression tests.
 @Suite struct FileLogFuzzFindingsTests {
@@ -51,8 +52,11 @@ import Testing
         var encoder = LogRecordEncoder()
         builder.open(reservingCapacity: 1024)
         Array(line.utf8).withUnsafeBytes { bytes in
-            let record = DecodedRecord(content: bytes, stream: .stderr, time: 1, truncated: false, originalSize: bytes.count)
-            builder.withWriter { w, attributes in encoder.append(record, fileAttributes: attributes, observedNow: 1, into: &w) }
+            let record = DecodedRecord(
+                content: bytes, stream: .stderr, time: 1, truncated: false, originalSize: bytes.count)
+            builder.withWriter { w, attributes in
+                encoder.append(record, fileAttributes: attributes, observedNow: 1, into: &w)
+            }
         }
         let finished = builder.finish()
         return try #require(finished).bytes
@@ -60,17 +64,21 @@ import Testing
 
     @Test(arguments: [1, 18, 19, 20, 21, 25, 31, 40])
     func nestedObjectsStayWithinTheReaderDepth(levels: Int) throws {
-        let line = "{\"msg\":\"m\",\"a\":" + String(repeating: "{\"k\":", count: levels) + "1" + String(repeating: "}", count: levels) + "}"
+        let line =
+            "{\"msg\":\"m\",\"a\":" + String(repeating: "{\"k\":", count: levels) + "1"
+            + String(repeating: "}", count: levels) + "}"
         let bytes = try chunk(line)
         #expect(try OTLPWalker.countItems(signal: .logs, body: bytes) == 1)
-        let record = try #require(OTLP.ExportLogsServiceRequest(decoding: bytes).resourceLogs.first?.scopeLogs.first?.logRecords.first)
+        let record = try #require(
+            OTLP.ExportLogsServiceRequest(decoding: bytes).resourceLogs.first?.scopeLogs.first?.logRecords.first)
         // Structured up to the encoder's depth, raw text beyond it.
         #expect((record.body == .string("m")) == (levels < LogRecordEncoder.maxDepth), "\(levels) levels")
     }
 
     @Test(arguments: [19, 20, 30])
     func nestedArraysStayWithinTheReaderDepth(levels: Int) throws {
-        let line = "{\"a\":" + String(repeating: "[", count: levels) + "{}" + String(repeating: "]", count: levels) + "}"
+        let line =
+            "{\"a\":" + String(repeating: "[", count: levels) + "{}" + String(repeating: "]", count: levels) + "}"
         #expect(try OTLPWalker.countItems(signal: .logs, body: try chunk(line)) == 1)
     }
 }

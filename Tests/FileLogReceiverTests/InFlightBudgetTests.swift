@@ -1,4 +1,3 @@
-@testable import FileLogReceiver
 import FluxtelTestSupport
 import Logging
 import OTLPWire
@@ -7,6 +6,8 @@ import SelfTelemetry
 import ServiceLifecycle
 import Synchronization
 import Testing
+
+@testable import FileLogReceiver
 
 @Suite struct InFlightBudgetTests {
     @Test func acquireWaitsForReleaseAndOversizePassesAlone() async throws {
@@ -59,8 +60,10 @@ import Testing
     /// Once the exporter returns, every line arrives.
     @Test func tailerHoldsAtMostItsBudgetInThePipeline() async throws {
         let directory = try TemporaryDirectory()
-        let writer = LogWriter(directory.file(
-            "pods/flux-system_kustomize-controller-5f7457c9dd-9xvxq_5b1c3c2e-0000-4000-8000-000000000001/manager/0.log"))
+        let writer = LogWriter(
+            directory.file(
+                "pods/flux-system_kustomize-controller-5f7457c9dd-9xvxq_5b1c3c2e-0000-4000-8000-000000000001/manager/0.log"
+            ))
         let total = 16_000  // ≈ 4 MB of CRI lines
         var text = ""
         for n in 0..<total {
@@ -78,12 +81,15 @@ import Testing
         let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         let metrics = AgentMetrics()
         let pipeline = Pipeline(
-            configuration: .init(maxBatchItems: 100_000, maxBatchBytes: 32 << 10, batchTimeout: .milliseconds(50),
-                                 queueMaxBytes: 8 << 20),
+            configuration: .init(
+                maxBatchItems: 100_000, maxBatchBytes: 32 << 10, batchTimeout: .milliseconds(50),
+                queueMaxBytes: 8 << 20),
             metrics: metrics)
-        let service = PipelineService(pipeline: pipeline, exporters: [exporter], workers: 2, drainTimeout: .seconds(5), logger: logger)
+        let service = PipelineService(
+            pipeline: pipeline, exporters: [exporter], workers: 2, drainTimeout: .seconds(5), logger: logger)
         let receiver = FileLogReceiver(settings: config, pipeline: pipeline, metrics: metrics, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [.init(service: service), .init(service: receiver)], logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(services: [.init(service: service), .init(service: receiver)], logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             // With the exporter stuck nothing is released, so what the pipeline holds only grows: wait

@@ -1,5 +1,6 @@
-@testable import FileLogReceiver
 import Testing
+
+@testable import FileLogReceiver
 
 struct Decoded: Equatable {
     var content: [UInt8]
@@ -11,15 +12,19 @@ struct Decoded: Equatable {
 }
 
 /// Feeds physical lines (without `\n`) through a decoder and collects what it emits.
-func decode(_ lines: [[UInt8]], format: LineFormat, maxLogSize: Int = 1 << 20) -> (records: [Decoded], format: LineFormat) {
+func decode(
+    _ lines: [[UInt8]], format: LineFormat, maxLogSize: Int = 1 << 20
+) -> (records: [Decoded], format: LineFormat) {
     var decoder = LineDecoder(format: format, maxLogSize: maxLogSize)
     var out: [Decoded] = []
     var offset: Int64 = 0
     for line in lines {
         line.withUnsafeBytes { bytes in
             decoder.decode(bytes, startOffset: offset) { record in
-                out.append(Decoded(content: Array(record.content), stream: record.stream, time: record.time,
-                                   truncated: record.truncated, originalSize: record.originalSize))
+                out.append(
+                    Decoded(
+                        content: Array(record.content), stream: record.stream, time: record.time,
+                        truncated: record.truncated, originalSize: record.originalSize))
             }
         }
         offset += Int64(line.count + 1)
@@ -27,7 +32,9 @@ func decode(_ lines: [[UInt8]], format: LineFormat, maxLogSize: Int = 1 << 20) -
     return (out, decoder.format)
 }
 
-func decode(_ lines: [String], format: LineFormat, maxLogSize: Int = 1 << 20) -> (records: [Decoded], format: LineFormat) {
+func decode(
+    _ lines: [String], format: LineFormat, maxLogSize: Int = 1 << 20
+) -> (records: [Decoded], format: LineFormat) {
     decode(lines.map { Array($0.utf8) }, format: format, maxLogSize: maxLogSize)
 }
 
@@ -64,7 +71,8 @@ func payload(_ count: Int, seed: Int = 0) -> String {
     }
 
     @Test func criTimeWithOffsetAndEmptyContent() {
-        let (records, _) = decode(["2026-08-12T11:00:01.5+02:00 stdout F x", "2026-08-12T09:00:01Z stdout F"], format: .cri)
+        let (records, _) = decode(
+            ["2026-08-12T11:00:01.5+02:00 stdout F x", "2026-08-12T09:00:01Z stdout F"], format: .cri)
         #expect(records.map(\.time) == [1_786_525_201_500_000_000, 1_786_525_201_000_000_000])
         #expect(records.map(\.text) == ["x", ""])
         #expect(records[0].stream == .stdout)
@@ -79,7 +87,8 @@ func payload(_ count: Int, seed: Int = 0) -> String {
         while index < bytes.count {
             let end = min(index + 16 * 1024, bytes.count)
             let tag = end == bytes.count ? "F" : "P"
-            lines.append("2026-08-12T09:00:01.000000001Z stderr \(tag) " + String(decoding: bytes[index..<end], as: UTF8.self))
+            lines.append(
+                "2026-08-12T09:00:01.000000001Z stderr \(tag) " + String(decoding: bytes[index..<end], as: UTF8.self))
             index = end
         }
         lines.append("2026-08-12T09:00:02Z stderr F next")
@@ -141,7 +150,8 @@ func payload(_ count: Int, seed: Int = 0) -> String {
 
     @Test func linesNotInTheFormatAreKeptRaw() {
         let (records, _) = decode(
-            ["2026-08-12T09:00:01Z stderr F ok", "panic: runtime error\r", "garbage \u{0}\u{1} bytes", ""], format: .cri)
+            ["2026-08-12T09:00:01Z stderr F ok", "panic: runtime error\r", "garbage \u{0}\u{1} bytes", ""], format: .cri
+        )
         #expect(records.map(\.text) == ["ok", "panic: runtime error", "garbage \u{0}\u{1} bytes"])
         #expect(records[1].stream == .unknown)
     }

@@ -1,17 +1,25 @@
-@testable import FileLogReceiver
 import OTLPWire
 import Testing
 
+@testable import FileLogReceiver
+
 /// Encodes `contents` as one chunk of a file at `path` and decodes it with the OTLP model.
-func encodeChunk(_ contents: [[UInt8]], path: String = "/var/log/pods/flux-system_source-controller-6d8f9c7b5-x2x9z_0d6a1b2c-1111-2222-3333-444455556666/manager/0.log",
-                 stream: LogStream = .stderr, time: UInt64 = 1_786_525_201_000_000_000, truncated: Bool = false) throws -> OTLP.ResourceLogs {
+func encodeChunk(
+    _ contents: [[UInt8]],
+    path: String =
+        "/var/log/pods/flux-system_source-controller-6d8f9c7b5-x2x9z_0d6a1b2c-1111-2222-3333-444455556666/manager/0.log",
+    stream: LogStream = .stderr, time: UInt64 = 1_786_525_201_000_000_000, truncated: Bool = false
+) throws -> OTLP.ResourceLogs {
     var builder = LogChunkBuilder(path: path, resolvedPath: path)
     var encoder = LogRecordEncoder()
     builder.open(reservingCapacity: 1024)
     for content in contents {
         content.withUnsafeBytes { bytes in
-            let record = DecodedRecord(content: bytes, stream: stream, time: time, truncated: truncated, originalSize: content.count + 1)
-            builder.withWriter { w, attributes in encoder.append(record, fileAttributes: attributes, observedNow: 42, into: &w) }
+            let record = DecodedRecord(
+                content: bytes, stream: stream, time: time, truncated: truncated, originalSize: content.count + 1)
+            builder.withWriter { w, attributes in
+                encoder.append(record, fileAttributes: attributes, observedNow: 42, into: &w)
+            }
         }
     }
     let finished = builder.finish()
@@ -33,14 +41,18 @@ extension OTLP.LogRecord {
 
 @Suite struct LogRecordEncoderTests {
     @Test func fluxLineMapsToFields() throws {
-        let record = try encode(#"{"level":"error","ts":"2026-08-12T09:22:31.090Z","msg":"Reconciler error","controller":"gitrepository","GitRepository":{"name":"private-config","namespace":"team-a"},"worker count":2,"secure":false,"ratio":0.5,"none":null,"list":[1,"a"],"error":"auth required"}"#)
+        let record = try encode(
+            #"{"level":"error","ts":"2026-08-12T09:22:31.090Z","msg":"Reconciler error","controller":"gitrepository","GitRepository":{"name":"private-config","namespace":"team-a"},"worker count":2,"secure":false,"ratio":0.5,"none":null,"list":[1,"a"],"error":"auth required"}"#
+        )
         #expect(record.severityNumber == .error)
         #expect(record.severityText == "error")
         #expect(record.timeUnixNano == 1_786_526_551_090_000_000)
         #expect(record.observedTimeUnixNano == 1_786_525_201_000_000_000)
         #expect(record.body == .string("Reconciler error"))
         #expect(record.attribute("controller") == .string("gitrepository"))
-        #expect(record.attribute("GitRepository") == .kvlist([.init("name", "private-config"), .init("namespace", "team-a")]))
+        #expect(
+            record.attribute("GitRepository")
+                == .kvlist([.init("name", "private-config"), .init("namespace", "team-a")]))
         #expect(record.attribute("worker count") == .int(2))
         #expect(record.attribute("secure") == .bool(false))
         #expect(record.attribute("ratio") == .double(0.5))
@@ -53,8 +65,10 @@ extension OTLP.LogRecord {
     }
 
     @Test func levels() throws {
-        let expected: [(String, Int32)] = [("trace", 1), ("debug", 5), ("info", 9), ("warn", 13), ("error", 17),
-                                           ("dpanic", 21), ("panic", 21), ("fatal", 21), ("INFO", 9)]
+        let expected: [(String, Int32)] = [
+            ("trace", 1), ("debug", 5), ("info", 9), ("warn", 13), ("error", 17),
+            ("dpanic", 21), ("panic", 21), ("fatal", 21), ("INFO", 9),
+        ]
         for (level, number) in expected {
             let record = try encode(#"{"level":"\#(level)","msg":"m"}"#)
             #expect(record.severityNumber.rawValue == number, "\(level)")
@@ -63,7 +77,9 @@ extension OTLP.LogRecord {
     }
 
     @Test func duplicateKeysKeepTheFirst() throws {
-        let record = try encode(#"{"level":"debug","msg":"OTEL Post function called","event":"NewArtifact","severity":"info","event":"Other"}"#)
+        let record = try encode(
+            #"{"level":"debug","msg":"OTEL Post function called","event":"NewArtifact","severity":"info","event":"Other"}"#
+        )
         #expect(record.attributes.filter { $0.key == "event" }.count == 1)
         #expect(record.attribute("event") == .string("NewArtifact"))
     }
@@ -79,8 +95,10 @@ extension OTLP.LogRecord {
     }
 
     @Test func nonJSONLinesKeepTheirRawText() throws {
-        for line in ["panic: runtime error: invalid memory address", "I0915 14:58:21.046324 6 request.go:601] Waited",
-                     #"{"level":"info","msg":"cut"#, #"{"a":1} trailing"#, "{", "[1,2]"] {
+        for line in [
+            "panic: runtime error: invalid memory address", "I0915 14:58:21.046324 6 request.go:601] Waited",
+            #"{"level":"info","msg":"cut"#, #"{"a":1} trailing"#, "{", "[1,2]",
+        ] {
             let record = try encode(line)
             #expect(record.body == .string(line))
             #expect(record.timeUnixNano == 1_786_525_201_000_000_000)
@@ -99,7 +117,9 @@ extension OTLP.LogRecord {
 
     @Test func invalidUTF8IsRepaired() throws {
         let bytes: [UInt8] = Array("bad ".utf8) + [0xFF, 0xC3, 0x28, 0x00] + Array(" end".utf8)
-        let resource = try encodeChunk([bytes, Array(#"{"msg":"x\u0000\ud800 \u00e9 \ud83d\ude00","k":"\#u{FF}"}"#.utf8) + [0xC0]])
+        let resource = try encodeChunk([
+            bytes, Array(#"{"msg":"x\u0000\ud800 \u00e9 \ud83d\ude00","k":"\#u{FF}"}"#.utf8) + [0xC0],
+        ])
         let records = try #require(resource.scopeLogs.first?.logRecords)
         #expect(records[0].body == .string("bad \u{FFFD}\u{FFFD}(\u{0} end"))
         // the trailing 0xC0 makes the second line invalid JSON: raw, repaired
@@ -122,7 +142,8 @@ extension OTLP.LogRecord {
 
     @Test func resourceCarriesKubernetesAttributesOnce() throws {
         let resource = try encodeChunk([Array("a".utf8), Array("b".utf8)])
-        let attributes = Dictionary(uniqueKeysWithValues: (resource.resource?.attributes ?? []).map { ($0.key, $0.value) })
+        let attributes = Dictionary(
+            uniqueKeysWithValues: (resource.resource?.attributes ?? []).map { ($0.key, $0.value) })
         #expect(attributes["service.name"] == .string("source-controller"))
         #expect(attributes["k8s.deployment.name"] == .string("source-controller"))
         #expect(attributes["k8s.namespace.name"] == .string("flux-system"))
@@ -136,7 +157,9 @@ extension OTLP.LogRecord {
     }
 
     @Test func workloadNames() {
-        func name(_ pod: String) -> String? { KubernetesPath(path: "/var/log/pods/ns_\(pod)_uid/c/1.log")?.workload.name }
+        func name(_ pod: String) -> String? {
+            KubernetesPath(path: "/var/log/pods/ns_\(pod)_uid/c/1.log")?.workload.name
+        }
         #expect(name("helm-controller-5f7457c9dd-9xvxq") == "helm-controller")
         #expect(name("notification-controller-74f6c8c9c4-lbd6h") == "notification-controller")
         #expect(name("web-0") == "web")

@@ -1,4 +1,3 @@
-@testable import FileLogReceiver
 import FluxtelTestSupport
 import Foundation
 import Logging
@@ -8,6 +7,8 @@ import SelfTelemetry
 import ServiceLifecycle
 import Testing
 
+@testable import FileLogReceiver
+
 /// Rotation, driven step by step: the test decides when the tailer polls and reads, and a scripted
 /// writer renames, copies and truncates in between. Each test pins one interleaving of rotation,
 /// new file, poll and read, so none of them is a race that fails one run in three.
@@ -16,7 +17,8 @@ import Testing
 /// tailed file away, writes a whole new file at its path *and renames that one away too*. The include
 /// glob does not match rotated names, so the middle generation was never seen.
 @Suite struct RotationTests {
-    static let podDirectory = "pods/flux-system_kustomize-controller-5f7457c9dd-9xvxq_5b1c3c2e-0000-4000-8000-000000000001/manager"
+    static let podDirectory =
+        "pods/flux-system_kustomize-controller-5f7457c9dd-9xvxq_5b1c3c2e-0000-4000-8000-000000000001/manager"
 
     /// How rotated generations are named: numbered (`0.log.1`), or as the kubelet does (`0.log.<timestamp>`).
     enum Naming: CaseIterable, Sendable {
@@ -182,11 +184,13 @@ extension RecordingExporter {
         }
         let counts = numberCounts(records)
         let lost = range.filter { counts[$0] == nil }
-        #expect(lost.isEmpty, "lost \(lost.count), first: \(lost.first ?? -1), last: \(lost.last ?? -1)",
-                sourceLocation: sourceLocation)
+        #expect(
+            lost.isEmpty, "lost \(lost.count), first: \(lost.first ?? -1), last: \(lost.last ?? -1)",
+            sourceLocation: sourceLocation)
         let duplicated = counts.filter { $0.value > 1 }.keys.sorted()
-        #expect(duplicated.isEmpty, "duplicated \(duplicated.count), first: \(duplicated.first ?? -1)",
-                sourceLocation: sourceLocation)
+        #expect(
+            duplicated.isEmpty, "duplicated \(duplicated.count), first: \(duplicated.first ?? -1)",
+            sourceLocation: sourceLocation)
     }
 }
 
@@ -198,17 +202,20 @@ func withTailer(
     let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
     let metrics = AgentMetrics()
     let pipeline = Pipeline(
-        configuration: .init(maxBatchItems: 2048, maxBatchBytes: 1 << 20, batchTimeout: .milliseconds(20),
-                             queueMaxBytes: 8 << 20),
+        configuration: .init(
+            maxBatchItems: 2048, maxBatchBytes: 1 << 20, batchTimeout: .milliseconds(20),
+            queueMaxBytes: 8 << 20),
         metrics: metrics,
         splitter: { signal, bytes, maxBytes, maxItems in
             try OTLPWalker.split(signal: signal, body: bytes, maxBytes: maxBytes, maxItems: maxItems)
         })
     let exporter = collectingExporter()
-    let service = PipelineService(pipeline: pipeline, exporters: [exporter], workers: 1, drainTimeout: .seconds(5),
-                                  logger: logger)
-    let tailer = Tailer(settings: settings, pipeline: pipeline, ledger: AckLedger(changed: {}), restored: restored,
-                        metrics: metrics, logger: logger)
+    let service = PipelineService(
+        pipeline: pipeline, exporters: [exporter], workers: 1, drainTimeout: .seconds(5),
+        logger: logger)
+    let tailer = Tailer(
+        settings: settings, pipeline: pipeline, ledger: AckLedger(changed: {}), restored: restored,
+        metrics: metrics, logger: logger)
     let group = ServiceGroup(configuration: .init(services: [.init(service: service)], logger: logger))
     try await withThrowingTaskGroup(of: Void.self) { tasks in
         tasks.addTask { try await group.run() }

@@ -1,6 +1,7 @@
-@testable import FileLogReceiver
 import FluxtelTestSupport
 import Testing
+
+@testable import FileLogReceiver
 
 /// The tailer's poll interval runs on an injected clock: a new file is found when the test moves the
 /// clock past `poll_interval`, never because wall time passed (issue 14: an injectable clock for the

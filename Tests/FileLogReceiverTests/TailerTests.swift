@@ -1,4 +1,3 @@
-@testable import FileLogReceiver
 import FluxtelTestSupport
 import Foundation
 import Logging
@@ -7,8 +6,12 @@ import Pipeline
 import SelfTelemetry
 import Testing
 
-func settings(_ directory: TemporaryDirectory, include: [String]? = nil, exclude: [String] = [], startAtBeginning: Bool = true,
-              maxLogSize: Int = 1 << 20) -> FileLogReceiverSettings {
+@testable import FileLogReceiver
+
+func settings(
+    _ directory: TemporaryDirectory, include: [String]? = nil, exclude: [String] = [], startAtBeginning: Bool = true,
+    maxLogSize: Int = 1 << 20
+) -> FileLogReceiverSettings {
     FileLogReceiverSettings(
         include: include ?? [directory.path + "/pods/*/*/*.log"], exclude: exclude, startAtBeginning: startAtBeginning,
         checkpointDirectory: directory.path + "/checkpoints", pollInterval: .milliseconds(50), maxLogSize: maxLogSize)
@@ -16,7 +19,9 @@ func settings(_ directory: TemporaryDirectory, include: [String]? = nil, exclude
 
 /// Writes `total` numbered lines, paced at about `linesPerSecond` (the pacing only spreads the
 /// rotations over time, it is not measured), rotating every `every` lines.
-func writeNumbered(_ writer: LogWriter, total: Int, every: Int, linesPerSecond: Double, rotate: (LogWriter, Int) -> Void) {
+func writeNumbered(
+    _ writer: LogWriter, total: Int, every: Int, linesPerSecond: Double, rotate: (LogWriter, Int) -> Void
+) {
     let start = ContinuousClock.now
     let burst = 250
     var n = 0
@@ -40,7 +45,8 @@ func writeNumbered(_ writer: LogWriter, total: Int, every: Int, linesPerSecond: 
 }
 
 @Suite(.serialized, .timeLimit(.minutes(20))) struct TailerTests {
-    let podDirectory = "pods/flux-system_kustomize-controller-5f7457c9dd-9xvxq_5b1c3c2e-0000-4000-8000-000000000001/manager"
+    let podDirectory =
+        "pods/flux-system_kustomize-controller-5f7457c9dd-9xvxq_5b1c3c2e-0000-4000-8000-000000000001/manager"
 
     @Test func tailsRecordsWithKubernetesResource() async throws {
         let directory = try TemporaryDirectory()
@@ -70,7 +76,9 @@ func writeNumbered(_ writer: LogWriter, total: Int, every: Int, linesPerSecond: 
         var index = 0
         while index < bytes.count {
             let end = min(index + 16 * 1024, bytes.count)
-            text += "2026-08-12T09:00:01Z stderr \(end == bytes.count ? "F" : "P") " + String(decoding: bytes[index..<end], as: UTF8.self) + "\n"
+            text +=
+                "2026-08-12T09:00:01Z stderr \(end == bytes.count ? "F" : "P") "
+                + String(decoding: bytes[index..<end], as: UTF8.self) + "\n"
             index = end
         }
         let fragment = String(repeating: "z", count: 16 * 1024)
@@ -85,7 +93,8 @@ func writeNumbered(_ writer: LogWriter, total: Int, every: Int, linesPerSecond: 
         index = 0
         while index < chars.count {
             let end = min(index + 16 * 1024, chars.count)
-            dockerText += "{\"log\":\(jsonQuoted(String(chars[index..<end]) + (end == chars.count ? "\n" : ""))),\"stream\":\"stdout\",\"time\":\"2026-08-12T09:00:01Z\"}\n"
+            dockerText +=
+                "{\"log\":\(jsonQuoted(String(chars[index..<end]) + (end == chars.count ? "\n" : ""))),\"stream\":\"stdout\",\"time\":\"2026-08-12T09:00:01Z\"}\n"
             index = end
         }
         docker.write(dockerText)
@@ -107,7 +116,9 @@ func writeNumbered(_ writer: LogWriter, total: Int, every: Int, linesPerSecond: 
         let good = LogWriter(directory.file("pods/flux-system_source-controller-6d8f9c7b5-x2x9z_uid/manager/0.log"))
         try await withReceiver(settings(directory)) { exporter in
             bad.write(criLine(1))
-            bad.write(Array("2026-08-12T09:00:01Z stderr F {\"msg\":\"bad ".utf8) + [0xFF, 0xFE, 0xC3] + Array("\",\"n\":2}\n".utf8))
+            bad.write(
+                Array("2026-08-12T09:00:01Z stderr F {\"msg\":\"bad ".utf8) + [0xFF, 0xFE, 0xC3]
+                    + Array("\",\"n\":2}\n".utf8))
             bad.write(Array("2026-08-12T09:00:01Z stderr F nul\u{0}\u{0}byte\n".utf8))
             var garbage: [UInt8] = []
             var seed: UInt32 = 12345
@@ -117,15 +128,22 @@ func writeNumbered(_ writer: LogWriter, total: Int, every: Int, linesPerSecond: 
             }
             bad.write(garbage + [0x0A])
             bad.write(criLine(3))
-            bad.write("2026-08-12T09:00:01Z stderr F {\"level\":\"info\",\"msg\":\"no newline\"")  // truncated last line
+            // A truncated last line.
+            bad.write("2026-08-12T09:00:01Z stderr F {\"level\":\"info\",\"msg\":\"no newline\"")
             good.write(criLine(100))
-            #expect(await eventually { exporter.records.contains { $0.number == 3 } && exporter.records.contains { $0.number == 100 } })
+            #expect(
+                await eventually {
+                    exporter.records.contains { $0.number == 3 } && exporter.records.contains { $0.number == 100 }
+                })
             // the last line has no `\n`: it goes out once the file stops growing
             #expect(await eventually { exporter.records.contains { $0.body.contains("no newline") } })
             // tailing goes on in both files
             bad.write(criLine(4))
             good.write(criLine(101))
-            #expect(await eventually { exporter.records.contains { $0.number == 4 } && exporter.records.contains { $0.number == 101 } })
+            #expect(
+                await eventually {
+                    exporter.records.contains { $0.number == 4 } && exporter.records.contains { $0.number == 101 }
+                })
             let records = exporter.records
             #expect(records.contains { $0.body == "bad \u{FFFD}\u{FFFD}\u{FFFD}" && $0.number == 2 })
             #expect(records.contains { $0.body == "nul\u{0}\u{0}byte" })
@@ -220,8 +238,9 @@ func writeNumbered(_ writer: LogWriter, total: Int, every: Int, linesPerSecond: 
         let writer = LogWriter(path)
         for n in 0..<200 { writer.write(criLine(n)) }
         let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
-        let disk = try DiskQueue(configuration: DiskQueueConfiguration(directory: directory.path + "/queue"), metrics: AgentMetrics(),
-                                 logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let disk = try DiskQueue(
+            configuration: DiskQueueConfiguration(directory: directory.path + "/queue"), metrics: AgentMetrics(),
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         let exporter = collectingExporter()
         exporter.pause()
         let checkpoints = directory.path + "/checkpoints/filelog.checkpoints"
@@ -233,7 +252,9 @@ func writeNumbered(_ writer: LogWriter, total: Int, every: Int, linesPerSecond: 
             }.first
         }
         try await withReceiver(settings(directory), exporter: exporter, disk: disk) { exporter in
-            #expect(await eventually { checkpointedOffset() == size }, "checkpoint: \(checkpointedOffset() ?? -1) of \(size)")
+            #expect(
+                await eventually { checkpointedOffset() == size },
+                "checkpoint: \(checkpointedOffset() ?? -1) of \(size)")
             #expect(exporter.count == 0)
             #expect(disk.liveRecords > 0)
         }
@@ -241,8 +262,10 @@ func writeNumbered(_ writer: LogWriter, total: Int, every: Int, linesPerSecond: 
 
     @Test func corruptCheckpointFileIsIgnored() async throws {
         let directory = try TemporaryDirectory()
-        try FileManager.default.createDirectory(atPath: directory.path + "/checkpoints", withIntermediateDirectories: true)
-        try "fluxtel-filelog-checkpoints 1\n12 x garbage\n".write(toFile: directory.path + "/checkpoints/filelog.checkpoints", atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(
+            atPath: directory.path + "/checkpoints", withIntermediateDirectories: true)
+        try "fluxtel-filelog-checkpoints 1\n12 x garbage\n".write(
+            toFile: directory.path + "/checkpoints/filelog.checkpoints", atomically: true, encoding: .utf8)
         let writer = LogWriter(directory.file(podDirectory + "/0.log"))
         for n in 0..<5 { writer.write(criLine(n)) }
         let records = try await collect(directory, expecting: 5, marker: writer)
@@ -270,14 +293,17 @@ func writeNumbered(_ writer: LogWriter, total: Int, every: Int, linesPerSecond: 
         let target = directory.file(podDirectory + "/0.log")
         let writer = LogWriter(target)
         for n in 0..<3 { writer.write(criLine(n)) }
-        try FileManager.default.createDirectory(atPath: directory.path + "/containers", withIntermediateDirectories: true)
-        try FileManager.default.createSymbolicLink(atPath: directory.path + "/containers/kc_flux-system_manager-abc.log", withDestinationPath: target)
+        try FileManager.default.createDirectory(
+            atPath: directory.path + "/containers", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(
+            atPath: directory.path + "/containers/kc_flux-system_manager-abc.log", withDestinationPath: target)
         let skipped = LogWriter(directory.file("pods/flux-system_skip-0_uid/c/0.log"))
         skipped.write(criLine(50))
         let gz = LogWriter(directory.file(podDirectory + "/0.log.20260812.gz"))
         gz.write(criLine(60))
-        let configured = settings(directory, include: [directory.path + "/containers/*.log", directory.path + "/pods/**/*"],
-                                  exclude: ["**/flux-system_skip-*/**"])
+        let configured = settings(
+            directory, include: [directory.path + "/containers/*.log", directory.path + "/pods/**/*"],
+            exclude: ["**/flux-system_skip-*/**"])
         let exporter = collectingExporter()
         try await withReceiver(configured, exporter: exporter) { exporter in
             try await exporter.waitForRecords(atLeast: 3)
@@ -319,8 +345,10 @@ func exporterRecordsSorted(_ records: [Exported]) -> [Exported] {
 /// Runs a receiver over `directory` until `expecting` records arrived, then (with `marker`) until a
 /// marker line appended to that file arrived, i.e. the tailer read past everything before it; stops
 /// the receiver (draining the pipeline) and returns the records without the marker.
-func collect(_ directory: TemporaryDirectory, maxLogSize: Int = 1 << 20, expecting: Int = 0, marker: LogWriter? = nil,
-             _ during: (RecordingExporter) async throws -> Void = { _ in }) async throws -> [Exported] {
+func collect(
+    _ directory: TemporaryDirectory, maxLogSize: Int = 1 << 20, expecting: Int = 0, marker: LogWriter? = nil,
+    _ during: (RecordingExporter) async throws -> Void = { _ in }
+) async throws -> [Exported] {
     let exporter = collectingExporter()
     try await withReceiver(settings(directory, maxLogSize: maxLogSize), exporter: exporter) { exporter in
         try await during(exporter)
@@ -353,7 +381,8 @@ func waitUntilGenerationBegun(_ exporter: RecordingExporter, _ k: Int, every: In
     let done = DispatchSemaphore(value: 0)
     Task {
         try? await exporter.waitUntil("generation \(k) begun", within: .seconds(300)) { recorded in
-            recorded.records.count >= threshold && recorded.records.reversed().contains { ($0.number ?? -1) >= threshold }
+            recorded.records.count >= threshold
+                && recorded.records.reversed().contains { ($0.number ?? -1) >= threshold }
         }
         done.signal()
     }
@@ -363,8 +392,10 @@ func waitUntilGenerationBegun(_ exporter: RecordingExporter, _ k: Int, every: In
 /// Runs `write` on its own thread while the receiver tails, waits until the writer is done and
 /// `total` records plus a final marker line arrived (a bound that only catches a hang), then stops
 /// the receiver.
-func tailWhileWriting(_ directory: TemporaryDirectory, exporter: RecordingExporter, total: Int, writer: LogWriter,
-                      _ write: @escaping @Sendable () -> Void) async throws {
+func tailWhileWriting(
+    _ directory: TemporaryDirectory, exporter: RecordingExporter, total: Int, writer: LogWriter,
+    _ write: @escaping @Sendable () -> Void
+) async throws {
     try await withReceiver(settings(directory), exporter: exporter) { exporter in
         try await awaitBounded("the writer", within: .seconds(600)) {
             await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in

@@ -1,5 +1,6 @@
-@testable import FluxtelConfig
 import Testing
+
+@testable import FluxtelConfig
 
 @Suite struct FileLogConfigTests {
     @Test func fingerprintSizeIsReadAndBounded() {

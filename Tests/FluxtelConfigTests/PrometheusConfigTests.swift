@@ -40,10 +40,22 @@ import Testing
             ("receivers:\n  prometheus:\n    honor_labels: maybe\n", 3, 19, "true"),
             ("receivers:\n  prometheus:\n    body_size_limit: 12parsecs\n", 3, 22, "size"),
             ("receivers:\n  prometheus:\n    metric_relabel_configs:\n      - { action: explode }\n", 4, 19, "replace"),
-            ("receivers:\n  prometheus:\n    metric_relabel_configs:\n      - { action: drop, source_labels: [a], regex: \"(\" }\n", 4, 52, "invalid regex"),
-            ("receivers:\n  prometheus:\n    metric_relabel_configs:\n      - { source_labels: [a] }\n", 4, 9, "target_label"),
-            ("receivers:\n  prometheus:\n    metric_relabel_configs:\n      - { action: keep }\n", 4, 9, "source_labels"),
-            ("receivers:\n  prometheus:\n    metric_relabel_configs:\n      - { actoin: keep, target_label: x }\n", 4, 11, "unknown key"),
+            (
+                "receivers:\n  prometheus:\n    metric_relabel_configs:\n      - { action: drop, source_labels: [a], regex: \"(\" }\n",
+                4, 52, "invalid regex"
+            ),
+            (
+                "receivers:\n  prometheus:\n    metric_relabel_configs:\n      - { source_labels: [a] }\n", 4, 9,
+                "target_label"
+            ),
+            (
+                "receivers:\n  prometheus:\n    metric_relabel_configs:\n      - { action: keep }\n", 4, 9,
+                "source_labels"
+            ),
+            (
+                "receivers:\n  prometheus:\n    metric_relabel_configs:\n      - { actoin: keep, target_label: x }\n",
+                4, 11, "unknown key"
+            ),
             ("receivers:\n  prometheus:\n    metric_relabel_configs: drop\n", 3, 29, "sequence"),
         ]
         for (yaml, line, column, fragment) in cases {

@@ -12,16 +12,17 @@ import Testing
     }
 
     @Test func persistentQueueKeysAreRead() throws {
-        let config = try ConfigLoader.load(yaml: """
-            processors:
-              queue:
-                directory: /var/lib/fluxtel/queue
-                max_bytes: 256MiB
-                sync: interval
-                sync_interval: 250ms
-                full_policy: drop_oldest
-                max_age: 2h
-            """, fileName: "q.yaml", environment: [:])
+        let config = try ConfigLoader.load(
+            yaml: """
+                processors:
+                  queue:
+                    directory: /var/lib/fluxtel/queue
+                    max_bytes: 256MiB
+                    sync: interval
+                    sync_interval: 250ms
+                    full_policy: drop_oldest
+                    max_age: 2h
+                """, fileName: "q.yaml", environment: [:])
         let queue = config.processors.queue
         #expect(queue.directory == "/var/lib/fluxtel/queue")
         #expect(queue.maxBytes == 256 << 20)
@@ -32,8 +33,10 @@ import Testing
     }
 
     @Test func defaultsAreBatchSyncBackpressureAndSixHours() throws {
-        let queue = try ConfigLoader.load(yaml: "processors:\n  queue:\n    directory: /q\n", fileName: "q.yaml", environment: [:])
-            .processors.queue
+        let queue = try ConfigLoader.load(
+            yaml: "processors:\n  queue:\n    directory: /q\n", fileName: "q.yaml", environment: [:]
+        )
+        .processors.queue
         #expect(queue.sync == .batch)
         #expect(queue.syncInterval == .seconds(1))
         #expect(queue.fullPolicy == .backpressure)
@@ -41,7 +44,8 @@ import Testing
     }
 
     @Test func badValuesNameFileLineAndColumn() {
-        let found = errors("""
+        let found = errors(
+            """
             processors:
               queue:
                 directory: /q

@@ -17,7 +17,8 @@ struct HTTPClientTests {
         let server = try await TestServer.start { _ in .respond(body: Array("hello".utf8)) }
         let client = HTTPClient()
         for _ in 0..<3 {
-            let response = try await client.execute(try HTTPRequest(url: server.baseURL + "/a?b=c"), timeout: .seconds(5))
+            let response = try await client.execute(
+                try HTTPRequest(url: server.baseURL + "/a?b=c"), timeout: .seconds(5))
             #expect(response.status == .ok)
             #expect(text(response) == "hello")
         }
@@ -120,7 +121,9 @@ struct HTTPClientTests {
         let client = HTTPClient(configuration: .init(maxConnectionsPerHost: 1))
         try await withThrowingTaskGroup(of: HTTPResponseStatus.self) { group in
             for _ in 0..<4 {
-                group.addTask { try await client.execute(try HTTPRequest(url: server.baseURL), timeout: .seconds(10)).status }
+                group.addTask {
+                    try await client.execute(try HTTPRequest(url: server.baseURL), timeout: .seconds(10)).status
+                }
             }
             for try await status in group { #expect(status == .ok) }
         }
@@ -154,14 +157,17 @@ struct HTTPClientTests {
         let client = HTTPClient()
         for path in ["/plain", "/chunked"] {
             let error = await #expect(throws: HTTPClientError.self) {
-                try await client.execute(try HTTPRequest(url: server.baseURL + path), timeout: .seconds(5), maxBodyBytes: 4096)
+                try await client.execute(
+                    try HTTPRequest(url: server.baseURL + path), timeout: .seconds(5), maxBodyBytes: 4096)
             }
             #expect(error?.code == .bodyTooLarge)
         }
-        let exact = try await client.execute(try HTTPRequest(url: server.baseURL + "/chunked"), timeout: .seconds(5), maxBodyBytes: 10_000)
+        let exact = try await client.execute(
+            try HTTPRequest(url: server.baseURL + "/chunked"), timeout: .seconds(5), maxBodyBytes: 10_000)
         #expect(exact.body.readableBytes == 10_000)
         let truncated = try await client.execute(
-            try HTTPRequest(url: server.baseURL + "/chunked"), timeout: .seconds(5), maxBodyBytes: 1500, truncateBody: true)
+            try HTTPRequest(url: server.baseURL + "/chunked"), timeout: .seconds(5), maxBodyBytes: 1500,
+            truncateBody: true)
         #expect(Array(truncated.body.readableBytesView) == Array(big.prefix(1500)))
         await client.shutdown()
         await server.shutdown()
@@ -249,7 +255,9 @@ struct HTTPClientTests {
         }
         #expect(error?.code == .tooManyRedirects)
         let plain = HTTPClient()
-        #expect(try await plain.execute(try HTTPRequest(url: server.baseURL + "/old"), timeout: .seconds(5)).status == .found)
+        #expect(
+            try await plain.execute(try HTTPRequest(url: server.baseURL + "/old"), timeout: .seconds(5)).status
+                == .found)
         await following.shutdown()
         await plain.shutdown()
         await server.shutdown()
@@ -335,7 +343,9 @@ struct HTTPClientTests {
                 clientCAFile: pki.caCertificate))
         var withCertificate = TLSConfiguration.makeClientConfiguration()
         withCertificate.trustRoots = .file(pki.caCertificate)
-        withCertificate.certificateChain = try NIOSSLCertificate.fromPEMFile(pki.clientCertificate).map { .certificate($0) }
+        withCertificate.certificateChain = try NIOSSLCertificate.fromPEMFile(pki.clientCertificate).map {
+            .certificate($0)
+        }
         withCertificate.privateKey = .privateKey(try NIOSSLPrivateKey(file: pki.clientKey, format: .pem))
         let client = HTTPClient(configuration: .init(tls: withCertificate))
         #expect(try await client.execute(try HTTPRequest(url: sink.baseURL), timeout: .seconds(5)).status == .ok)

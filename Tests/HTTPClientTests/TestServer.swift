@@ -54,7 +54,8 @@ final class TestServer: Sendable {
         self.reply = reply
     }
 
-    static func start(_ reply: @escaping @Sendable (Request) -> Reply = { _ in .respond() }) async throws -> TestServer {
+    static func start(_ reply: @escaping @Sendable (Request) -> Reply = { _ in .respond() }) async throws -> TestServer
+    {
         let server = TestServer(reply: reply)
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -129,7 +130,9 @@ final class TestServer: Sendable {
             case .truncated(let declared, let sent):
                 var headers = HTTPHeaders()
                 headers.add(name: "Content-Length", value: "\(declared)")
-                context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+                context.write(
+                    wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))),
+                    promise: nil)
                 context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: sent)))), promise: nil)
                 context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(20)) { context.close(promise: nil) }
             case .respond(let status, let extra, let body, let chunks, let delay, let close, let closeSilently):
@@ -145,7 +148,8 @@ final class TestServer: Sendable {
                         var offset = 0
                         while offset < body.count {
                             let part = body[offset..<min(offset + size, body.count)]
-                            context.writeAndFlush(self.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: part)))), promise: nil)
+                            context.writeAndFlush(
+                                self.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: part)))), promise: nil)
                             offset += size
                         }
                     } else if !body.isEmpty {

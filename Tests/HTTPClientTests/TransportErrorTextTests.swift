@@ -34,10 +34,12 @@ import Testing
         let refusing = try RefusingPort()
         let client = HTTPClient()
         do {
-            _ = try await client.execute(HTTPRequest(url: "http://127.0.0.1:\(refusing.port)/v1/traces"), timeout: .seconds(30))
+            _ = try await client.execute(
+                HTTPRequest(url: "http://127.0.0.1:\(refusing.port)/v1/traces"), timeout: .seconds(30))
             Issue.record("a port with no listener answered")
         } catch {
-            #expect(TransportErrorText.describe(error, host: "127.0.0.1", port: refusing.port)
+            #expect(
+                TransportErrorText.describe(error, host: "127.0.0.1", port: refusing.port)
                     == "connection refused (127.0.0.1:\(refusing.port))", "\(error)")
         }
         await client.shutdown()
@@ -46,8 +48,12 @@ import Testing
     @Test func errnoPhrases() {
         #expect(TransportErrorText.words(errno: ECONNREFUSED) == "connection refused")
         #expect(TransportErrorText.words(errno: ECONNRESET) == "connection reset by the server")
-        #expect(TransportErrorText.describe(IOError(errnoCode: ETIMEDOUT, reason: "connect"), host: "ingress.example.com", port: 443)
+        #expect(
+            TransportErrorText.describe(
+                IOError(errnoCode: ETIMEDOUT, reason: "connect"), host: "ingress.example.com", port: 443)
                 == "connection timed out (ingress.example.com:443)")
-        #expect(TransportErrorText.describe(ChannelError.eof, host: "10.0.0.1", port: 4318) == "connection closed by the server (10.0.0.1:4318)")
+        #expect(
+            TransportErrorText.describe(ChannelError.eof, host: "10.0.0.1", port: 4318)
+                == "connection closed by the server (10.0.0.1:4318)")
     }
 }

@@ -1,5 +1,5 @@
-import Foundation
 import FluxtelTestSupport
+import Foundation
 import OTLPJSON
 import OTLPWire
 import Testing

@@ -159,25 +159,36 @@ struct OTLPJSONFieldTests {
         let list = try #require(m.resourceMetrics.first?.scopeMetrics.first?.metrics)
         #expect(list.count == 5)
         #expect(list[0].metadata == [OTLP.KeyValue(key: "m", value: .int(1))])
-        guard case .gauge(let g)? = list[0].data, let p = g.dataPoints.first else { Issue.record("gauge"); return }
+        guard case .gauge(let g)? = list[0].data, let p = g.dataPoints.first else {
+            Issue.record("gauge")
+            return
+        }
         #expect(p.value == .int(7) && p.timeUnixNano == 3 && p.startTimeUnixNano == 2 && p.flags == 1)
         #expect(p.exemplars.first?.value == .double(0.5))
         #expect(p.exemplars.first?.spanID == Array(1...8))
-        guard case .sum(let s)? = list[1].data else { Issue.record("sum"); return }
+        guard case .sum(let s)? = list[1].data else {
+            Issue.record("sum")
+            return
+        }
         #expect(s.aggregationTemporality == .cumulative && s.isMonotonic && s.dataPoints.first?.value == .double(1.5))
         guard case .histogram(let h)? = list[2].data, let hp = h.dataPoints.first else {
-            Issue.record("histogram"); return
+            Issue.record("histogram")
+            return
         }
         #expect(h.aggregationTemporality == .delta)
         #expect(hp.count == 10 && hp.sum == 2.5 && hp.bucketCounts == [1, 2, 7] && hp.explicitBounds == [0.5, 1.5])
         #expect(hp.min == 0 && hp.max == .infinity)
         guard case .exponentialHistogram(let e)? = list[3].data, let ep = e.dataPoints.first else {
-            Issue.record("exp"); return
+            Issue.record("exp")
+            return
         }
         #expect(ep.scale == -3 && ep.zeroCount == 1 && ep.zeroThreshold == 1e-9 && ep.sum == nil)
         #expect(ep.positive == OTLP.ExponentialHistogramDataPoint.Buckets(offset: -5, bucketCounts: [1, 2]))
         #expect(ep.negative == OTLP.ExponentialHistogramDataPoint.Buckets())
-        guard case .summary(let q)? = list[4].data, let qp = q.dataPoints.first else { Issue.record("summary"); return }
+        guard case .summary(let q)? = list[4].data, let qp = q.dataPoints.first else {
+            Issue.record("summary")
+            return
+        }
         #expect(qp.quantileValues == [.init(quantile: 0.5, value: 1), .init()])
     }
 
@@ -252,9 +263,15 @@ struct OTLPJSONFieldTests {
         #expect(try dataPoint(#""asDouble":"2.5""#).value == .double(2.5))
         #expect(try dataPoint(#""asDouble":"Infinity""#).value == .double(.infinity))
         #expect(try dataPoint(#""asDouble":"-Infinity""#).value == .double(-.infinity))
-        guard case .double(let nan)? = try dataPoint(#""asDouble":"NaN""#).value else { Issue.record("NaN"); return }
+        guard case .double(let nan)? = try dataPoint(#""asDouble":"NaN""#).value else {
+            Issue.record("NaN")
+            return
+        }
         #expect(nan.isNaN)
-        guard case .double(let z)? = try dataPoint(#""asDouble":-0.0"#).value else { Issue.record("-0"); return }
+        guard case .double(let z)? = try dataPoint(#""asDouble":-0.0"#).value else {
+            Issue.record("-0")
+            return
+        }
         #expect(z.bitPattern == (-0.0 as Double).bitPattern)
         // Correct rounding, fast path and slow path.
         #expect(try dataPoint(#""asDouble":0.1"#).value == .double(0.1))

@@ -57,7 +57,8 @@ enum Golden {
     }
 
     static func scope(_ name: String) -> OTLP.InstrumentationScope {
-        OTLP.InstrumentationScope(name: name, version: "1.44.0", attributes: everyAttributes("scope"), droppedAttributesCount: 1)
+        OTLP.InstrumentationScope(
+            name: name, version: "1.44.0", attributes: everyAttributes("scope"), droppedAttributesCount: 1)
     }
 
     static func traceRequest() -> OTLP.ExportTraceServiceRequest {
@@ -83,7 +84,9 @@ enum Golden {
             droppedLinksCount: 7,
             status: OTLP.Status(message: "reconciliation failed", code: .error)
         )
-        let minimal = OTLP.Span(traceID: traceID, spanID: Array(repeating: 0, count: 8), name: "minimal", kind: .server, status: OTLP.Status())
+        let minimal = OTLP.Span(
+            traceID: traceID, spanID: Array(repeating: 0, count: 8), name: "minimal", kind: .server,
+            status: OTLP.Status())
         return OTLP.ExportTraceServiceRequest(resourceSpans: [
             OTLP.ResourceSpans(
                 resource: resource(),
@@ -160,10 +163,12 @@ enum Golden {
                 data: .gauge(OTLP.Gauge(dataPoints: numberPoints())), metadata: everyAttributes("meta")),
             OTLP.Metric(
                 name: "gotk_reconcile_total", unit: "{reconciliation}",
-                data: .sum(OTLP.Sum(dataPoints: numberPoints(), aggregationTemporality: .cumulative, isMonotonic: true))),
+                data: .sum(OTLP.Sum(dataPoints: numberPoints(), aggregationTemporality: .cumulative, isMonotonic: true))
+            ),
             OTLP.Metric(
                 name: "delta_sum",
-                data: .sum(OTLP.Sum(dataPoints: [OTLP.NumberDataPoint(value: .int(5))], aggregationTemporality: .delta))),
+                data: .sum(OTLP.Sum(dataPoints: [OTLP.NumberDataPoint(value: .int(5))], aggregationTemporality: .delta))
+            ),
             OTLP.Metric(
                 name: "gotk_reconcile_duration_seconds", unit: "s",
                 data: .histogram(
@@ -190,7 +195,8 @@ enum Golden {
                                 positive: EB(offset: -5, bucketCounts: [1, 300, 0, UInt64.max]),
                                 negative: EB(offset: 7, bucketCounts: [2]),
                                 flags: 1, exemplars: exemplars(), min: -10.0, max: 0.0, zeroThreshold: 1e-9),
-                            OTLP.ExponentialHistogramDataPoint(sum: 0.0, scale: 20, positive: EB(), zeroThreshold: -0.0),
+                            OTLP.ExponentialHistogramDataPoint(
+                                sum: 0.0, scale: 20, positive: EB(), zeroThreshold: -0.0),
                             OTLP.ExponentialHistogramDataPoint(),
                         ],
                         aggregationTemporality: .delta))),
@@ -219,7 +225,9 @@ enum Golden {
                         scope: scope("fluxtel.prometheus"), metrics: metrics,
                         schemaURL: "https://opentelemetry.io/schemas/1.34.0"),
                     OTLP.ScopeMetrics(metrics: [
-                        OTLP.Metric(name: "lonely", data: .gauge(OTLP.Gauge(dataPoints: [OTLP.NumberDataPoint(value: .double(1.0))])))
+                        OTLP.Metric(
+                            name: "lonely",
+                            data: .gauge(OTLP.Gauge(dataPoints: [OTLP.NumberDataPoint(value: .double(1.0))])))
                     ]),
                 ],
                 schemaURL: "https://opentelemetry.io/schemas/1.26.0"
@@ -230,7 +238,8 @@ enum Golden {
 
     static let traceResponse = OTLP.ExportTraceServiceResponse(
         partialSuccess: OTLP.PartialSuccess(rejected: 3, errorMessage: "3 spans rejected: invalid trace_id"))
-    static let logsResponse = OTLP.ExportLogsServiceResponse(partialSuccess: OTLP.PartialSuccess(rejected: -1, errorMessage: "ü"))
+    static let logsResponse = OTLP.ExportLogsServiceResponse(
+        partialSuccess: OTLP.PartialSuccess(rejected: -1, errorMessage: "ü"))
     static let metricsResponse = OTLP.ExportMetricsServiceResponse(partialSuccess: OTLP.PartialSuccess())
 
     /// Encodes the golden value of `kind` with fluxtel's encoder.
@@ -259,5 +268,7 @@ enum Golden {
         }
     }
 
-    static let kinds = ["trace-request", "logs-request", "metrics-request", "trace-response", "logs-response", "metrics-response"]
+    static let kinds = [
+        "trace-request", "logs-request", "metrics-request", "trace-response", "logs-response", "metrics-response",
+    ]
 }

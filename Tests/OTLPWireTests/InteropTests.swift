@@ -1,5 +1,5 @@
-import Foundation
 import FluxtelTestSupport
+import Foundation
 import OTLPWire
 import Testing
 
@@ -40,7 +40,8 @@ struct InteropTests {
     @Test("item counts of the official encodings")
     func countsOfOfficialEncodings() throws {
         for (kind, signal, expected) in [
-            ("trace-request", Signal.traces, 4), ("logs-request", .logs, 5), ("metrics-request", .metrics, 6 + 6 + 1 + 4 + 3 + 2 + 1),
+            ("trace-request", Signal.traces, 4), ("logs-request", .logs, 5),
+            ("metrics-request", .metrics, 6 + 6 + 1 + 4 + 3 + 2 + 1),
         ] {
             let path = Interop.tempFile("count-\(kind).bin")
             let (status, output) = try Interop.run(["encode", kind, path])

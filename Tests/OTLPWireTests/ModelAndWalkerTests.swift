@@ -64,7 +64,10 @@ struct ModelTests {
         w.message(1, OTLP.Resource(attributes: [OTLP.KeyValue("a", "1")]))
         w.message(1, OTLP.Resource(attributes: [OTLP.KeyValue("b", "2")], droppedAttributesCount: 3))
         let rs = try OTLP.ResourceSpans(decoding: w.finish())
-        #expect(rs.resource == OTLP.Resource(attributes: [OTLP.KeyValue("a", "1"), OTLP.KeyValue("b", "2")], droppedAttributesCount: 3))
+        #expect(
+            rs.resource
+                == OTLP.Resource(
+                    attributes: [OTLP.KeyValue("a", "1"), OTLP.KeyValue("b", "2")], droppedAttributesCount: 3))
     }
 
     @Test("fast attribute helpers encode like the model")
@@ -91,7 +94,9 @@ private func spans(_ n: Int, name: String = "s", pad: Int = 0) -> [OTLP.Span] {
     }
 }
 
-private func flatSpans(_ body: [UInt8]) throws -> [(OTLP.Resource?, String, OTLP.InstrumentationScope?, String, OTLP.Span)] {
+private func flatSpans(
+    _ body: [UInt8]
+) throws -> [(OTLP.Resource?, String, OTLP.InstrumentationScope?, String, OTLP.Span)] {
     try OTLP.ExportTraceServiceRequest(decoding: body).resourceSpans.flatMap { rs in
         rs.scopeSpans.flatMap { ss in ss.spans.map { (rs.resource, rs.schemaURL, ss.scope, ss.schemaURL, $0) } }
     }
@@ -102,10 +107,12 @@ private func flatPoints(_ body: [UInt8]) throws -> [String] {
     try OTLP.ExportMetricsServiceRequest(decoding: body).resourceMetrics.flatMap { rm in
         rm.scopeMetrics.flatMap { sm in
             sm.metrics.flatMap { m -> [String] in
-                let ctx = "\(rm.resource.map { $0.serializedBytes() } ?? [])|\(sm.scope?.name ?? "-")|\(m.name)|\(m.unit)"
+                let ctx =
+                    "\(rm.resource.map { $0.serializedBytes() } ?? [])|\(sm.scope?.name ?? "-")|\(m.name)|\(m.unit)"
                 switch m.data {
                 case .gauge(let g): return g.dataPoints.map { "\(ctx)|g|\($0)" }
-                case .sum(let s): return s.dataPoints.map { "\(ctx)|s\(s.aggregationTemporality.rawValue)\(s.isMonotonic)|\($0)" }
+                case .sum(let s):
+                    return s.dataPoints.map { "\(ctx)|s\(s.aggregationTemporality.rawValue)\(s.isMonotonic)|\($0)" }
                 case .histogram(let h): return h.dataPoints.map { "\(ctx)|h\(h.aggregationTemporality.rawValue)|\($0)" }
                 case .exponentialHistogram(let e): return e.dataPoints.map { "\(ctx)|e|\($0)" }
                 case .summary(let s): return s.dataPoints.map { "\(ctx)|q|\($0)" }
@@ -122,7 +129,8 @@ struct WalkerTests {
         OTLP.ResourceSpans(
             resource: OTLP.Resource(attributes: [OTLP.KeyValue("service.name", "a")]),
             scopeSpans: [
-                OTLP.ScopeSpans(scope: OTLP.InstrumentationScope(name: "s1"), spans: spans(50, pad: 100), schemaURL: "u1"),
+                OTLP.ScopeSpans(
+                    scope: OTLP.InstrumentationScope(name: "s1"), spans: spans(50, pad: 100), schemaURL: "u1"),
                 OTLP.ScopeSpans(scope: OTLP.InstrumentationScope(name: "s2"), spans: spans(3)),
                 OTLP.ScopeSpans(scope: OTLP.InstrumentationScope(name: "empty")),
             ],
@@ -142,10 +150,12 @@ struct WalkerTests {
 
     @Test("frame + concatenation is a valid body")
     func framing() throws {
-        let a = Self.traces.resourceSpans[0], b = Self.traces.resourceSpans[2]
+        let a = Self.traces.resourceSpans[0]
+        let b = Self.traces.resourceSpans[2]
         var body = OTLPWalker.frame(a.serializedBytes())
         OTLPWalker.appendFramed(b.serializedBytes(), to: &body)
-        #expect(try OTLP.ExportTraceServiceRequest(decoding: body) == OTLP.ExportTraceServiceRequest(resourceSpans: [a, b]))
+        #expect(
+            try OTLP.ExportTraceServiceRequest(decoding: body) == OTLP.ExportTraceServiceRequest(resourceSpans: [a, b]))
         #expect(OTLPWalker.frame([1, 2]) == [0x0A, 0x02, 1, 2])
         #expect(OTLPWalker.frame([UInt8](repeating: 0, count: 300)).prefix(3) == [0x0A, 0xAC, 0x02])
     }
@@ -160,7 +170,9 @@ struct WalkerTests {
     static let traceLimits: [(Int, Int)] = [(2048, Int.max), (1 << 20, 10), (600, 3), (1, Int.max), (1 << 20, 1)]
     static let metricLimits: [(Int, Int)] = [(300, Int.max), (1 << 20, 2), (1 << 20, 1), (1500, 5)]
 
-    @Test("trace split: parts under the limits, same spans in order with their resource and scope", arguments: traceLimits)
+    @Test(
+        "trace split: parts under the limits, same spans in order with their resource and scope", arguments: traceLimits
+    )
     func traceSplit(maxBytes: Int, maxItems: Int) throws {
         let body = Self.traces.serializedBytes()
         let parts = try OTLPWalker.split(signal: .traces, body: body, maxBytes: maxBytes, maxItems: maxItems)
@@ -197,7 +209,9 @@ struct WalkerTests {
         let parts = try OTLPWalker.split(signal: .logs, body: req.serializedBytes(), maxBytes: 1000)
         #expect(parts.map(\.items) == [1, 1, 1])
         #expect(parts[1].bytes.count > 10_000)
-        let records = try parts.flatMap { try OTLP.ExportLogsServiceRequest(decoding: $0.bytes).resourceLogs[0].scopeLogs[0].logRecords }
+        let records = try parts.flatMap {
+            try OTLP.ExportLogsServiceRequest(decoding: $0.bytes).resourceLogs[0].scopeLogs[0].logRecords
+        }
         #expect(records == req.resourceLogs[0].scopeLogs[0].logRecords)
     }
 
@@ -238,10 +252,17 @@ struct WalkerTests {
         let out = try OTLP.ExportLogsServiceRequest(decoding: rw.rewrite(req.serializedBytes()))
         var want = req
         want.resourceLogs[0].resource = OTLP.Resource(
-            attributes: [OTLP.KeyValue("service.name", "kc"), OTLP.KeyValue("k8s.cluster.name", "prod"), OTLP.KeyValue("env", "ü")],
+            attributes: [
+                OTLP.KeyValue("service.name", "kc"), OTLP.KeyValue("k8s.cluster.name", "prod"),
+                OTLP.KeyValue("env", "ü"),
+            ],
             droppedAttributesCount: 2)
-        want.resourceLogs[1].resource = OTLP.Resource(attributes: [OTLP.KeyValue("k8s.cluster.name", "prod"), OTLP.KeyValue("env", "ü")])
-        want.resourceLogs[2].resource = OTLP.Resource(attributes: [OTLP.KeyValue("k8s.cluster.name", "prod"), OTLP.KeyValue("env", "ü")])
+        want.resourceLogs[1].resource = OTLP.Resource(attributes: [
+            OTLP.KeyValue("k8s.cluster.name", "prod"), OTLP.KeyValue("env", "ü"),
+        ])
+        want.resourceLogs[2].resource = OTLP.Resource(attributes: [
+            OTLP.KeyValue("k8s.cluster.name", "prod"), OTLP.KeyValue("env", "ü"),
+        ])
         #expect(out == want)
         #expect(try OTLPWalker.countItems(signal: .logs, body: rw.rewrite(req.serializedBytes())) == 5)
         // No attributes: identity.

@@ -8,7 +8,9 @@ private func written(_ body: (inout ProtoWriter) -> Void) -> [UInt8] {
     return w.finish()
 }
 
-private func decodeError(_ bytes: [UInt8], maxDepth: Int = 64, _ read: (inout ProtoReader) throws(ProtoDecodingError) -> Void) -> ProtoDecodingError? {
+private func decodeError(
+    _ bytes: [UInt8], maxDepth: Int = 64, _ read: (inout ProtoReader) throws(ProtoDecodingError) -> Void
+) -> ProtoDecodingError? {
     var r = ProtoReader(bytes, maxDepth: maxDepth)
     do {
         try read(&r)
@@ -38,12 +40,16 @@ struct WireTests {
 
     @Test("zigzag")
     func zigzag() {
-        let pairs32: [(Int32, UInt32)] = [(0, 0), (-1, 1), (1, 2), (-2, 3), (Int32.max, UInt32.max - 1), (Int32.min, UInt32.max)]
+        let pairs32: [(Int32, UInt32)] = [
+            (0, 0), (-1, 1), (1, 2), (-2, 3), (Int32.max, UInt32.max - 1), (Int32.min, UInt32.max),
+        ]
         for (v, z) in pairs32 {
             #expect(ProtoWriter.zigzag32(v) == z)
             #expect(ProtoWriter.unzigzag32(z) == v)
         }
-        let pairs64: [(Int64, UInt64)] = [(0, 0), (-1, 1), (1, 2), (Int64.max, UInt64.max - 1), (Int64.min, UInt64.max)]
+        let pairs64: [(Int64, UInt64)] = [
+            (0, 0), (-1, 1), (1, 2), (Int64.max, UInt64.max - 1), (Int64.min, UInt64.max),
+        ]
         for (v, z) in pairs64 {
             #expect(ProtoWriter.zigzag64(v) == z)
             #expect(ProtoWriter.unzigzag64(z) == v)
@@ -64,8 +70,14 @@ struct WireTests {
             w.bool(8, true)
             w.sfixed64(9, -2)
             // defaults: nothing written
-            w.uint64(20, 0); w.string(21, ""); w.bytes(22, [UInt8]()); w.bool(23, false); w.double(24, 0); w.fixed32(25, 0)
-            w.packedFixed64(26, []); w.int64(27, 0)
+            w.uint64(20, 0)
+            w.string(21, "")
+            w.bytes(22, [UInt8]())
+            w.bool(23, false)
+            w.double(24, 0)
+            w.fixed32(25, 0)
+            w.packedFixed64(26, [])
+            w.int64(27, 0)
         }
         #expect(bytes.prefix(3) == [0x08, 0x96, 0x01])
         var r = ProtoReader(bytes)
@@ -137,7 +149,9 @@ struct WireTests {
             w.uint64(3, 5)  // unpacked element of field 3
         }
         var r = ProtoReader(bytes)
-        var f1: [UInt64] = [], f2: [Double] = [], f3: [UInt64] = []
+        var f1: [UInt64] = []
+        var f2: [Double] = []
+        var f3: [UInt64] = []
         while let k = try r.nextField() {
             switch k.number {
             case 1: try r.appendFixed64(k, to: &f1)
@@ -206,14 +220,18 @@ struct MalformedInputTests {
 
     @Test("length past the end, and a declared length of 2 GB")
     func lengthPastEnd() {
-        #expect(readAll([0x0A, 0x05, 1, 2]) == ProtoDecodingError(offset: 1, reason: .lengthPastEnd(declared: 5, available: 2)))
+        #expect(
+            readAll([0x0A, 0x05, 1, 2])
+                == ProtoDecodingError(offset: 1, reason: .lengthPastEnd(declared: 5, available: 2)))
         // 2 GiB declared, nothing there: an error, and nothing allocated for it.
         let twoGB: [UInt8] = [0x0A, 0x80, 0x80, 0x80, 0x80, 0x08]
         #expect(readAll(twoGB)?.reason == .lengthPastEnd(declared: 1 << 31, available: 0))
         #expect(throws: ProtoDecodingError.self) { try OTLP.ExportLogsServiceRequest(decoding: twoGB) }
         #expect(throws: ProtoDecodingError.self) { try OTLPWalker.countItems(signal: .logs, body: twoGB) }
         // max UInt64 length
-        #expect(readAll([0x0A] + [UInt8](repeating: 0xFF, count: 9) + [0x01])?.reason == .lengthPastEnd(declared: UInt64.max, available: 0))
+        #expect(
+            readAll([0x0A] + [UInt8](repeating: 0xFF, count: 9) + [0x01])?.reason
+                == .lengthPastEnd(declared: UInt64.max, available: 0))
     }
 
     @Test("truncated fixed-width values")
@@ -237,13 +255,18 @@ struct MalformedInputTests {
         // Span.name (5) as a varint
         let span: [UInt8] = [0x28, 0x01]
         let e = decodeError(span) { r throws(ProtoDecodingError) in _ = try OTLP.Span(from: &r) }
-        #expect(e == ProtoDecodingError(offset: 0, reason: .wrongWireType(field: 5, expected: .lengthDelimited, actual: .varint)))
+        #expect(
+            e
+                == ProtoDecodingError(
+                    offset: 0, reason: .wrongWireType(field: 5, expected: .lengthDelimited, actual: .varint)))
         // Span.start_time_unix_nano (7, fixed64) as a varint, inside a request
         var w = ProtoWriter()
         w.message(1) { rs in rs.message(2) { ss in ss.message(2) { sp in sp.uint64(7, 5) } } }
         let body = w.finish()
         #expect(throws: ProtoDecodingError.self) { try OTLP.ExportTraceServiceRequest(decoding: body) }
-        let walkerError = #expect(throws: ProtoDecodingError.self) { try OTLPWalker.countItems(signal: .traces, body: body) }
+        let walkerError = #expect(throws: ProtoDecodingError.self) {
+            try OTLPWalker.countItems(signal: .traces, body: body)
+        }
         #expect(walkerError?.reason == .wrongWireType(field: 7, expected: .fixed64, actual: .varint))
         #expect(walkerError?.offset == 6)
     }
@@ -284,7 +307,9 @@ struct MalformedInputTests {
         #expect(throws: ProtoDecodingError.self) {
             try OTLPWalker.countItems(signal: .logs, body: Golden.logsRequest().serializedBytes(), maxDepth: 3)
         }
-        #expect(throws: Never.self) { try OTLPWalker.countItems(signal: .logs, body: Golden.logsRequest().serializedBytes()) }
+        #expect(throws: Never.self) {
+            try OTLPWalker.countItems(signal: .logs, body: Golden.logsRequest().serializedBytes())
+        }
     }
 
     @Test("unknown fields of every wire type are skipped")

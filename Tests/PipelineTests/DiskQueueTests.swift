@@ -2,12 +2,13 @@ import FluxtelTestSupport
 import Glibc
 import Logging
 import OTLPWire
-@testable import Pipeline
 import SelfTelemetry
 import ServiceLifecycle
 import ServiceLifecycleTestKit
 import Synchronization
 import Testing
+
+@testable import Pipeline
 
 /// A fresh directory under /tmp for one test.
 func temporaryDirectory(_ name: String = #function) -> String {
@@ -45,25 +46,33 @@ final class ManualWallClock: Sendable {
 @Suite struct DiskQueueTests {
     let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
-    func open(_ directory: String, maxBytes: Int = 1 << 20, policy: DiskQueueConfiguration.FullPolicy = .backpressure,
-              segmentBytes: Int? = nil, maxAge: Duration = .seconds(6 * 3600), clock: DiskQueue.WallClock? = nil,
-              sync: DiskQueueConfiguration.Sync = .batch, metrics: AgentMetrics = AgentMetrics()) throws -> DiskQueue {
+    func open(
+        _ directory: String, maxBytes: Int = 1 << 20, policy: DiskQueueConfiguration.FullPolicy = .backpressure,
+        segmentBytes: Int? = nil, maxAge: Duration = .seconds(6 * 3600), clock: DiskQueue.WallClock? = nil,
+        sync: DiskQueueConfiguration.Sync = .batch, metrics: AgentMetrics = AgentMetrics()
+    ) throws -> DiskQueue {
         try DiskQueue(
-            configuration: DiskQueueConfiguration(directory: directory, maxBytes: maxBytes, sync: sync, fullPolicy: policy,
-                                                  maxAge: maxAge, segmentBytes: segmentBytes),
+            configuration: DiskQueueConfiguration(
+                directory: directory, maxBytes: maxBytes, sync: sync, fullPolicy: policy,
+                maxAge: maxAge, segmentBytes: segmentBytes),
             metrics: metrics, logger: logger, wallClock: clock ?? DiskQueue.systemWallClock)
     }
 
     func pipeline(_ disk: DiskQueue, items: Int = 1000, metrics: AgentMetrics? = nil) -> Pipeline {
-        Pipeline(configuration: .init(maxBatchItems: items, batchTimeout: .milliseconds(20)), metrics: metrics ?? disk.metrics, disk: disk)
+        Pipeline(
+            configuration: .init(maxBatchItems: items, batchTimeout: .milliseconds(20)),
+            metrics: metrics ?? disk.metrics, disk: disk)
     }
 
     func service(_ pipeline: Pipeline, _ exporter: any BatchExporter) -> PipelineService {
-        PipelineService(pipeline: pipeline, exporters: [exporter], workers: 1, drainTimeout: .seconds(5), logger: logger)
+        PipelineService(
+            pipeline: pipeline, exporters: [exporter], workers: 1, drainTimeout: .seconds(5), logger: logger)
     }
 
     /// Runs the pipeline until `condition`, then shuts it down gracefully.
-    func run(_ pipeline: Pipeline, _ exporter: any BatchExporter, until condition: @escaping () -> Bool) async throws -> Bool {
+    func run(
+        _ pipeline: Pipeline, _ exporter: any BatchExporter, until condition: @escaping () -> Bool
+    ) async throws -> Bool {
         let service = self.service(pipeline, exporter)
         var met = false
         try await testGracefulShutdown { trigger in
@@ -81,7 +90,9 @@ final class ManualWallClock: Sendable {
             let disk = try open(directory, segmentBytes: 4096)
             let pipeline = self.pipeline(disk)
             for i in 0..<30 {
-                #expect(pipeline.offer(chunk(i % 2 == 0 ? .logs : .traces, bytes: 300, items: 1, fill: UInt8(i))) == .accepted)
+                #expect(
+                    pipeline.offer(chunk(i % 2 == 0 ? .logs : .traces, bytes: 300, items: 1, fill: UInt8(i)))
+                        == .accepted)
             }
             disk.syncOnce()
             #expect(segmentFiles(directory).count > 1, "small segments roll")
@@ -96,7 +107,9 @@ final class ManualWallClock: Sendable {
         #expect(try await run(pipeline, exporter) { exporter.batches.reduce(0) { $0 + $1.itemCount } == 30 })
         for signal in [Signal.logs, .traces] {
             let bodies = exporter.batches.filter { $0.signal == signal }.flatMap(\.body)
-            let expected = (0..<30).filter { ($0 % 2 == 0) == (signal == .logs) }.flatMap { [UInt8](repeating: UInt8($0), count: 300) }
+            let expected = (0..<30).filter { ($0 % 2 == 0) == (signal == .logs) }.flatMap {
+                [UInt8](repeating: UInt8($0), count: 300)
+            }
             #expect(bodies == expected, "\(signal) in append order")
         }
     }
@@ -123,9 +136,11 @@ final class ManualWallClock: Sendable {
             let disk = try open(directory)
             let pipeline = self.pipeline(disk, items: 1)
             for i in 0..<10 { #expect(pipeline.offer(chunk(bytes: 200, items: 1, fill: UInt8(i))) == .accepted) }
-            let exporter = RecordingExporter(pauseAfter: 5)  // exports five batches, then holds the rest until cancelled
-            let service = PipelineService(pipeline: pipeline, exporters: [exporter], workers: 1, drainTimeout: .milliseconds(100),
-                                          logger: logger)
+            // Exports five batches, then holds the rest until cancelled.
+            let exporter = RecordingExporter(pauseAfter: 5)
+            let service = PipelineService(
+                pipeline: pipeline, exporters: [exporter], workers: 1, drainTimeout: .milliseconds(100),
+                logger: logger)
             try await testGracefulShutdown { trigger in
                 async let run: Void = service.run()
                 try await exporter.waitForHeld(1)  // five exported, the sixth reached the exporter and is held
@@ -261,7 +276,9 @@ final class ManualWallClock: Sendable {
         let pipeline = self.pipeline(disk)
         let acks = AckLog()
         let queued = Mutex(0)
-        #expect(pipeline.offer(chunk(bytes: 100, items: 1, ack: acks.ack), queued: { queued.withLock { $0 += 1 } }) == .accepted)
+        #expect(
+            pipeline.offer(chunk(bytes: 100, items: 1, ack: acks.ack), queued: { queued.withLock { $0 += 1 } })
+                == .accepted)
         #expect(acks.all.isEmpty && queued.withLock { $0 } == 0, "nothing is durable before the fsync")
         disk.syncOnce()
         #expect(acks.all == [.persisted])

@@ -9,13 +9,18 @@ import Synchronization
 import Testing
 
 /// A framed chunk of `n` bytes (content irrelevant to the pipeline).
-func chunk(_ signal: Signal = .logs, bytes: Int, items: Int, ack: Acknowledgement? = nil, fill: UInt8 = 0x0A) -> TelemetryChunk {
-    TelemetryChunk(signal: signal, bytes: [UInt8](repeating: fill, count: bytes), itemCount: items, acknowledgement: ack)
+func chunk(
+    _ signal: Signal = .logs, bytes: Int, items: Int, ack: Acknowledgement? = nil, fill: UInt8 = 0x0A
+) -> TelemetryChunk {
+    TelemetryChunk(
+        signal: signal, bytes: [UInt8](repeating: fill, count: bytes), itemCount: items, acknowledgement: ack)
 }
 
 /// Records the acknowledgements; tests await them (`waitFor`), nothing polls.
 final class AckLog: Sendable {
-    private let state = Mutex<(outcomes: [DeliveryOutcome], waiters: [(count: Int, continuation: CheckedContinuation<Void, Never>)])>(([], []))
+    private let state = Mutex<
+        (outcomes: [DeliveryOutcome], waiters: [(count: Int, continuation: CheckedContinuation<Void, Never>)])
+    >(([], []))
     var ack: Acknowledgement {
         Acknowledgement { outcome in
             let woken = self.state.withLock { state in
@@ -48,12 +53,18 @@ final class AckLog: Sendable {
 @Suite(.timeLimit(.minutes(5))) struct PipelineTests {
     let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
-    func makeService(_ config: PipelineConfiguration, _ exporter: any BatchExporter, splitter: ChunkSplitter? = nil, drain: Duration = .seconds(5),
-                     clock: TimerClock = .continuous)
+    func makeService(
+        _ config: PipelineConfiguration, _ exporter: any BatchExporter, splitter: ChunkSplitter? = nil,
+        drain: Duration = .seconds(5),
+        clock: TimerClock = .continuous
+    )
         -> (Pipeline, PipelineService)
     {
         let pipeline = Pipeline(configuration: config, metrics: AgentMetrics(), splitter: splitter, clock: clock)
-        return (pipeline, PipelineService(pipeline: pipeline, exporters: [exporter], workers: 2, drainTimeout: drain, logger: logger))
+        return (
+            pipeline,
+            PipelineService(pipeline: pipeline, exporters: [exporter], workers: 2, drainTimeout: drain, logger: logger)
+        )
     }
 
     @Test func sealsOnMaxItemsWithoutWaitingForTheTimer() async throws {
@@ -72,7 +83,8 @@ final class AckLog: Sendable {
 
     @Test func sealsOnMaxBytesAndKeepsSignalsApart() async throws {
         let exporter = RecordingExporter()
-        let (pipeline, service) = makeService(.init(maxBatchItems: 1000, maxBatchBytes: 100, batchTimeout: .seconds(60)), exporter)
+        let (pipeline, service) = makeService(
+            .init(maxBatchItems: 1000, maxBatchBytes: 100, batchTimeout: .seconds(60)), exporter)
         try await testGracefulShutdown { trigger in
             async let run: Void = service.run()
             _ = pipeline.offer(chunk(.logs, bytes: 60, items: 1))
@@ -93,7 +105,8 @@ final class AckLog: Sendable {
     @Test func timeoutSealsAPartialBatch() async throws {
         let exporter = RecordingExporter()
         let time = ManualClock()
-        let (pipeline, service) = makeService(.init(maxBatchItems: 1000, batchTimeout: .milliseconds(50)), exporter, clock: time.clock)
+        let (pipeline, service) = makeService(
+            .init(maxBatchItems: 1000, batchTimeout: .milliseconds(50)), exporter, clock: time.clock)
         try await testGracefulShutdown { trigger in
             async let run: Void = service.run()
             _ = pipeline.offer(chunk(bytes: 10, items: 2))
@@ -162,7 +175,8 @@ final class AckLog: Sendable {
                 (Array(bytes[start..<min(bytes.count, start + maxBytes)]), 1)
             }
         }
-        let (pipeline, service) = makeService(.init(maxBatchItems: 100, maxBatchBytes: 100, batchTimeout: .seconds(60)), exporter, splitter: splitter)
+        let (pipeline, service) = makeService(
+            .init(maxBatchItems: 100, maxBatchBytes: 100, batchTimeout: .seconds(60)), exporter, splitter: splitter)
         let acks = AckLog()
         try await testGracefulShutdown { trigger in
             async let run: Void = service.run()
@@ -191,14 +205,16 @@ final class AckLog: Sendable {
 
     @Test func drainDeadlineFailsWhatIsStuck() async throws {
         let exporter = RecordingExporter(paused: true)  // never resumed: only the drain deadline ends the exports
-        let (pipeline, service) = makeService(.init(maxBatchItems: 1, batchTimeout: .seconds(60)), exporter, drain: .milliseconds(200))
+        let (pipeline, service) = makeService(
+            .init(maxBatchItems: 1, batchTimeout: .seconds(60)), exporter, drain: .milliseconds(200))
         let acks = AckLog()
         try await testGracefulShutdown { trigger in
             async let run: Void = service.run()
             for _ in 0..<3 { _ = pipeline.offer(chunk(bytes: 10, items: 1, ack: acks.ack)) }
             try await exporter.waitForHeld(2)
             trigger.triggerGracefulShutdown()
-            try await run  // returns only because the deadline cancelled the stuck exports (the suite's time limit catches a hang)
+            // Returns only because the deadline cancelled the stuck exports (the suite's time limit catches a hang).
+            try await run
         }
         #expect(exporter.batchCount == 0)
         #expect(acks.all == [.failed, .failed, .failed])
@@ -213,7 +229,9 @@ final class AckLog: Sendable {
         let maxBytes = 4 << 20
         let time = ManualClock()
         let (pipeline, service) = makeService(
-            .init(maxBatchItems: 100_000, maxBatchBytes: maxBytes, batchTimeout: .milliseconds(50), queueMaxBytes: 64 << 20), exporter,
+            .init(
+                maxBatchItems: 100_000, maxBatchBytes: maxBytes, batchTimeout: .milliseconds(50),
+                queueMaxBytes: 64 << 20), exporter,
             clock: time.clock)
         try await testGracefulShutdown { trigger in
             async let run: Void = service.run()

@@ -29,7 +29,8 @@ func parseError(_ text: String, _ format: ExpositionFormat = .prometheusText) ->
         #expect(exposition.families.count == 67)
         let histogram = try #require(exposition.family(named: "gotk_reconcile_duration_seconds"))
         #expect(histogram.type == .histogram)
-        #expect(exposition.string(histogram.help) == "The duration in seconds of a GitOps Toolkit resource reconciliation.")
+        #expect(
+            exposition.string(histogram.help) == "The duration in seconds of a GitOps Toolkit resource reconciliation.")
         let samples = exposition.samples(ofFamily: "gotk_reconcile_duration_seconds")
         #expect(samples.count == 4 * 13)
         let buckets = samples.filter { $0.suffix == .bucket }
@@ -136,7 +137,8 @@ func parseError(_ text: String, _ format: ExpositionFormat = .prometheusText) ->
     }
 
     @Test func seriesHashIsOrderIndependentAndLabelSensitive() throws {
-        let exposition = try parse("m{a=\"1\",b=\"2\"} 1\nm{b=\"2\",a=\"1\"} 1\nm{a=\"1\",b=\"3\"} 1\nn{a=\"1\",b=\"2\"} 1\n")
+        let exposition = try parse(
+            "m{a=\"1\",b=\"2\"} 1\nm{b=\"2\",a=\"1\"} 1\nm{a=\"1\",b=\"3\"} 1\nn{a=\"1\",b=\"2\"} 1\n")
         let hashes = exposition.samples.map(\.seriesHash)
         #expect(hashes[0] == hashes[1])
         #expect(hashes[0] != hashes[2])

@@ -9,7 +9,8 @@ let testTarget = TargetInfo(
 
 /// Parses, converts and decodes one scrape with the project's OTLP model.
 func convert(
-    _ text: String, format: ExpositionFormat = .prometheusText, tracker: inout SeriesTracker, time: UInt64 = 1_000_000_000_000,
+    _ text: String, format: ExpositionFormat = .prometheusText, tracker: inout SeriesTracker,
+    time: UInt64 = 1_000_000_000_000,
     options: ConversionOptions = ConversionOptions(), target: TargetInfo = testTarget
 ) throws -> (OTLP.ResourceMetrics, ConvertedScrape) {
     let exposition = try ExpositionParser.parse(Array(text.utf8), format: format)
@@ -98,7 +99,8 @@ extension Array where Element == OTLP.KeyValue {
         var tracker = SeriesTracker()
         let t0: UInt64 = 1_000_000_000_000
         func counterPoint(_ value: Int, at time: UInt64) throws -> OTLP.NumberDataPoint? {
-            let (resource, _) = try convert("# TYPE c_total counter\nc_total{a=\"b\"} \(value)\n", tracker: &tracker, time: time)
+            let (resource, _) = try convert(
+                "# TYPE c_total counter\nc_total{a=\"b\"} \(value)\n", tracker: &tracker, time: time)
             guard case .sum(let sum) = resource.metric("c_total")?.data else { return nil }
             return sum.dataPoints.first
         }
@@ -137,8 +139,11 @@ extension Array where Element == OTLP.KeyValue {
 
     @Test func disappearingSeriesGetsOneStalePoint() throws {
         var tracker = SeriesTracker()
-        _ = try convert("# TYPE g gauge\ng{a=\"1\"} 1\ng{a=\"2\"} 2\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 1\nh_count 1\nh_sum 1\n", tracker: &tracker)
-        let (resource, converted) = try convert("# TYPE g gauge\ng{a=\"1\"} 1\n", tracker: &tracker, time: 2_000_000_000_000)
+        _ = try convert(
+            "# TYPE g gauge\ng{a=\"1\"} 1\ng{a=\"2\"} 2\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 1\nh_count 1\nh_sum 1\n",
+            tracker: &tracker)
+        let (resource, converted) = try convert(
+            "# TYPE g gauge\ng{a=\"1\"} 1\n", tracker: &tracker, time: 2_000_000_000_000)
         #expect(converted.staleSeries == 2)
         let stale = resource.metrics.filter { $0.name == "g" || $0.name == "h" }
         var flagged = 0
@@ -170,7 +175,8 @@ extension Array where Element == OTLP.KeyValue {
             durationSeconds: 0.5)
         #expect(converted.staleSeries == 2)
         #expect(converted.report.up == false)
-        let resource = try #require(try OTLP.ExportMetricsServiceRequest(decoding: converted.bytes).resourceMetrics.first)
+        let resource = try #require(
+            try OTLP.ExportMetricsServiceRequest(decoding: converted.bytes).resourceMetrics.first)
         guard case .gauge(let up) = resource.metric("up")?.data else {
             Issue.record("no up")
             return
@@ -181,7 +187,8 @@ extension Array where Element == OTLP.KeyValue {
 
     @Test func filterIsPerFamily() throws {
         var tracker = SeriesTracker()
-        let options = ConversionOptions(filter: MetricFilter(include: ["gotk_*", "workqueue_*"], exclude: ["workqueue_depth"]))
+        let options = ConversionOptions(
+            filter: MetricFilter(include: ["gotk_*", "workqueue_*"], exclude: ["workqueue_depth"]))
         let text = String(decoding: try fixtureBytes(), as: UTF8.self)
         let (resource, converted) = try convert(text, tracker: &tracker, options: options)
         let names = Set(resource.metrics.map(\.name))
@@ -208,7 +215,8 @@ extension Array where Element == OTLP.KeyValue {
             nocount_bucket{le="+Inf"} 5
             """, tracker: &tracker)
         #expect(resource.metric("nocount") == nil)
-        guard case .histogram(let e) = resource.metric("e")?.data, case .histogram(let u) = resource.metric("u")?.data else {
+        guard case .histogram(let e) = resource.metric("e")?.data, case .histogram(let u) = resource.metric("u")?.data
+        else {
             Issue.record("missing")
             return
         }
@@ -241,7 +249,9 @@ extension Array where Element == OTLP.KeyValue {
         let rules = [
             try RelabelRule(action: .drop, sourceLabels: ["__name__"], regex: "go_.*"),
             try RelabelRule(action: .keep, sourceLabels: ["kind"], regex: "Kustomization|"),
-            try RelabelRule(action: .replace, sourceLabels: ["namespace", "name"], regex: "(.*);(.*)", targetLabel: "object", replacement: "$1/${2}"),
+            try RelabelRule(
+                action: .replace, sourceLabels: ["namespace", "name"], regex: "(.*);(.*)", targetLabel: "object",
+                replacement: "$1/${2}"),
             try RelabelRule(action: .labeldrop, regex: "namespace"),
             try RelabelRule(action: .labelkeep, regex: "kind|object|controller|result"),
         ]
@@ -252,7 +262,11 @@ extension Array where Element == OTLP.KeyValue {
             Issue.record("histogram dropped")
             return
         }
-        #expect(h.dataPoints.map { $0.attributes["object"] } == ["flux-system/apps", "flux-system/flux-system", "flux-system/infra-configs", "flux-system/infra-controllers"])
+        #expect(
+            h.dataPoints.map { $0.attributes["object"] } == [
+                "flux-system/apps", "flux-system/flux-system", "flux-system/infra-configs",
+                "flux-system/infra-controllers",
+            ])
         #expect(h.dataPoints[0].attributes["namespace"] == nil)
         #expect(h.dataPoints[0].attributes["name"] == nil)
         #expect(converted.report.samplesPostRelabeling < converted.report.samplesScraped)

@@ -14,7 +14,8 @@ import Testing
     /// and remove targets.
     @Test func scrapesOnlyThisNodesAnnotatedPodsAndFollowsTheWatch() async throws {
         let metrics = try await HTTPSink.start(
-            fallback: .init(status: .ok, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array("gotk_x 1\n".utf8)))
+            fallback: .init(
+                status: .ok, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array("gotk_x 1\n".utf8)))
         let p = metrics.port
         let podList = """
             {"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"100"},"items":[
@@ -24,7 +25,8 @@ import Testing
             ]}
             """
         let api = try await FakeKubernetesAPI.start(podList: podList)
-        let tokenFile = FileManager.default.temporaryDirectory.appendingPathComponent("fluxtel-token-\(UUID().uuidString)")
+        let tokenFile = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "fluxtel-token-\(UUID().uuidString)")
         try "test-token\n".write(to: tokenFile, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: tokenFile) }
 
@@ -36,7 +38,8 @@ import Testing
             logger: quietLogger)
         let receiver = PrometheusReceiver(
             targets: [], discovery: discovery,
-            settings: ScrapeSettings(interval: .milliseconds(100), timeout: .milliseconds(90)), pipeline: makePipeline(),
+            settings: ScrapeSettings(interval: .milliseconds(100), timeout: .milliseconds(90)),
+            pipeline: makePipeline(),
             metrics: AgentMetrics(), logger: quietLogger)
         func scrapedPaths() -> Set<String> { Set(metrics.requests.map(\.path)) }
 
@@ -47,16 +50,28 @@ import Testing
             #expect(await eventually { api.openWatches == 1 })
 
             // A new annotated pod on this node, and one on another node.
-            api.send(event: #"{"type":"ADDED","object":\#(podJSON(name: "notification-controller-a", node: "node-a", port: p, path: "/nc-a", app: "notification-controller"))}"#)
-            api.send(event: #"{"type":"ADDED","object":\#(podJSON(name: "helm-controller-b2", node: "node-b", port: p, path: "/hc-b2", app: "helm-controller"))}"#)
+            api.send(
+                event:
+                    #"{"type":"ADDED","object":\#(podJSON(name: "notification-controller-a", node: "node-a", port: p, path: "/nc-a", app: "notification-controller"))}"#
+            )
+            api.send(
+                event:
+                    #"{"type":"ADDED","object":\#(podJSON(name: "helm-controller-b2", node: "node-b", port: p, path: "/hc-b2", app: "helm-controller"))}"#
+            )
             api.send(event: #"{"type":"BOOKMARK","object":{"kind":"Pod","metadata":{"resourceVersion":"120"}}}"#)
-            #expect(await eventually {
-                receiver.activeTargets == ["flux-system/kustomize-controller-a", "flux-system/notification-controller-a"]
-            })
+            #expect(
+                await eventually {
+                    receiver.activeTargets == [
+                        "flux-system/kustomize-controller-a", "flux-system/notification-controller-a",
+                    ]
+                })
             #expect(await eventually { scrapedPaths().contains("/nc-a") })
 
             // Deleting a pod removes its target.
-            api.send(event: #"{"type":"DELETED","object":\#(podJSON(name: "kustomize-controller-a", node: "node-a", port: p, path: "/kc-a"))}"#)
+            api.send(
+                event:
+                    #"{"type":"DELETED","object":\#(podJSON(name: "kustomize-controller-a", node: "node-a", port: p, path: "/kc-a"))}"#
+            )
             #expect(await eventually { receiver.activeTargets == ["flux-system/notification-controller-a"] })
             let scrapesAfterDelete = metrics.requests.filter { $0.path == "/kc-a" }.count
             // Three more scrapes of the remaining target prove the scrape loop went round after the
@@ -102,7 +117,9 @@ import Testing
         let value = try JSONParser.parse(Array(#"{"a":[1,-2.5e3,true,false,null,"x\u00e9\ud83d\ude00\n"]}"#.utf8))
         #expect(value["a"]?.array?[1] == .number(-2500))
         #expect(value["a"]?.array?[5] == .string("xé😀\n"))
-        for garbage in ["", "{", "{\"a\"}", "[1,]", "\"\\ud800\"", "tru", "{\"a\":1}x", String(repeating: "[", count: 500)] {
+        for garbage in [
+            "", "{", "{\"a\"}", "[1,]", "\"\\ud800\"", "tru", "{\"a\":1}x", String(repeating: "[", count: 500),
+        ] {
             #expect(throws: JSONError.self) { try JSONParser.parse(Array(garbage.utf8)) }
         }
     }

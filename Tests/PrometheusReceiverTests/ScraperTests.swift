@@ -1,7 +1,7 @@
-import FluxtelTestSupport
-import HTTPClient
 import Compression
+import FluxtelTestSupport
 import Foundation
+import HTTPClient
 import OTLPWire
 import Pipeline
 import SelfTelemetry
@@ -62,7 +62,10 @@ private func fixture(requeueAfter value: Int) throws -> [UInt8] {
         for resource in resources {
             let attributes = (resource["resource"] as? [String: Any])?["attributes"] as? [[String: Any]] ?? []
             let keys = attributes.compactMap { $0["key"] as? String }
-            #expect(keys.starts(with: ["service.name", "service.instance.id", "server.address", "server.port", "url.scheme"]))
+            #expect(
+                keys.starts(with: [
+                    "service.name", "service.instance.id", "server.address", "server.port", "url.scheme",
+                ]))
             let scope = try #require((resource["scope_metrics"] as? [[String: Any]])?.first)
             let metrics = try #require(scope["metrics"] as? [[String: Any]])
             let histogram = try #require(metrics.first { $0["name"] as? String == "gotk_reconcile_duration_seconds" })
@@ -136,7 +139,8 @@ private func fixture(requeueAfter value: Int) throws -> [UInt8] {
             fallback: .init(status: .ok, headers: [textContentType], body: Array("m 1\n".utf8), delay: .seconds(3)))
         let client = HTTPClient()
         var scraper = try makeScraper(
-            url: "\(sink.baseURL)/metrics", settings: ScrapeSettings(timeout: .milliseconds(300)), pipeline: makePipeline(),
+            url: "\(sink.baseURL)/metrics", settings: ScrapeSettings(timeout: .milliseconds(300)),
+            pipeline: makePipeline(),
             client: client)
         let converted = await scraper.scrapeOnce()
         await client.shutdown()
@@ -182,7 +186,11 @@ private func fixture(requeueAfter value: Int) throws -> [UInt8] {
         #expect(scraper.lastFailure?.contains("line 3") == true, "\(scraper.lastFailure ?? "")")
         // Never half-applied: only the five up/scrape_* series.
         let resource = try decodedResource(converted)
-        #expect(resource.metrics.map(\.name).sorted() == ["scrape_duration_seconds", "scrape_samples_post_metric_relabeling", "scrape_samples_scraped", "scrape_series_added", "up"])
+        #expect(
+            resource.metrics.map(\.name).sorted() == [
+                "scrape_duration_seconds", "scrape_samples_post_metric_relabeling", "scrape_samples_scraped",
+                "scrape_series_added", "up",
+            ])
     }
 
     @Test func seriesThatDisappearGoStaleThroughTheScraper() async throws {
@@ -227,7 +235,8 @@ private func fixture(requeueAfter value: Int) throws -> [UInt8] {
     }
 
     @Test func fullQueueDropsTheScrapeAndCountsIt() async throws {
-        let sink = try await HTTPSink.start(fallback: .init(status: .ok, headers: [textContentType], body: try fixtureBytes()))
+        let sink = try await HTTPSink.start(
+            fallback: .init(status: .ok, headers: [textContentType], body: try fixtureBytes()))
         let client = HTTPClient()
         let metrics = AgentMetrics()
         let pipeline = Pipeline(configuration: PipelineConfiguration(queueMaxBytes: 1024), metrics: metrics)
@@ -245,7 +254,8 @@ private func fixture(requeueAfter value: Int) throws -> [UInt8] {
     }
 
     @Test func receiverServiceScrapesStaticTargetsOnItsInterval() async throws {
-        let sink = try await HTTPSink.start(fallback: .init(status: .ok, headers: [textContentType], body: try fixtureBytes()))
+        let sink = try await HTTPSink.start(
+            fallback: .init(status: .ok, headers: [textContentType], body: try fixtureBytes()))
         let exporter = RecordingExporter()
         let pipeline = makePipeline()
         let service = PipelineService(

@@ -28,7 +28,8 @@ import Testing
     }
 
     /// Only `gotk_*` kept, as the default config does: `process_start_time_seconds` is read all the same.
-    static let gotkOnly = ConversionOptions(filter: MetricFilter(include: ["gotk_*", "controller_runtime_*"], exclude: []))
+    static let gotkOnly = ConversionOptions(
+        filter: MetricFilter(include: ["gotk_*", "controller_runtime_*"], exclude: []))
 
     /// Start times of the counter and the histogram after one scrape (nil: not in the scrape).
     func starts(_ text: String?, tracker: inout SeriesTracker, at time: UInt64) throws -> [UInt64?] {
@@ -36,7 +37,8 @@ import Testing
         let converted = MetricsConverter.convert(
             exposition, target: testTarget, options: Self.gotkOnly, tracker: &tracker, scrapeTimeNanos: time,
             durationSeconds: 0.01)
-        let resource = try #require(try OTLP.ExportMetricsServiceRequest(decoding: converted.bytes).resourceMetrics.first)
+        let resource = try #require(
+            try OTLP.ExportMetricsServiceRequest(decoding: converted.bytes).resourceMetrics.first)
         #expect(resource.metric("process_start_time_seconds") == nil, "filtered out, yet read")
         var counter: UInt64?
         var histogram: UInt64?
@@ -55,8 +57,12 @@ import Testing
 
     @Test func processStartTimeIsTheStartTime() throws {
         var tracker = SeriesTracker()
-        #expect(try starts(Self.exposition(count: 5), tracker: &tracker, at: Self.t0) == [Self.processStartNanos, Self.processStartNanos])
-        #expect(try starts(Self.exposition(count: 9), tracker: &tracker, at: Self.t0 + 30 * Self.second)
+        #expect(
+            try starts(Self.exposition(count: 5), tracker: &tracker, at: Self.t0) == [
+                Self.processStartNanos, Self.processStartNanos,
+            ])
+        #expect(
+            try starts(Self.exposition(count: 9), tracker: &tracker, at: Self.t0 + 30 * Self.second)
                 == [Self.processStartNanos, Self.processStartNanos])
     }
 
@@ -76,8 +82,11 @@ import Testing
     func aFailedScrapeKeepsTheStartTime(servesProcessStart: Bool) throws {
         func text(_ count: Int) -> String {
             let text = Self.exposition(count: count)
-            return servesProcessStart ? text : String(text.split(separator: "\n").filter { !$0.contains("process_start") }
-                .joined(separator: "\n")) + "\n"
+            return servesProcessStart
+                ? text
+                : String(
+                    text.split(separator: "\n").filter { !$0.contains("process_start") }
+                        .joined(separator: "\n")) + "\n"
         }
         var tracker = SeriesTracker()
         let first = try starts(text(5), tracker: &tracker, at: Self.t0)
@@ -90,8 +99,10 @@ import Testing
 
     /// Past the staleness window (5 minutes) a returning series is new.
     @Test func aSeriesBackAfterTheStalenessWindowStartsAgain() throws {
-        let text = String(Self.exposition(count: 5).split(separator: "\n").filter { !$0.contains("process_start") }
-            .joined(separator: "\n")) + "\n"
+        let text =
+            String(
+                Self.exposition(count: 5).split(separator: "\n").filter { !$0.contains("process_start") }
+                    .joined(separator: "\n")) + "\n"
         var tracker = SeriesTracker()
         _ = try starts(text, tracker: &tracker, at: Self.t0)
         _ = try starts(nil, tracker: &tracker, at: Self.t0 + Self.second)
@@ -105,12 +116,15 @@ import Testing
         var tracker = SeriesTracker()
         _ = try starts(Self.exposition(count: 50), tracker: &tracker, at: Self.t0)
         let restarted = Self.processStart + 600
-        let after = try starts(Self.exposition(count: 2, processStart: restarted), tracker: &tracker, at: Self.t0 + 630 * Self.second)
+        let after = try starts(
+            Self.exposition(count: 2, processStart: restarted), tracker: &tracker, at: Self.t0 + 630 * Self.second)
         #expect(after == [nanos(fromSeconds: restarted), nanos(fromSeconds: restarted)])
 
         var plain = SeriesTracker()
-        let noProcess = String(Self.exposition(count: 50).split(separator: "\n").filter { !$0.contains("process_start") }
-            .joined(separator: "\n")) + "\n"
+        let noProcess =
+            String(
+                Self.exposition(count: 50).split(separator: "\n").filter { !$0.contains("process_start") }
+                    .joined(separator: "\n")) + "\n"
         _ = try starts(noProcess, tracker: &plain, at: Self.t0)
         let dropped = noProcess.replacingOccurrences(of: " 50", with: " 1")
         let reset = Self.t0 + 30 * Self.second

@@ -41,7 +41,9 @@ import Testing
         board.exportFailed(.metrics, error: "bad \u{1}\t\\ \"end\"", at: 1)
         board.exportDisabled("fluxtel.yaml:7:15: no endpoint")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(board.render())) as? [String: Any])
-        #expect((json["signals"] as? [String: [String: Any]])?["metrics"]?["last_error"] as? String == "bad \u{1}\t\\ \"end\"")
+        #expect(
+            (json["signals"] as? [String: [String: Any]])?["metrics"]?["last_error"] as? String
+                == "bad \u{1}\t\\ \"end\"")
         #expect(json["export_disabled"] as? String == "fluxtel.yaml:7:15: no endpoint")
     }
 }

@@ -37,13 +37,16 @@ public final class AgentProcess: @unchecked Sendable {
             let path = InteropPython.packageRoot.appendingPathComponent(".build/\(configuration)/fluxtel").path
             if FileManager.default.isExecutableFile(atPath: path) { return path }
         }
-        throw InteropPython.Missing(description: "no fluxtel binary under .build/: run `swift build --product fluxtel` (scripts/test does)")
+        throw InteropPython.Missing(
+            description: "no fluxtel binary under .build/: run `swift build --product fluxtel` (scripts/test does)")
     }
 
     /// Starts `fluxtel arguments...`; output goes to `<logPrefix>.stdout` and `<logPrefix>.stderr`.
     /// `wrapper` (e.g. `["/usr/bin/prlimit", "--fsize=1048576", "--"]`) runs the binary through a
     /// command that execs it, so the process (and its pid) is still the agent's.
-    public init(_ arguments: [String], logPrefix: String, environment: [String: String] = [:], wrapper: [String] = []) throws {
+    public init(
+        _ arguments: [String], logPrefix: String, environment: [String: String] = [:], wrapper: [String] = []
+    ) throws {
         process = Process()
         if let command = wrapper.first {
             process.executableURL = URL(fileURLWithPath: command)
@@ -62,7 +65,8 @@ public final class AgentProcess: @unchecked Sendable {
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
         process.terminationHandler = { [weak self] process in
-            let status = Exit(status: process.terminationStatus, signalled: process.terminationReason == .uncaughtSignal)
+            let status = Exit(
+                status: process.terminationStatus, signalled: process.terminationReason == .uncaughtSignal)
             guard let self else { return }
             let waiters = self.exit.withLock { exit in
                 exit.status = status
@@ -134,9 +138,10 @@ public final class AgentProcess: @unchecked Sendable {
             ports.withLock { $0[message] = port }
             return port
         }
-        throw Failure(description: """
-            the agent \(gone ? "exited before it logged" : "did not log") "\(message)": \(stderr.suffix(2000))
-            """)
+        throw Failure(
+            description: """
+                the agent \(gone ? "exited before it logged" : "did not log") "\(message)": \(stderr.suffix(2000))
+                """)
     }
 
     /// The port of `"address":"host:port"` in the first line of `log` with `"msg":"<message>"`.
@@ -145,7 +150,9 @@ public final class AgentProcess: @unchecked Sendable {
         for line in log.split(separator: "\n") where line.contains(needle) {
             guard let range = line.range(of: #""address":""#) else { continue }
             let address = line[range.upperBound...].prefix { $0 != "\"" }
-            if let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) { return port }
+            if let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) {
+                return port
+            }
         }
         return nil
     }
@@ -160,9 +167,10 @@ public final class AgentProcess: @unchecked Sendable {
             return ready || !isRunning
         }
         guard ready else {
-            throw Failure(description: """
-                the agent \(isRunning ? "did not become ready" : "exited before it was ready"): \(stderr.suffix(2000))
-                """)
+            throw Failure(
+                description: """
+                    the agent \(isRunning ? "did not become ready" : "exited before it was ready"): \(stderr.suffix(2000))
+                    """)
         }
     }
 
@@ -172,7 +180,9 @@ public final class AgentProcess: @unchecked Sendable {
         let port = try await telemetryPort
         var text: String?
         _ = await eventually(timeout) {
-            if let response = await LoopbackHTTP.fetch(port: port, path: "/metrics"), response.status == 200, !response.body.isEmpty {
+            if let response = await LoopbackHTTP.fetch(port: port, path: "/metrics"), response.status == 200,
+                !response.body.isEmpty
+            {
                 text = String(decoding: response.body, as: UTF8.self)
             }
             return text != nil || !isRunning
@@ -209,20 +219,26 @@ public enum LoopbackHTTP {
 
     /// `request(...)` on a thread of its own, so the wait never blocks a thread of the Swift
     /// concurrency pool (other tasks' timers run there).
-    public static func fetch(port: Int, method: String = "GET", path: String, headers: [(String, String)] = [],
-                             body: [UInt8] = [], timeoutSeconds: Int = 5) async -> Response? {
+    public static func fetch(
+        port: Int, method: String = "GET", path: String, headers: [(String, String)] = [],
+        body: [UInt8] = [], timeoutSeconds: Int = 5
+    ) async -> Response? {
         await withCheckedContinuation { (done: CheckedContinuation<Response?, Never>) in
             Thread {
-                done.resume(returning: request(port: port, method: method, path: path, headers: headers, body: body,
-                                               timeoutSeconds: timeoutSeconds))
+                done.resume(
+                    returning: request(
+                        port: port, method: method, path: path, headers: headers, body: body,
+                        timeoutSeconds: timeoutSeconds))
             }.start()
         }
     }
 
     /// One request (`Connection: close`); nil when the connection failed or no complete status line
     /// arrived within `timeoutSeconds`.
-    public static func request(port: Int, method: String = "GET", path: String, headers: [(String, String)] = [],
-                               body: [UInt8] = [], timeoutSeconds: Int = 5) -> Response? {
+    public static func request(
+        port: Int, method: String = "GET", path: String, headers: [(String, String)] = [],
+        body: [UInt8] = [], timeoutSeconds: Int = 5
+    ) -> Response? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -234,10 +250,13 @@ public enum LoopbackHTTP {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard connected == 0 else { return nil }
-        var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\nContent-Length: \(body.count)\r\n"
+        var head =
+            "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\nContent-Length: \(body.count)\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         head += "\r\n"
         let request = Array(head.utf8) + body
@@ -256,10 +275,11 @@ public enum LoopbackHTTP {
         }
         let separator: [UInt8] = [13, 10, 13, 10]
         guard response.count >= 12, response.starts(with: Array("HTTP/1.".utf8)),
-              let end = (0...(response.count - 4)).first(where: { response[$0..<$0 + 4].elementsEqual(separator) })
+            let end = (0...(response.count - 4)).first(where: { response[$0..<$0 + 4].elementsEqual(separator) })
         else { return nil }
         let lines = String(decoding: response[..<end], as: UTF8.self).split(separator: "\r\n")
-        guard let statusLine = lines.first, statusLine.count >= 12, let status = Int(statusLine.dropFirst(9).prefix(3)) else {
+        guard let statusLine = lines.first, statusLine.count >= 12, let status = Int(statusLine.dropFirst(9).prefix(3))
+        else {
             return nil
         }
         let fields = lines.dropFirst().compactMap { line -> (String, String)? in

@@ -42,8 +42,10 @@ public final class HTTPSink: Sendable {
         /// Never answer: the request is recorded, the connection stays open until the client gives up.
         public var neverAnswer: Bool
 
-        public init(status: HTTPResponseStatus, headers: [(String, String)] = [], body: [UInt8] = [], delay: Duration? = nil,
-                    neverAnswer: Bool = false) {
+        public init(
+            status: HTTPResponseStatus, headers: [(String, String)] = [], body: [UInt8] = [], delay: Duration? = nil,
+            neverAnswer: Bool = false
+        ) {
             self.status = status
             self.headers = headers
             self.body = body
@@ -134,7 +136,9 @@ public final class HTTPSink: Sendable {
         self.scheme = scheme
     }
 
-    public static func start(responses: [Response] = [], fallback: Response = .ok, tls: TLS? = nil) async throws -> HTTPSink {
+    public static func start(
+        responses: [Response] = [], fallback: Response = .ok, tls: TLS? = nil
+    ) async throws -> HTTPSink {
         var sslContext: NIOSSLContext?
         if let tls {
             var configuration = TLSConfiguration.makeServerConfiguration(
@@ -253,7 +257,9 @@ public final class HTTPSink: Sendable {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bindSocket(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bindSocket(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0 else {
             let error = PlaceholderError(port: port, errno: errno)
@@ -274,7 +280,8 @@ public final class HTTPSink: Sendable {
 
     /// Returns every request so far as soon as at least `count` arrived; throws `SinkTimeout` if they
     /// did not within `timeout` (a hang bound, scaled by `FLUXTEL_TEST_TIME_SCALE`).
-    public func waitForRequests(atLeast count: Int, timeout: Duration = .seconds(60)) async throws -> [RecordedRequest] {
+    public func waitForRequests(atLeast count: Int, timeout: Duration = .seconds(60)) async throws -> [RecordedRequest]
+    {
         let id = state.withLock { state in
             defer { state.nextWaiter += 1 }
             return state.nextWaiter
@@ -320,7 +327,9 @@ public final class HTTPSink: Sendable {
             seen = all.count
             // Already scaled: wait out what is left of the bound.
             let left = (deadline - ContinuousClock.now) / TestTime.scale
-            guard left > .zero else { throw SinkTimeout(expected: seen + 1, received: seen, waited: TestTime.scaled(timeout)) }
+            guard left > .zero else {
+                throw SinkTimeout(expected: seen + 1, received: seen, waited: TestTime.scaled(timeout))
+            }
             all = try await waitForRequests(atLeast: seen + 1, timeout: left)
         }
     }

@@ -55,7 +55,10 @@ struct ConditionWaiters<State>: ~Copyable {
         return nextID
     }
 
-    mutating func add(_ id: UInt64, _ condition: @escaping @Sendable (State) -> Bool, _ continuation: CheckedContinuation<Void, any Error>) {
+    mutating func add(
+        _ id: UInt64, _ condition: @escaping @Sendable (State) -> Bool,
+        _ continuation: CheckedContinuation<Void, any Error>
+    ) {
         waiters[id] = Waiter(condition: condition, continuation: continuation)
     }
 

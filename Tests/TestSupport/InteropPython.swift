@@ -14,13 +14,15 @@ public enum InteropPython {
 
     /// The interpreter's path, or an error saying how to create it.
     public static func path() throws -> String {
-        let path = ProcessInfo.processInfo.environment["FLUXTEL_PYTHON"].flatMap { $0.isEmpty ? nil : $0 }
+        let path =
+            ProcessInfo.processInfo.environment["FLUXTEL_PYTHON"].flatMap { $0.isEmpty ? nil : $0 }
             ?? packageRoot.appendingPathComponent(".venv/bin/python3").path
         guard FileManager.default.isExecutableFile(atPath: path) else {
-            throw Missing(description: """
-                no Python for the interop tests at \(path): run ./scripts/bootstrap --python (creates .venv from \
-                Tests/Interop/requirements.txt) or set FLUXTEL_PYTHON
-                """)
+            throw Missing(
+                description: """
+                    no Python for the interop tests at \(path): run ./scripts/bootstrap --python (creates .venv from \
+                    Tests/Interop/requirements.txt) or set FLUXTEL_PYTHON
+                    """)
         }
         return path
     }
@@ -33,7 +35,8 @@ public enum GoldenScript {
     public static func run(_ args: [String]) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try InteropPython.path())
-        process.arguments = [InteropPython.packageRoot.appendingPathComponent("Tests/Interop/otlp_golden.py").path] + args
+        process.arguments =
+            [InteropPython.packageRoot.appendingPathComponent("Tests/Interop/otlp_golden.py").path] + args
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe

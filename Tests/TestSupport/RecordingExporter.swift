@@ -191,7 +191,9 @@ public final class RecordingExporter: BatchExporter {
                 for resourceLogs in request.resourceLogs {
                     let resource = resourceLogs.resource?.attributes ?? []
                     for scope in resourceLogs.scopeLogs {
-                        for record in scope.logRecords { decoded.append(ExportedLogRecord(record: record, resource: resource)) }
+                        for record in scope.logRecords {
+                            decoded.append(ExportedLogRecord(record: record, resource: resource))
+                        }
                     }
                 }
             } else {

@@ -11,12 +11,14 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
         if let text = ProcessInfo.processInfo.environment["FLUXTEL_TEST_SEED"]?.trimmingCharacters(in: .whitespaces),
             let seed = text.lowercased().hasPrefix("0x") ? UInt64(text.dropFirst(2), radix: 16) : UInt64(text)
         {
-            FileHandle.standardError.write(Data("fluxtel tests: FLUXTEL_TEST_SEED=\(seed) (from the environment)\n".utf8))
+            FileHandle.standardError.write(
+                Data("fluxtel tests: FLUXTEL_TEST_SEED=\(seed) (from the environment)\n".utf8))
             return seed
         }
         var system = SystemRandomNumberGenerator()
         let seed = system.next()
-        FileHandle.standardError.write(Data("fluxtel tests: FLUXTEL_TEST_SEED=\(seed) (set it to replay this run)\n".utf8))
+        FileHandle.standardError.write(
+            Data("fluxtel tests: FLUXTEL_TEST_SEED=\(seed) (set it to replay this run)\n".utf8))
         return seed
     }()
 

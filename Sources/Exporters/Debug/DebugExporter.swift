@@ -3,11 +3,11 @@ import Prometheus
 public import SelfTelemetry
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Musl)
-    import Musl
+import Musl
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// Writes batches to stdout: one `signal=traces items=N bytes=M` line per batch (`basic`), followed

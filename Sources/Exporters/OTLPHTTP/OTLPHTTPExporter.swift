@@ -10,11 +10,11 @@ import Prometheus
 public import SelfTelemetry
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Musl)
-    import Musl
+import Musl
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// Exports batches as OTLP/HTTP protobuf (`POST <endpoint>/v1/<signal>`, optionally gzip), retrying
@@ -240,7 +240,9 @@ public final class OTLPHTTPExporter: BatchExporter {
             case .giveUp:
                 countFailed()
                 logger.error(
-                    batch.persistent ? "Export failed, giving up on batch for now; it stays in the persistent queue" : "Export failed, giving up on batch",
+                    batch.persistent
+                        ? "Export failed, giving up on batch for now; it stays in the persistent queue"
+                        : "Export failed, giving up on batch",
                     metadata: [
                         "batch.items": "\(items)", "retry.attempts": "\(retry.failures)",
                         "retry.elapsed": "\(backoffClock.now() - retry.start)",

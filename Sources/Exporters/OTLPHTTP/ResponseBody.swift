@@ -34,15 +34,27 @@ struct ProtoFieldScanner {
     /// The next field, or nil at the end (or on malformed input, with `malformed` set).
     mutating func next() -> (field: UInt64, value: Value)? {
         guard index < bytes.endIndex else { return nil }
-        guard let key = readVarint() else { malformed = true; return nil }
+        guard let key = readVarint() else {
+            malformed = true
+            return nil
+        }
         let field = key >> 3
-        guard field > 0 else { malformed = true; return nil }
+        guard field > 0 else {
+            malformed = true
+            return nil
+        }
         switch key & 7 {
         case 0:
-            guard let v = readVarint() else { malformed = true; return nil }
+            guard let v = readVarint() else {
+                malformed = true
+                return nil
+            }
             return (field, .varint(v))
         case 1:
-            guard bytes.endIndex - index >= 8 else { malformed = true; return nil }
+            guard bytes.endIndex - index >= 8 else {
+                malformed = true
+                return nil
+            }
             index += 8
             return (field, .fixed64)
         case 2:
@@ -54,7 +66,10 @@ struct ProtoFieldScanner {
             index += Int(length)
             return (field, .bytes(bytes[start..<index]))
         case 5:
-            guard bytes.endIndex - index >= 4 else { malformed = true; return nil }
+            guard bytes.endIndex - index >= 4 else {
+                malformed = true
+                return nil
+            }
             index += 4
             return (field, .fixed32)
         default:
@@ -109,7 +124,8 @@ enum ResponseBody {
         // Never log raw protobuf (or any binary): say what it is instead.
         let isProtobuf = contentType.map { $0.lowercased().contains("protobuf") } ?? false
         if !isJSONOrText && (isProtobuf || !looksLikeText(body)) {
-            return "\(body.count) bytes of \(isProtobuf ? "protobuf" : "binary data") without a google.rpc.Status message"
+            return
+                "\(body.count) bytes of \(isProtobuf ? "protobuf" : "binary data") without a google.rpc.Status message"
         }
         return printable(body)
     }

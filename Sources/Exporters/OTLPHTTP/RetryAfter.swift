@@ -28,7 +28,10 @@ public enum RetryAfter {
         // RFC 850 ["Wednesday","21","Oct","15","07:28:00","GMT"], asctime ["Wed","Oct","21","07:28:00","2015"].
         let tokens = text.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "-" }).map(String.init)
         guard tokens.count >= 5, weekday(tokens[0]) else { return nil }
-        let day: Int, month: Int, year: Int, time: String
+        let day: Int
+        let month: Int
+        let year: Int
+        let time: String
         if let m = monthNumber(tokens[1]) {
             guard tokens.count == 5, let d = Int(tokens[2]), let y = Int(tokens[4]), tokens[4].count == 4 else {
                 return nil

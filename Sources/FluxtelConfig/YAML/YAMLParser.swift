@@ -189,7 +189,9 @@ private struct Builder {
 
     /// Attaches a finished node (`count` nodes including copies from aliases) to its parent.
     /// `line`/`column` locate the event for the limit error (an alias's copy keeps the anchor's position).
-    private mutating func add(_ node: YAMLNode, count: Int, anchor: String?, line: Int? = nil, column: Int? = nil)
+    private mutating func add(
+        _ node: YAMLNode, count: Int, anchor: String?, line: Int? = nil, column: Int? = nil
+    )
         -> Step
     {
         totalNodes += count

@@ -47,7 +47,9 @@ extension OTLP {
         public var attributes: [KeyValue]  // 3
         public var droppedAttributesCount: UInt32  // 4
 
-        public init(name: String = "", version: String = "", attributes: [KeyValue] = [], droppedAttributesCount: UInt32 = 0) {
+        public init(
+            name: String = "", version: String = "", attributes: [KeyValue] = [], droppedAttributesCount: UInt32 = 0
+        ) {
             self.name = name
             self.version = version
             self.attributes = attributes

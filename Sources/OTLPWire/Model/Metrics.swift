@@ -47,7 +47,10 @@ extension OTLP {
         public var data: MetricData?  // 5, 7, 9, 10, 11
         public var metadata: [KeyValue]  // 12
 
-        public init(name: String = "", description: String = "", unit: String = "", data: MetricData? = nil, metadata: [KeyValue] = []) {
+        public init(
+            name: String = "", description: String = "", unit: String = "", data: MetricData? = nil,
+            metadata: [KeyValue] = []
+        ) {
             self.name = name
             self.description = description
             self.unit = unit
@@ -80,7 +83,10 @@ extension OTLP {
         public var aggregationTemporality: AggregationTemporality  // 2
         public var isMonotonic: Bool  // 3
 
-        public init(dataPoints: [NumberDataPoint] = [], aggregationTemporality: AggregationTemporality = .unspecified, isMonotonic: Bool = false) {
+        public init(
+            dataPoints: [NumberDataPoint] = [], aggregationTemporality: AggregationTemporality = .unspecified,
+            isMonotonic: Bool = false
+        ) {
             self.dataPoints = dataPoints
             self.aggregationTemporality = aggregationTemporality
             self.isMonotonic = isMonotonic
@@ -91,7 +97,9 @@ extension OTLP {
         public var dataPoints: [HistogramDataPoint]  // 1
         public var aggregationTemporality: AggregationTemporality  // 2
 
-        public init(dataPoints: [HistogramDataPoint] = [], aggregationTemporality: AggregationTemporality = .unspecified) {
+        public init(
+            dataPoints: [HistogramDataPoint] = [], aggregationTemporality: AggregationTemporality = .unspecified
+        ) {
             self.dataPoints = dataPoints
             self.aggregationTemporality = aggregationTemporality
         }
@@ -101,7 +109,10 @@ extension OTLP {
         public var dataPoints: [ExponentialHistogramDataPoint]  // 1
         public var aggregationTemporality: AggregationTemporality  // 2
 
-        public init(dataPoints: [ExponentialHistogramDataPoint] = [], aggregationTemporality: AggregationTemporality = .unspecified) {
+        public init(
+            dataPoints: [ExponentialHistogramDataPoint] = [],
+            aggregationTemporality: AggregationTemporality = .unspecified
+        ) {
             self.dataPoints = dataPoints
             self.aggregationTemporality = aggregationTemporality
         }
@@ -203,8 +214,10 @@ extension OTLP {
 
         public init(
             attributes: [KeyValue] = [], startTimeUnixNano: UInt64 = 0, timeUnixNano: UInt64 = 0, count: UInt64 = 0,
-            sum: Double? = nil, scale: Int32 = 0, zeroCount: UInt64 = 0, positive: Buckets? = nil, negative: Buckets? = nil,
-            flags: UInt32 = 0, exemplars: [Exemplar] = [], min: Double? = nil, max: Double? = nil, zeroThreshold: Double = 0
+            sum: Double? = nil, scale: Int32 = 0, zeroCount: UInt64 = 0, positive: Buckets? = nil,
+            negative: Buckets? = nil,
+            flags: UInt32 = 0, exemplars: [Exemplar] = [], min: Double? = nil, max: Double? = nil,
+            zeroThreshold: Double = 0
         ) {
             self.attributes = attributes
             self.startTimeUnixNano = startTimeUnixNano
@@ -265,7 +278,10 @@ extension OTLP {
         public var spanID: [UInt8]  // 4
         public var traceID: [UInt8]  // 5
 
-        public init(filteredAttributes: [KeyValue] = [], timeUnixNano: UInt64 = 0, value: NumberValue? = nil, spanID: [UInt8] = [], traceID: [UInt8] = []) {
+        public init(
+            filteredAttributes: [KeyValue] = [], timeUnixNano: UInt64 = 0, value: NumberValue? = nil,
+            spanID: [UInt8] = [], traceID: [UInt8] = []
+        ) {
             self.filteredAttributes = filteredAttributes
             self.timeUnixNano = timeUnixNano
             self.value = value
@@ -344,9 +360,17 @@ extension OTLP.Metric: ProtoMessage {
             case 2: description = try r.string(k)
             case 3: unit = try r.string(k)
             case 5:
-                if case .gauge(let g) = data { data = .gauge(try r.mergeMessage(k, into: g)) } else { data = .gauge(try r.message(k)) }
+                if case .gauge(let g) = data {
+                    data = .gauge(try r.mergeMessage(k, into: g))
+                } else {
+                    data = .gauge(try r.message(k))
+                }
             case 7:
-                if case .sum(let s) = data { data = .sum(try r.mergeMessage(k, into: s)) } else { data = .sum(try r.message(k)) }
+                if case .sum(let s) = data {
+                    data = .sum(try r.mergeMessage(k, into: s))
+                } else {
+                    data = .sum(try r.message(k))
+                }
             case 9:
                 if case .histogram(let h) = data {
                     data = .histogram(try r.mergeMessage(k, into: h))
@@ -360,7 +384,11 @@ extension OTLP.Metric: ProtoMessage {
                     data = .exponentialHistogram(try r.message(k))
                 }
             case 11:
-                if case .summary(let s) = data { data = .summary(try r.mergeMessage(k, into: s)) } else { data = .summary(try r.message(k)) }
+                if case .summary(let s) = data {
+                    data = .summary(try r.mergeMessage(k, into: s))
+                } else {
+                    data = .summary(try r.message(k))
+                }
             case 12: metadata.append(try r.message(k))
             default: try r.skip(k)
             }

@@ -48,7 +48,10 @@ extension OTLP {
             public var attributes: [KeyValue]  // 3
             public var droppedAttributesCount: UInt32  // 4
 
-            public init(timeUnixNano: UInt64 = 0, name: String = "", attributes: [KeyValue] = [], droppedAttributesCount: UInt32 = 0) {
+            public init(
+                timeUnixNano: UInt64 = 0, name: String = "", attributes: [KeyValue] = [],
+                droppedAttributesCount: UInt32 = 0
+            ) {
                 self.timeUnixNano = timeUnixNano
                 self.name = name
                 self.attributes = attributes

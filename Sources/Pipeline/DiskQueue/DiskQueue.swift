@@ -1,12 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import DequeModule
 import Dispatch
 public import Logging
 import OTLPWire
 public import SelfTelemetry
 import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The persistent queue's store: segment files of CRC-checked records (`SegmentRecord`) in one
 /// directory. It appends records (one `pwritev` each, under the lock, so file order is intake order),
@@ -94,8 +95,10 @@ public final class DiskQueue: Sendable {
 
     /// Opens (creating) the directory and scans every segment, truncating damaged ones; the records
     /// found wait in `takeReplayed()`. Fails only when the directory itself cannot be used.
-    public init(configuration: DiskQueueConfiguration, metrics: AgentMetrics, logger: Logger,
-                wallClock: @escaping WallClock = DiskQueue.systemWallClock) throws {
+    public init(
+        configuration: DiskQueueConfiguration, metrics: AgentMetrics, logger: Logger,
+        wallClock: @escaping WallClock = DiskQueue.systemWallClock
+    ) throws {
         self.configuration = configuration
         self.metrics = metrics
         var logger = logger
@@ -154,7 +157,8 @@ public final class DiskQueue: Sendable {
     func prepare(_ parts: [(bytes: [UInt8], items: Int)], signal: Signal) -> [Prepared] {
         let now = wallClock()
         return parts.map { part in
-            let (prefix, crc) = SegmentRecord.prefix(signal: signal, items: part.items, enqueuedAt: now, body: part.bytes)
+            let (prefix, crc) = SegmentRecord.prefix(
+                signal: signal, items: part.items, enqueuedAt: now, body: part.bytes)
             return Prepared(prefix: prefix, body: part.bytes, items: part.items, enqueuedAt: now, crc: crc)
         }
     }
@@ -169,7 +173,9 @@ public final class DiskQueue: Sendable {
     func append(_ prepared: [Prepared], signal: Signal) -> Result<(records: [DiskRecord], seq: UInt64), AppendError> {
         let total = prepared.reduce(0) { $0 + $1.fileBytes }
         let outcome: Result<(records: [DiskRecord], seq: UInt64), AppendError> = state.withLock { state in
-            guard state.liveRecords == 0 || Int(state.diskBytes) + total <= configuration.maxBytes else { return .failure(.full) }
+            guard state.liveRecords == 0 || Int(state.diskBytes) + total <= configuration.maxBytes else {
+                return .failure(.full)
+            }
             var fresh = false
             do {
                 let id = try activeSegment(for: total, state: &state)
@@ -180,16 +186,18 @@ public final class DiskQueue: Sendable {
                 records.reserveCapacity(prepared.count)
                 for record in prepared {
                     do {
-                        try SegmentIO.append(segment.fd, prefix: record.prefix, body: record.body, at: segment.size, path: segment.path)
+                        try SegmentIO.append(
+                            segment.fd, prefix: record.prefix, body: record.body, at: segment.size, path: segment.path)
                     } catch {
                         try? SegmentIO.truncate(segment.fd, to: start, path: segment.path)  // all or none
                         state.active = nil  // a new file next time (a size limit is per file)
                         if segment.live == 0 { delete(id, state: &state) }
                         throw error
                     }
-                    records.append(DiskRecord(
-                        segment: id, offset: segment.size, signal: signal, items: record.items,
-                        bodyBytes: record.body.count, enqueuedAt: record.enqueuedAt, crc: record.crc))
+                    records.append(
+                        DiskRecord(
+                            segment: id, offset: segment.size, signal: signal, items: record.items,
+                            bodyBytes: record.body.count, enqueuedAt: record.enqueuedAt, crc: record.crc))
                     segment.size += Int64(record.fileBytes)
                 }
                 segment.live += records.count
@@ -211,7 +219,10 @@ public final class DiskQueue: Sendable {
         }
         if case .success = outcome {
             let (syncer, recovered): (CheckedContinuation<Void, Never>?, Bool) = state.withLock { state in
-                defer { state.syncerWaiter = nil; state.failing = false }
+                defer {
+                    state.syncerWaiter = nil
+                    state.failing = false
+                }
                 return (state.syncerWaiter, state.failing)
             }
             if recovered { logger.info("Disk queue writes again") }
@@ -224,7 +235,7 @@ public final class DiskQueue: Sendable {
     /// The segment to append `bytes` to: the active one, or a new one once it reached `segmentBytes`.
     private func activeSegment(for bytes: Int, state: inout State) throws -> UInt64 {
         if let id = state.active, let segment = state.segments[id],
-           segment.size == 0 || segment.size + Int64(bytes) <= Int64(configuration.segmentBytes)
+            segment.size == 0 || segment.size + Int64(bytes) <= Int64(configuration.segmentBytes)
         {
             return id
         }
@@ -247,8 +258,11 @@ public final class DiskQueue: Sendable {
         if !state.failing {
             state.failing = true
             let noSpace = (error as? SegmentIOError)?.isNoSpace ?? false
-            logger.error(noSpace ? "Disk queue is out of space; applying the full policy" : "Disk queue write failed; applying the full policy",
-                         metadata: ["error": "\(error)", "queue.full_policy": "\(configuration.fullPolicy.rawValue)"])
+            logger.error(
+                noSpace
+                    ? "Disk queue is out of space; applying the full policy"
+                    : "Disk queue write failed; applying the full policy",
+                metadata: ["error": "\(error)", "queue.full_policy": "\(configuration.fullPolicy.rawValue)"])
         }
     }
 
@@ -388,17 +402,27 @@ public final class DiskQueue: Sendable {
             }
             let start = loaded.body.count
             do {
-                guard try SegmentIO.read(fd, count: record.bodyBytes, at: record.bodyOffset, into: &loaded.body, path: path) else {
+                guard
+                    try SegmentIO.read(
+                        fd, count: record.bodyBytes, at: record.bodyOffset, into: &loaded.body, path: path)
+                else {
                     throw SegmentIOError(operation: "read", path: path, errno: EIO)
                 }
-                let header = SegmentRecord.header(signal: record.signal, items: record.items, enqueuedAt: record.enqueuedAt)
-                let crc = loaded.body.withUnsafeBytes { SegmentRecord.crc(header: header, body: UnsafeRawBufferPointer(rebasing: $0[start...])) }
+                let header = SegmentRecord.header(
+                    signal: record.signal, items: record.items, enqueuedAt: record.enqueuedAt)
+                let crc = loaded.body.withUnsafeBytes {
+                    SegmentRecord.crc(header: header, body: UnsafeRawBufferPointer(rebasing: $0[start...]))
+                }
                 guard crc == record.crc else {
                     loaded.body.removeSubrange(start...)
                     metrics.queueCorruptions(.corruptRecord).increment()
                     metrics.queueCorruptBytes.increment(by: Int64(record.fileBytes))
-                    logger.error("Disk queue record changed on disk since it was written; dropping it",
-                                 metadata: ["file.path": "\(path)", "file.offset": "\(record.offset)", "bytes.dropped": "\(record.fileBytes)"])
+                    logger.error(
+                        "Disk queue record changed on disk since it was written; dropping it",
+                        metadata: [
+                            "file.path": "\(path)", "file.offset": "\(record.offset)",
+                            "bytes.dropped": "\(record.fileBytes)",
+                        ])
                     loaded.lost.append(record)
                     continue
                 }
@@ -451,7 +475,9 @@ public final class DiskQueue: Sendable {
         return directory + "/" + String(repeating: "0", count: max(0, 16 - hex.count)) + hex + ".seg"
     }
 
-    private static func replay(_ directory: String, into state: inout State, metrics: AgentMetrics, logger: Logger) throws -> [DiskRecord] {
+    private static func replay(
+        _ directory: String, into state: inout State, metrics: AgentMetrics, logger: Logger
+    ) throws -> [DiskRecord] {
         let ids = try SegmentIO.list(directory).compactMap { name -> UInt64? in
             guard name.count == 20, name.hasSuffix(".seg") else { return nil }
             return UInt64(name.prefix(16), radix: 16)
@@ -471,16 +497,23 @@ public final class DiskQueue: Sendable {
             } catch {
                 // An unreadable segment is reported and left alone; the rest still replays.
                 metrics.queueCorruptions(.corruptRecord).increment()
-                logger.error("Cannot read a disk queue segment; skipping it", metadata: ["file.path": "\(path)", "error": "\(error)"])
+                logger.error(
+                    "Cannot read a disk queue segment; skipping it",
+                    metadata: ["file.path": "\(path)", "error": "\(error)"])
                 continue
             }
             if let damage = scan.damage {
                 let dropped = scan.fileBytes - scan.validBytes
                 metrics.queueCorruptions(damage).increment()
                 metrics.queueCorruptBytes.increment(by: dropped)
-                logger.error(damage == .tornTail ? "Disk queue segment has a torn tail; truncated it" : "Disk queue segment has a corrupt record; skipped the rest of it",
-                             metadata: ["file.path": "\(path)", "file.offset": "\(scan.validBytes)", "bytes.dropped": "\(dropped)",
-                                        "records.kept": "\(scan.records.count)"])
+                logger.error(
+                    damage == .tornTail
+                        ? "Disk queue segment has a torn tail; truncated it"
+                        : "Disk queue segment has a corrupt record; skipped the rest of it",
+                    metadata: [
+                        "file.path": "\(path)", "file.offset": "\(scan.validBytes)", "bytes.dropped": "\(dropped)",
+                        "records.kept": "\(scan.records.count)",
+                    ])
                 do { try SegmentIO.truncate(fd, to: scan.validBytes, path: path) } catch {
                     logger.error("Cannot truncate a damaged disk queue segment", metadata: ["error": "\(error)"])
                 }
@@ -500,9 +533,12 @@ public final class DiskQueue: Sendable {
                 let items = replayed.lazy.filter { $0.signal == signal }.reduce(0) { $0 + $1.items }
                 if items > 0 { metrics.queueReplayed(signal).increment(by: Int64(items)) }
             }
-            logger.info("Replaying the disk queue", metadata: [
-                "queue.records": "\(replayed.count)", "queue.disk_bytes": "\(state.diskBytes)", "queue.segments": "\(state.segments.count)",
-            ])
+            logger.info(
+                "Replaying the disk queue",
+                metadata: [
+                    "queue.records": "\(replayed.count)", "queue.disk_bytes": "\(state.diskBytes)",
+                    "queue.segments": "\(state.segments.count)",
+                ])
         }
         return replayed
     }

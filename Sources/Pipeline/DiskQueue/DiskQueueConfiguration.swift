@@ -28,8 +28,10 @@ public struct DiskQueueConfiguration: Sendable, Equatable {
     /// A segment is closed and a new one started once it holds this many bytes.
     public var segmentBytes: Int
 
-    public init(directory: String, maxBytes: Int = 64 << 20, sync: Sync = .batch, fullPolicy: FullPolicy = .backpressure,
-                maxAge: Duration = .seconds(6 * 3600), segmentBytes: Int? = nil) {
+    public init(
+        directory: String, maxBytes: Int = 64 << 20, sync: Sync = .batch, fullPolicy: FullPolicy = .backpressure,
+        maxAge: Duration = .seconds(6 * 3600), segmentBytes: Int? = nil
+    ) {
         self.directory = directory
         self.maxBytes = max(1, maxBytes)
         self.sync = sync

@@ -26,7 +26,9 @@ extension Pipeline {
         guard !records.isEmpty else { return }
         state.withLock { state in
             for record in records {
-                append([Part(bytes: [], items: record.items, ack: nil, record: record)], signal: record.signal, state: &state)
+                append(
+                    [Part(bytes: [], items: record.items, ack: nil, record: record)], signal: record.signal,
+                    state: &state)
             }
             for signal in Signal.allCases { seal(signal, state: &state) }
         }
@@ -49,13 +51,16 @@ extension Pipeline {
             while true {
                 switch disk.append(prepared, signal: signal) {
                 case .success(let (records, seq)):
-                    append(records.map { Part(bytes: [], items: $0.items, ack: nil, record: $0) }, signal: signal, state: &state)
+                    append(
+                        records.map { Part(bytes: [], items: $0.items, ack: nil, record: $0) }, signal: signal,
+                        state: &state)
                     return (.accepted, seq)
                 case .failure(.tooLarge):
                     // Held within the same max_bytes as the disk, in batches of its own: a batch's body
                     // is either read from disk or held, never both.
                     let held = parts(of: original)
-                    guard state.hasSpace(for: held.reduce(0) { $0 + $1.size }, capacity: configuration.queueMaxBytes) else {
+                    guard state.hasSpace(for: held.reduce(0) { $0 + $1.size }, capacity: configuration.queueMaxBytes)
+                    else {
                         return (.full, 0)
                     }
                     seal(signal, state: &state)
@@ -82,22 +87,30 @@ extension Pipeline {
         }
         for victim in dropped {
             metrics.queueDropped(victim.batch.signal, reason: "full").increment(by: Int64(victim.batch.itemCount))
-            metrics[victim.batch.signal].queuedBytes.set(Int64(state.withLock { $0.bytesBySignal[victim.batch.signal] ?? 0 }))
+            metrics[victim.batch.signal].queuedBytes.set(
+                Int64(state.withLock { $0.bytesBySignal[victim.batch.signal] ?? 0 }))
         }
         if !dropped.isEmpty {
-            disk.logger.warning("Disk queue full: dropped the oldest batches", metadata: [
-                "batches.dropped": "\(dropped.count)", "items.dropped": "\(dropped.reduce(0) { $0 + $1.batch.itemCount })",
-            ])
+            disk.logger.warning(
+                "Disk queue full: dropped the oldest batches",
+                metadata: [
+                    "batches.dropped": "\(dropped.count)",
+                    "items.dropped": "\(dropped.reduce(0) { $0 + $1.batch.itemCount })",
+                ])
         }
         account(outcome.result, original)
         guard outcome.result == .accepted else { return outcome.result }
         notifyTimerAndWorkers()
         if inMemory {
             if !disk.reportedTooLarge.exchange(true, ordering: .relaxed) {
-                disk.logger.warning("A chunk is larger than the disk queue may write into one file; queued in memory instead", metadata: [
-                    "signal": "\(signal)", "chunk.bytes": "\(original.bytes.count)", "items": "\(original.itemCount)",
-                    "hint": "raise the file size limit (ulimit -f) above the largest chunk; counted in fluxtel_queue_write_errors_total",
-                ])
+                disk.logger.warning(
+                    "A chunk is larger than the disk queue may write into one file; queued in memory instead",
+                    metadata: [
+                        "signal": "\(signal)", "chunk.bytes": "\(original.bytes.count)",
+                        "items": "\(original.itemCount)",
+                        "hint":
+                            "raise the file size limit (ulimit -f) above the largest chunk; counted in fluxtel_queue_write_errors_total",
+                    ])
             }
             queued?()
             return .accepted
@@ -120,9 +133,11 @@ extension Pipeline {
         let lost = loaded.lost.reduce(0) { $0 + $1.items }
         if expired > 0 {
             metrics.queueDropped(signal, reason: "expired").increment(by: Int64(expired))
-            disk.logger.warning("Dropped queued items older than max_age", metadata: [
-                "signal": "\(signal)", "items.dropped": "\(expired)",
-            ])
+            disk.logger.warning(
+                "Dropped queued items older than max_age",
+                metadata: [
+                    "signal": "\(signal)", "items.dropped": "\(expired)",
+                ])
         }
         if lost > 0 { metrics.queueDropped(signal, reason: "corrupt").increment(by: Int64(lost)) }
         disk.release(loaded.expired + loaded.lost)

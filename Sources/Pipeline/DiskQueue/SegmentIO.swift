@@ -44,7 +44,9 @@ enum SegmentIO {
 
     /// Names in `directory` (without `.` and `..`).
     static func list(_ directory: String) throws(SegmentIOError) -> [String] {
-        guard let dir = opendir(directory) else { throw SegmentIOError(operation: "opendir", path: directory, errno: errno) }
+        guard let dir = opendir(directory) else {
+            throw SegmentIOError(operation: "opendir", path: directory, errno: errno)
+        }
         defer { closedir(dir) }
         var names: [String] = []
         while let entry = readdir(dir) {
@@ -63,7 +65,9 @@ enum SegmentIO {
     }
 
     /// Writes `prefix` then `body` at `offset` in one `pwritev`; a short write is an error (the caller truncates).
-    static func append(_ fd: Int32, prefix: [UInt8], body: [UInt8], at offset: Int64, path: String) throws(SegmentIOError) {
+    static func append(
+        _ fd: Int32, prefix: [UInt8], body: [UInt8], at offset: Int64, path: String
+    ) throws(SegmentIOError) {
         let total = prefix.count + body.count
         let written: Int = prefix.withUnsafeBytes { p in
             body.withUnsafeBytes { b in
@@ -80,7 +84,9 @@ enum SegmentIO {
     }
 
     /// Reads exactly `count` bytes at `offset` into `buffer` (appending); false at end of file.
-    static func read(_ fd: Int32, count: Int, at offset: Int64, into buffer: inout [UInt8], path: String) throws(SegmentIOError) -> Bool {
+    static func read(
+        _ fd: Int32, count: Int, at offset: Int64, into buffer: inout [UInt8], path: String
+    ) throws(SegmentIOError) -> Bool {
         let start = buffer.count
         buffer.append(contentsOf: repeatElement(0, count: count))
         var done = 0

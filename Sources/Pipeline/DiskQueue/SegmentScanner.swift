@@ -60,19 +60,24 @@ struct SegmentScanner {
             }
             let end = offset + Int64(SegmentRecord.frameBytes) + Int64(length)
             if length < SegmentRecord.stateBytes + SegmentRecord.headerBytes || length > SegmentRecord.maxPayload {
-                return Result(records: records, validBytes: offset, fileBytes: size, damage: end >= size ? .tornTail : .corruptRecord)
+                return Result(
+                    records: records, validBytes: offset, fileBytes: size,
+                    damage: end >= size ? .tornTail : .corruptRecord)
             }
             if end > size {
                 return Result(records: records, validBytes: offset, fileBytes: size, damage: .tornTail)
             }
             buffer.removeAll(keepingCapacity: true)
-            guard try SegmentIO.read(fd, count: length, at: offset + Int64(SegmentRecord.frameBytes), into: &buffer, path: path)
+            guard
+                try SegmentIO.read(
+                    fd, count: length, at: offset + Int64(SegmentRecord.frameBytes), into: &buffer, path: path)
             else {
                 return Result(records: records, validBytes: offset, fileBytes: size, damage: .tornTail)
             }
             let record: (DiskRecord, released: Bool)? = buffer.withUnsafeBytes { payload in
                 let checked = UnsafeRawBufferPointer(rebasing: payload[SegmentRecord.stateBytes...])
-                guard SegmentRecord.crc32Update(0, checked) == crc, let signal = SegmentRecord.signal(code: checked[0]) else {
+                guard SegmentRecord.crc32Update(0, checked) == crc, let signal = SegmentRecord.signal(code: checked[0])
+                else {
                     return nil
                 }
                 let record = DiskRecord(
@@ -83,7 +88,9 @@ struct SegmentScanner {
                 return (record, payload[0] == SegmentRecord.released)
             }
             guard let record else {
-                return Result(records: records, validBytes: offset, fileBytes: size, damage: end == size ? .tornTail : .corruptRecord)
+                return Result(
+                    records: records, validBytes: offset, fileBytes: size,
+                    damage: end == size ? .tornTail : .corruptRecord)
             }
             if !record.released { records.append(record.0) }
             offset = end

@@ -187,7 +187,8 @@ public enum JSONParser {
                     case UInt8(ascii: "u"):
                         var scalar = try hex4()
                         if (0xD800...0xDBFF).contains(scalar) {
-                            guard bytes.count - i >= 6, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u")
+                            guard bytes.count - i >= 6, bytes[i] == UInt8(ascii: "\\"),
+                                bytes[i + 1] == UInt8(ascii: "u")
                             else { throw fail("lone surrogate") }
                             i += 2
                             let low = try hex4()

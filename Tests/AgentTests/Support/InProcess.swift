@@ -9,7 +9,8 @@ import Testing
 /// Runs an agent inside the test process (no signals), hands `body` the OTLP receiver's port, then
 /// triggers graceful shutdown (sources stop, batches flush, queue drains) and waits for it.
 func withAgent(_ configuration: AgentConfiguration, _ body: (Agent, Int) async throws -> Void) async throws {
-    let agent = try Agent(configuration: configuration, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+    let agent = try Agent(
+        configuration: configuration, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
     try await testGracefulShutdown { trigger in
         async let run: Void = agent.run(handleSignals: false)
         guard let port = await agent.otlpReceiver?.waitUntilBound() else {
@@ -52,7 +53,9 @@ func interopPython() throws -> String { try InteropPython.path() }
 
 /// Runs a script of Tests/Interop without blocking a cooperative thread; returns status and output.
 /// `timeout` only catches a hang (scaled by `FLUXTEL_TEST_TIME_SCALE`).
-func runInterop(_ script: String, _ arguments: [String], timeout: Duration = .seconds(300)) async throws -> (status: Int32, output: String) {
+func runInterop(
+    _ script: String, _ arguments: [String], timeout: Duration = .seconds(300)
+) async throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: try interopPython())
     process.arguments = [packageRoot.appendingPathComponent("Tests/Interop/\(script)").path] + arguments
@@ -89,7 +92,8 @@ func readRecords(_ path: String) throws -> [[UInt8]] {
     var records: [[UInt8]] = []
     var offset = 0
     while offset + 4 <= data.count {
-        let length = Int(data[offset]) << 24 | Int(data[offset + 1]) << 16 | Int(data[offset + 2]) << 8 | Int(data[offset + 3])
+        let length =
+            Int(data[offset]) << 24 | Int(data[offset + 1]) << 16 | Int(data[offset + 2]) << 8 | Int(data[offset + 3])
         records.append(Array(data[(offset + 4)..<(offset + 4 + length)]))
         offset += 4 + length
     }

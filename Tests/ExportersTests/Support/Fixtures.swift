@@ -36,7 +36,9 @@ enum Fixtures {
         RetryPolicy(initialInterval: initial, maxInterval: max, maxElapsedTime: elapsed, multiplier: 1.5)
     }
 
-    static func configuration(_ endpoint: String, retry: RetryPolicy = Fixtures.retry())
+    static func configuration(
+        _ endpoint: String, retry: RetryPolicy = Fixtures.retry()
+    )
         -> OTLPHTTPExporter.Configuration
     {
         OTLPHTTPExporter.Configuration(endpoint: endpoint, timeout: .seconds(5), retry: retry)

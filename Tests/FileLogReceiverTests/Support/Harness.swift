@@ -1,4 +1,3 @@
-@testable import FileLogReceiver
 import FluxtelTestSupport
 import Foundation
 import Logging
@@ -8,6 +7,8 @@ import SelfTelemetry
 import ServiceLifecycle
 import Synchronization
 import Testing
+
+@testable import FileLogReceiver
 
 /// A log record as the pipeline exported it, with its resource (the kit's type).
 typealias Exported = ExportedLogRecord
@@ -88,24 +89,31 @@ func criLine(_ n: Int, stream: String = "stderr") -> String {
 /// shuts both down gracefully (sources first): everything the tailer handed over is exported (or
 /// failed) when it returns.
 func withReceiver(
-    _ settings: FileLogReceiverSettings, pipeline configuration: PipelineConfiguration = .init(
+    _ settings: FileLogReceiverSettings,
+    pipeline configuration: PipelineConfiguration = .init(
         maxBatchItems: 2048, maxBatchBytes: 1 << 20, batchTimeout: .milliseconds(50), queueMaxBytes: 8 << 20),
     exporter: RecordingExporter = collectingExporter(),
     disk: DiskQueue? = nil,
     _ body: (RecordingExporter) async throws -> Void
 ) async throws {
-    let logger = ProcessInfo.processInfo.environment["FLUXTEL_TEST_LOG"] == nil
+    let logger =
+        ProcessInfo.processInfo.environment["FLUXTEL_TEST_LOG"] == nil
         ? Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         : Logger(label: "test", factory: { StreamLogHandler.standardError(label: $0) })
     let metrics = AgentMetrics()
-    let pipeline = Pipeline(configuration: configuration, metrics: metrics, splitter: { signal, bytes, maxBytes, maxItems in
-        try OTLPWalker.split(signal: signal, body: bytes, maxBytes: maxBytes, maxItems: maxItems)
-    }, disk: disk)
-    let pipelineService = PipelineService(pipeline: pipeline, exporters: [exporter], workers: 2,
-                                          drainTimeout: .seconds(5), logger: logger)
+    let pipeline = Pipeline(
+        configuration: configuration, metrics: metrics,
+        splitter: { signal, bytes, maxBytes, maxItems in
+            try OTLPWalker.split(signal: signal, body: bytes, maxBytes: maxBytes, maxItems: maxItems)
+        }, disk: disk)
+    let pipelineService = PipelineService(
+        pipeline: pipeline, exporters: [exporter], workers: 2,
+        drainTimeout: .seconds(5), logger: logger)
     let receiver = FileLogReceiver(settings: settings, pipeline: pipeline, metrics: metrics, logger: logger)
-    let group = ServiceGroup(configuration: .init(services: [.init(service: pipelineService), .init(service: receiver)],
-                                                  logger: logger))
+    let group = ServiceGroup(
+        configuration: .init(
+            services: [.init(service: pipelineService), .init(service: receiver)],
+            logger: logger))
     try await withThrowingTaskGroup(of: Void.self) { tasks in
         tasks.addTask { try await group.run() }
         do {
@@ -125,7 +133,9 @@ func withReceiver(
 func markerLine(_ id: String) -> String { "2026-08-12T09:00:09Z stderr F fluxtel-test-marker \(id)\n" }
 
 /// Appends a marker line to `writer`'s file and waits until it was exported.
-func waitForMarker(_ writer: LogWriter, _ exporter: RecordingExporter, within timeout: Duration = .seconds(60)) async throws {
+func waitForMarker(
+    _ writer: LogWriter, _ exporter: RecordingExporter, within timeout: Duration = .seconds(60)
+) async throws {
     let id = UUID().uuidString
     writer.write(markerLine(id))
     let body = "fluxtel-test-marker \(id)"

@@ -2,7 +2,11 @@
 import Glibc
 #endif
 
-func now() -> Double { var ts = timespec(); clock_gettime(CLOCK_MONOTONIC, &ts); return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9 }
+func now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
 
 // A Flux-shaped log record (kustomize-controller reconcile line).
 let rec = OTLP.LogRecord(
@@ -26,7 +30,10 @@ var total = 0
 let t0 = now()
 for _ in 0..<n {
     w.message(2, rec)
-    if w.count > 1 << 20 { total += w.count; w.removeAll() }
+    if w.count > 1 << 20 {
+        total += w.count
+        w.removeAll()
+    }
 }
 let t1 = now()
 total += w.count
@@ -40,7 +47,9 @@ for _ in 0..<n {
     w.fixed64(1, 1_786_528_442_123_000_000)
     w.int32(2, 9)
     w.string(3, "info")
-    let b = w.beginMessage(5); w.writeStringAlways(1, "Reconciliation finished in 1.234s, next run in 10m0s"); w.endMessage(b)
+    let b = w.beginMessage(5)
+    w.writeStringAlways(1, "Reconciliation finished in 1.234s, next run in 10m0s")
+    w.endMessage(b)
     w.stringAttribute(6, key: "controller", value: "kustomization")
     w.stringAttribute(6, key: "controllerGroup", value: "kustomize.toolkit.fluxcd.io")
     w.stringAttribute(6, key: "controllerKind", value: "Kustomization")
@@ -58,7 +67,9 @@ print("raw encode: \(Int(Double(n) / (t3 - t2))) records/s")
 
 // Walker count over a 4 MiB body.
 var body: [UInt8] = []
-var rl = OTLP.ResourceLogs(resource: OTLP.Resource(attributes: [OTLP.KeyValue("k8s.pod.name", "kustomize-controller-abc")]), scopeLogs: [OTLP.ScopeLogs(logRecords: Array(repeating: rec, count: 1000))])
+var rl = OTLP.ResourceLogs(
+    resource: OTLP.Resource(attributes: [OTLP.KeyValue("k8s.pod.name", "kustomize-controller-abc")]),
+    scopeLogs: [OTLP.ScopeLogs(logRecords: Array(repeating: rec, count: 1000))])
 for _ in 0..<15 { OTLPWalker.appendFramed(rl.serializedBytes(), to: &body) }
 let t4 = now()
 var c = 0
@@ -67,7 +78,9 @@ let t5 = now()
 print("walker count: \(Int(Double(c) / (t5 - t4))) records/s, \(Int(Double(body.count * 20) / (t5 - t4) / 1e6)) MB/s")
 let t6 = now()
 var parts = 0
-for _ in 0..<20 { parts += try! OTLPWalker.split(signal: .logs, body: body, maxBytes: 512 * 1024, maxItems: 8192).count }
+for _ in 0..<20 {
+    parts += try! OTLPWalker.split(signal: .logs, body: body, maxBytes: 512 * 1024, maxItems: 8192).count
+}
 let t7 = now()
 print("walker split: \(Int(Double(c) / (t7 - t6))) records/s (\(parts/20) parts)")
 let rw = ResourceAttributeRewriter(attributes: [("k8s.cluster.name", "prod")])

@@ -89,7 +89,8 @@ private final class FakeAPIHandler: ChannelInboundHandler {
             var headers = HTTPHeaders([("Content-Type", "application/json")])
             if let list = api.handle(head: head, channel: context.channel) {
                 headers.add(name: "Content-Length", value: "\(list.utf8.count)")
-                context.write(Self.wrapOutboundOut(.head(.init(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+                context.write(
+                    Self.wrapOutboundOut(.head(.init(version: .http1_1, status: .ok, headers: headers))), promise: nil)
                 context.write(Self.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: list)))), promise: nil)
                 context.writeAndFlush(Self.wrapOutboundOut(.end(nil)), promise: nil)
             } else {

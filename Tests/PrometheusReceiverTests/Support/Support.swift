@@ -1,6 +1,6 @@
-import HTTPClient
 import FluxtelTestSupport
 import Foundation
+import HTTPClient
 import Logging
 import OTLPWire
 import Pipeline
@@ -13,7 +13,9 @@ import Testing
 let quietLogger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
 /// A scraper for one target, with a shared client the caller shuts down.
-func makeScraper(url: String, settings: ScrapeSettings = ScrapeSettings(), pipeline: Pipeline, client: HTTPClient)
+func makeScraper(
+    url: String, settings: ScrapeSettings = ScrapeSettings(), pipeline: Pipeline, client: HTTPClient
+)
     throws -> TargetScraper
 {
     TargetScraper(
