@@ -1,8 +1,9 @@
 // swift-tools-version:6.1
 //
 // fluxtel: an OpenTelemetry agent for FluxCD. Modules follow the data flow of DESIGN.md:
-//   sources (receivers) -> Pipeline (batch, queue) -> Exporters
-// with the OTLP wire format (OTLPWire), gzip (Compression), configuration (FluxtelConfig) and the
+//   sources (receivers) -> Processors -> Pipeline (-> PersistentQueue) -> Exporters
+// (Processors: resource attributes, splitting; Pipeline: batching, the in-flight budget, acknowledgements,
+// over a queue in memory or, with a directory, PersistentQueue's segment files), with the OTLP wire format (OTLPWire), gzip (Compression), configuration (FluxtelConfig) and the
 // agent's own telemetry (SelfTelemetry) underneath, and a thin `fluxtel` executable on top (Agent wires it).
 import PackageDescription
 
@@ -71,15 +72,31 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // One batching pipeline: per-signal batches, a byte-bounded queue, export workers, acks.
+        // What happens to a chunk before batching: resource attributes (enrich) and splitting; the home
+        // of the Flux log and trace processors.
+        .target(name: "Processors", dependencies: ["OTLPWire", "FluxtelConfig"], swiftSettings: swiftSettings),
+        // One batching pipeline: per-signal batches, the in-flight budget, export workers, acks, over a
+        // queue protocol (in memory, or PersistentQueue).
         .target(
             name: "Pipeline",
             dependencies: [
-                "OTLPWire", "SelfTelemetry", "CZlib",
+                "OTLPWire", "SelfTelemetry", "FluxtelConfig",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The persistent queue (`processors.queue.directory`): CRC-checked segment files, group commit,
+        // replay on start; the pipeline's queue on disk.
+        .target(
+            name: "PersistentQueue",
+            dependencies: [
+                "Pipeline", "OTLPWire", "SelfTelemetry", "FluxtelConfig", "CZlib",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -130,7 +147,7 @@ let package = Package(
         .target(
             name: "Exporters",
             dependencies: [
-                "OTLPWire", "Compression", "Pipeline", "SelfTelemetry",
+                "OTLPWire", "Compression", "FluxtelConfig", "Pipeline", "SelfTelemetry",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 "HTTPClient",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -144,8 +161,9 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "OTLPWire", "Compression", "FluxtelConfig", "Pipeline", "SelfTelemetry", "Exporters", "OTLPReceiver",
-                "PrometheusReceiver",
+                "OTLPWire", "Compression", "FluxtelConfig", "Processors", "Pipeline", "PersistentQueue",
+                "SelfTelemetry",
+                "Exporters", "OTLPReceiver", "PrometheusReceiver",
                 "FileLogReceiver",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -181,9 +199,22 @@ let package = Package(
             name: "FluxtelConfigTests", dependencies: ["FluxtelConfig", "FluxtelTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
+            name: "ProcessorsTests", dependencies: ["Processors", "OTLPWire", "FluxtelConfig", "FluxtelTestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
             name: "PipelineTests",
             dependencies: [
-                "Pipeline", "OTLPWire", "SelfTelemetry", "FluxtelTestSupport",
+                "Pipeline", "OTLPWire", "SelfTelemetry", "FluxtelConfig", "FluxtelTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PersistentQueueTests",
+            dependencies: [
+                "PersistentQueue", "Pipeline", "OTLPWire", "SelfTelemetry", "FluxtelConfig", "FluxtelTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
@@ -220,7 +251,8 @@ let package = Package(
         .testTarget(
             name: "ExportersTests",
             dependencies: [
-                "Exporters", "FluxtelTestSupport", "Pipeline", "OTLPWire", "Compression", "SelfTelemetry",
+                "Exporters", "FluxtelTestSupport", "FluxtelConfig", "Pipeline", "OTLPWire", "Compression",
+                "SelfTelemetry",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -232,7 +264,8 @@ let package = Package(
         .testTarget(
             name: "PrometheusReceiverTests",
             dependencies: [
-                "PrometheusReceiver", "FluxtelTestSupport", "Pipeline", "OTLPWire", "Compression", "SelfTelemetry",
+                "PrometheusReceiver", "FluxtelTestSupport", "FluxtelConfig", "Pipeline", "OTLPWire", "Compression",
+                "SelfTelemetry",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -248,7 +281,8 @@ let package = Package(
         .testTarget(
             name: "FileLogReceiverTests",
             dependencies: [
-                "FileLogReceiver", "Pipeline", "OTLPWire", "SelfTelemetry", "Compression", "FluxtelTestSupport",
+                "FileLogReceiver", "Pipeline", "PersistentQueue", "FluxtelConfig", "OTLPWire", "SelfTelemetry",
+                "Compression", "FluxtelTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -270,6 +304,7 @@ let package = Package(
             name: "AgentTests",
             dependencies: [
                 "Agent", "FluxtelTestSupport", "FluxtelConfig", "OTLPWire", "Compression", "OTLPReceiver", "Pipeline",
+                "PersistentQueue",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -287,7 +322,8 @@ let package = Package(
 if Context.environment["FLUXTEL_FUZZ"] == "1" {
     package.targets += [
         .executableTarget(
-            name: "FuzzProtobuf", dependencies: ["OTLPWire"], path: "Fuzz/FuzzProtobuf", swiftSettings: swiftSettings),
+            name: "FuzzProtobuf", dependencies: ["OTLPWire", "Processors"], path: "Fuzz/FuzzProtobuf",
+            swiftSettings: swiftSettings),
         .executableTarget(
             name: "FuzzJSON", dependencies: ["OTLPJSON", "OTLPWire"], path: "Fuzz/FuzzJSON",
             swiftSettings: swiftSettings),

@@ -1,3 +1,4 @@
+import FluxtelConfig
 import FluxtelTestSupport
 import Logging
 import OTLPWire
@@ -81,10 +82,8 @@ import Testing
         let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         let metrics = AgentMetrics()
         let pipeline = Pipeline(
-            configuration: .init(
-                maxBatchItems: 100_000, maxBatchBytes: 32 << 10, batchTimeout: .milliseconds(50),
-                queueMaxBytes: 8 << 20),
-            metrics: metrics)
+            batch: .init(maxItems: 100_000, maxBytes: 32 << 10, timeout: .milliseconds(50)),
+            queue: .init(maxBytes: 8 << 20), metrics: metrics)
         let service = PipelineService(
             pipeline: pipeline, exporters: [exporter], workers: 2, drainTimeout: .seconds(5), logger: logger)
         let receiver = FileLogReceiver(settings: config, pipeline: pipeline, metrics: metrics, logger: logger)

@@ -1,3 +1,4 @@
+import FluxtelConfig
 import FluxtelTestSupport
 import Foundation
 import Logging
@@ -202,9 +203,7 @@ func withTailer(
     let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
     let metrics = AgentMetrics()
     let pipeline = Pipeline(
-        configuration: .init(
-            maxBatchItems: 2048, maxBatchBytes: 1 << 20, batchTimeout: .milliseconds(20),
-            queueMaxBytes: 8 << 20),
+        batch: .init(maxItems: 2048, maxBytes: 1 << 20, timeout: .milliseconds(20)), queue: .init(maxBytes: 8 << 20),
         metrics: metrics,
         splitter: { signal, bytes, maxBytes, maxItems in
             try OTLPWalker.split(signal: signal, body: bytes, maxBytes: maxBytes, maxItems: maxItems)

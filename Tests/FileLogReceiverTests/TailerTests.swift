@@ -1,7 +1,9 @@
+import FluxtelConfig
 import FluxtelTestSupport
 import Foundation
 import Logging
 import OTLPWire
+import PersistentQueue
 import Pipeline
 import SelfTelemetry
 import Testing
@@ -239,7 +241,7 @@ func writeNumbered(
         for n in 0..<200 { writer.write(criLine(n)) }
         let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
         let disk = try DiskQueue(
-            configuration: DiskQueueConfiguration(directory: directory.path + "/queue"), metrics: AgentMetrics(),
+            configuration: QueueConfiguration(directory: directory.path + "/queue"), metrics: AgentMetrics(),
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         let exporter = collectingExporter()
         exporter.pause()

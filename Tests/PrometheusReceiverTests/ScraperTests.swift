@@ -1,4 +1,5 @@
 import Compression
+import FluxtelConfig
 import FluxtelTestSupport
 import Foundation
 import HTTPClient
@@ -239,7 +240,7 @@ private func fixture(requeueAfter value: Int) throws -> [UInt8] {
             fallback: .init(status: .ok, headers: [textContentType], body: try fixtureBytes()))
         let client = HTTPClient()
         let metrics = AgentMetrics()
-        let pipeline = Pipeline(configuration: PipelineConfiguration(queueMaxBytes: 1024), metrics: metrics)
+        let pipeline = Pipeline(queue: QueueConfiguration(maxBytes: 1024), metrics: metrics)
         var scraper = TargetScraper(
             endpoint: try ScrapeEndpoint(url: "\(sink.baseURL)/metrics"), settings: ScrapeSettings(), client: client,
             pipeline: pipeline, registry: metrics.registry, logger: quietLogger, version: "test")

@@ -1,7 +1,9 @@
+import FluxtelConfig
 import FluxtelTestSupport
 import Foundation
 import Logging
 import OTLPWire
+import PersistentQueue
 import Pipeline
 import SelfTelemetry
 import ServiceLifecycle
@@ -90,8 +92,7 @@ func criLine(_ n: Int, stream: String = "stderr") -> String {
 /// failed) when it returns.
 func withReceiver(
     _ settings: FileLogReceiverSettings,
-    pipeline configuration: PipelineConfiguration = .init(
-        maxBatchItems: 2048, maxBatchBytes: 1 << 20, batchTimeout: .milliseconds(50), queueMaxBytes: 8 << 20),
+    batch: BatchConfiguration = .init(maxItems: 2048, maxBytes: 1 << 20, timeout: .milliseconds(50)),
     exporter: RecordingExporter = collectingExporter(),
     disk: DiskQueue? = nil,
     _ body: (RecordingExporter) async throws -> Void
@@ -102,10 +103,10 @@ func withReceiver(
         : Logger(label: "test", factory: { StreamLogHandler.standardError(label: $0) })
     let metrics = AgentMetrics()
     let pipeline = Pipeline(
-        configuration: configuration, metrics: metrics,
+        batch: batch, queue: .init(maxBytes: 8 << 20), metrics: metrics,
         splitter: { signal, bytes, maxBytes, maxItems in
             try OTLPWalker.split(signal: signal, body: bytes, maxBytes: maxBytes, maxItems: maxItems)
-        }, disk: disk)
+        }, store: disk)
     let pipelineService = PipelineService(
         pipeline: pipeline, exporters: [exporter], workers: 2,
         drainTimeout: .seconds(5), logger: logger)

@@ -1,18 +1,19 @@
 import OTLPWire
 
 /// The same "every field" values as Tests/Interop/otlp_golden.py builds with the official classes.
-/// Keep the two in sync: the interop tests compare them in both directions.
-enum Golden {
-    typealias KV = OTLP.KeyValue
-    typealias AV = OTLP.AnyValue
+/// Keep the two in sync: the interop tests compare them in both directions. Shared by the test targets
+/// that need a request with every field set (OTLPWireTests, ProcessorsTests).
+public enum Golden {
+    public typealias KV = OTLP.KeyValue
+    public typealias AV = OTLP.AnyValue
 
-    static let traceID: [UInt8] = Array(1...16)
-    static let spanID: [UInt8] = Array(0xA0...0xA7)
-    static let parentID: [UInt8] = Array(repeating: 0xFF, count: 8)
+    public static let traceID: [UInt8] = Array(1...16)
+    public static let spanID: [UInt8] = Array(0xA0...0xA7)
+    public static let parentID: [UInt8] = Array(repeating: 0xFF, count: 8)
 
-    static func kv(_ key: String, _ value: AV) -> KV { KV(key: key, value: value) }
+    public static func kv(_ key: String, _ value: AV) -> KV { KV(key: key, value: value) }
 
-    static func everyAttributes(_ prefix: String) -> [KV] {
+    public static func everyAttributes(_ prefix: String) -> [KV] {
         [
             kv(prefix + ".str", .string("hello ✓ ünïcode")),
             kv(prefix + ".bool", .bool(true)),
@@ -43,7 +44,7 @@ enum Golden {
         ]
     }
 
-    static func resource() -> OTLP.Resource {
+    public static func resource() -> OTLP.Resource {
         OTLP.Resource(
             attributes: [kv("service.name", .string("flux-system/otel-tempo"))] + everyAttributes("res"),
             droppedAttributesCount: 2,
@@ -56,12 +57,12 @@ enum Golden {
         )
     }
 
-    static func scope(_ name: String) -> OTLP.InstrumentationScope {
+    public static func scope(_ name: String) -> OTLP.InstrumentationScope {
         OTLP.InstrumentationScope(
             name: name, version: "1.44.0", attributes: everyAttributes("scope"), droppedAttributesCount: 1)
     }
 
-    static func traceRequest() -> OTLP.ExportTraceServiceRequest {
+    public static func traceRequest() -> OTLP.ExportTraceServiceRequest {
         let span = OTLP.Span(
             traceID: traceID, spanID: spanID, traceState: "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE",
             parentSpanID: parentID, flags: 0x301, name: "Kustomization/flux-system.podinfo",
@@ -104,7 +105,7 @@ enum Golden {
         ])
     }
 
-    static func logsRequest() -> OTLP.ExportLogsServiceRequest {
+    public static func logsRequest() -> OTLP.ExportLogsServiceRequest {
         let rec = OTLP.LogRecord(
             timeUnixNano: 1_786_528_442_123_456_789, observedTimeUnixNano: 1_786_528_442_223_456_789,
             severityNumber: OTLP.SeverityNumber(rawValue: 18), severityText: "error",
@@ -129,7 +130,7 @@ enum Golden {
         ])
     }
 
-    static func exemplars() -> [OTLP.Exemplar] {
+    public static func exemplars() -> [OTLP.Exemplar] {
         [
             OTLP.Exemplar(
                 filteredAttributes: everyAttributes("ex"), timeUnixNano: 1_786_528_442_000_000_000,
@@ -141,7 +142,7 @@ enum Golden {
         ]
     }
 
-    static func numberPoints() -> [OTLP.NumberDataPoint] {
+    public static func numberPoints() -> [OTLP.NumberDataPoint] {
         [
             OTLP.NumberDataPoint(
                 attributes: everyAttributes("dp"), startTimeUnixNano: 1_786_528_400_000_000_000,
@@ -154,7 +155,7 @@ enum Golden {
         ]
     }
 
-    static func metricsRequest() -> OTLP.ExportMetricsServiceRequest {
+    public static func metricsRequest() -> OTLP.ExportMetricsServiceRequest {
         typealias EB = OTLP.ExponentialHistogramDataPoint.Buckets
         typealias VQ = OTLP.SummaryDataPoint.ValueAtQuantile
         let metrics: [OTLP.Metric] = [
@@ -236,14 +237,14 @@ enum Golden {
         ])
     }
 
-    static let traceResponse = OTLP.ExportTraceServiceResponse(
+    public static let traceResponse = OTLP.ExportTraceServiceResponse(
         partialSuccess: OTLP.PartialSuccess(rejected: 3, errorMessage: "3 spans rejected: invalid trace_id"))
-    static let logsResponse = OTLP.ExportLogsServiceResponse(
+    public static let logsResponse = OTLP.ExportLogsServiceResponse(
         partialSuccess: OTLP.PartialSuccess(rejected: -1, errorMessage: "ü"))
-    static let metricsResponse = OTLP.ExportMetricsServiceResponse(partialSuccess: OTLP.PartialSuccess())
+    public static let metricsResponse = OTLP.ExportMetricsServiceResponse(partialSuccess: OTLP.PartialSuccess())
 
     /// Encodes the golden value of `kind` with fluxtel's encoder.
-    static func encode(_ kind: String) -> [UInt8] {
+    public static func encode(_ kind: String) -> [UInt8] {
         switch kind {
         case "trace-request": traceRequest().serializedBytes()
         case "logs-request": logsRequest().serializedBytes()
@@ -256,7 +257,7 @@ enum Golden {
     }
 
     /// Decodes `bytes` as `kind` with fluxtel's decoder and compares with the golden value.
-    static func decodesToGolden(_ kind: String, _ bytes: [UInt8]) throws -> Bool {
+    public static func decodesToGolden(_ kind: String, _ bytes: [UInt8]) throws -> Bool {
         switch kind {
         case "trace-request": try OTLP.ExportTraceServiceRequest(decoding: bytes) == traceRequest()
         case "logs-request": try OTLP.ExportLogsServiceRequest(decoding: bytes) == logsRequest()
@@ -268,7 +269,7 @@ enum Golden {
         }
     }
 
-    static let kinds = [
+    public static let kinds = [
         "trace-request", "logs-request", "metrics-request", "trace-response", "logs-response", "metrics-response",
     ]
 }

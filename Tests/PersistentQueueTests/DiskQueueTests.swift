@@ -1,14 +1,16 @@
+import FluxtelConfig
 import FluxtelTestSupport
 import Glibc
 import Logging
 import OTLPWire
+import Pipeline
 import SelfTelemetry
 import ServiceLifecycle
 import ServiceLifecycleTestKit
 import Synchronization
 import Testing
 
-@testable import Pipeline
+@testable import PersistentQueue
 
 /// A fresh directory under /tmp for one test.
 func temporaryDirectory(_ name: String = #function) -> String {
@@ -47,21 +49,21 @@ final class ManualWallClock: Sendable {
     let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
     func open(
-        _ directory: String, maxBytes: Int = 1 << 20, policy: DiskQueueConfiguration.FullPolicy = .backpressure,
+        _ directory: String, maxBytes: Int = 1 << 20, policy: QueueConfiguration.FullPolicy = .backpressure,
         segmentBytes: Int? = nil, maxAge: Duration = .seconds(6 * 3600), clock: DiskQueue.WallClock? = nil,
-        sync: DiskQueueConfiguration.Sync = .batch, metrics: AgentMetrics = AgentMetrics()
+        sync: QueueConfiguration.Sync = .batch, syncInterval: Duration = .seconds(1),
+        metrics: AgentMetrics = AgentMetrics()
     ) throws -> DiskQueue {
         try DiskQueue(
-            configuration: DiskQueueConfiguration(
-                directory: directory, maxBytes: maxBytes, sync: sync, fullPolicy: policy,
-                maxAge: maxAge, segmentBytes: segmentBytes),
-            metrics: metrics, logger: logger, wallClock: clock ?? DiskQueue.systemWallClock)
+            configuration: QueueConfiguration(
+                maxBytes: maxBytes, directory: directory, sync: sync, syncInterval: syncInterval, fullPolicy: policy,
+                maxAge: maxAge),
+            segmentBytes: segmentBytes, metrics: metrics, logger: logger, wallClock: clock ?? DiskQueue.systemWallClock)
     }
 
     func pipeline(_ disk: DiskQueue, items: Int = 1000, metrics: AgentMetrics? = nil) -> Pipeline {
         Pipeline(
-            configuration: .init(maxBatchItems: items, batchTimeout: .milliseconds(20)),
-            metrics: metrics ?? disk.metrics, disk: disk)
+            batch: .init(maxItems: items, timeout: .milliseconds(20)), metrics: metrics ?? disk.metrics, store: disk)
     }
 
     func service(_ pipeline: Pipeline, _ exporter: any BatchExporter) -> PipelineService {
@@ -94,7 +96,7 @@ final class ManualWallClock: Sendable {
                     pipeline.offer(chunk(i % 2 == 0 ? .logs : .traces, bytes: 300, items: 1, fill: UInt8(i)))
                         == .accepted)
             }
-            disk.syncOnce()
+            disk.flush()
             #expect(segmentFiles(directory).count > 1, "small segments roll")
             // no export ran: a "crash" leaves everything on disk
         }
@@ -280,7 +282,7 @@ final class ManualWallClock: Sendable {
             pipeline.offer(chunk(bytes: 100, items: 1, ack: acks.ack), queued: { queued.withLock { $0 += 1 } })
                 == .accepted)
         #expect(acks.all.isEmpty && queued.withLock { $0 } == 0, "nothing is durable before the fsync")
-        disk.syncOnce()
+        disk.flush()
         #expect(acks.all == [.persisted])
         #expect(queued.withLock { $0 } == 1)
     }
@@ -289,7 +291,7 @@ final class ManualWallClock: Sendable {
 extension DiskQueueTests {
     /// `sync: interval`: acknowledged once written to the file (it survives kill -9), fsync later.
     @Test func intervalSyncAcknowledgesOnceWritten() throws {
-        let disk = try open(temporaryDirectory(), sync: .interval(.seconds(3600)))
+        let disk = try open(temporaryDirectory(), sync: .interval, syncInterval: .seconds(3600))
         let pipeline = self.pipeline(disk)
         let acks = AckLog()
         #expect(pipeline.offer(chunk(bytes: 100, items: 1, ack: acks.ack)) == .accepted)

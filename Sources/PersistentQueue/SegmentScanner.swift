@@ -1,21 +1,9 @@
-public import OTLPWire
+import OTLPWire
+public import Pipeline
 import Prometheus
 import SelfTelemetry
 
-/// A record found in a segment: where it is and what its header says. The body stays on disk.
-public struct DiskRecord: Sendable, Equatable {
-    public var segment: UInt64
-    /// Offset of the record's frame in the segment file.
-    public var offset: Int64
-    public var signal: Signal
-    public var items: Int
-    /// Body bytes (the framed Resource* fields).
-    public var bodyBytes: Int
-    /// Wall-clock enqueue time, nanoseconds since the epoch.
-    public var enqueuedAt: Int64
-    /// CRC-32 of header and body, checked again when the body is read back.
-    var crc: UInt32
-
+extension StoredRecord {
     /// Bytes the record takes in the file.
     public var fileBytes: Int { SegmentRecord.overhead + bodyBytes }
     var bodyOffset: Int64 { offset + Int64(SegmentRecord.overhead) }
@@ -34,7 +22,7 @@ public enum SegmentDamage: String, Sendable {
 struct SegmentScanner {
     struct Result {
         /// Records still owed (not marked released), in file order.
-        var records: [DiskRecord]
+        var records: [StoredRecord]
         /// Where the valid records end (the file is truncated there when `damage` is set).
         var validBytes: Int64
         var fileBytes: Int64
@@ -43,7 +31,7 @@ struct SegmentScanner {
 
     static func scan(fd: Int32, segment: UInt64, path: String) throws(SegmentIOError) -> Result {
         let size = try SegmentIO.size(fd, path: path)
-        var records: [DiskRecord] = []
+        var records: [StoredRecord] = []
         var offset: Int64 = 0
         var buffer: [UInt8] = []
         while offset < size {
@@ -74,13 +62,13 @@ struct SegmentScanner {
             else {
                 return Result(records: records, validBytes: offset, fileBytes: size, damage: .tornTail)
             }
-            let record: (DiskRecord, released: Bool)? = buffer.withUnsafeBytes { payload in
+            let record: (StoredRecord, released: Bool)? = buffer.withUnsafeBytes { payload in
                 let checked = UnsafeRawBufferPointer(rebasing: payload[SegmentRecord.stateBytes...])
                 guard SegmentRecord.crc32Update(0, checked) == crc, let signal = SegmentRecord.signal(code: checked[0])
                 else {
                     return nil
                 }
-                let record = DiskRecord(
+                let record = StoredRecord(
                     segment: segment, offset: offset, signal: signal,
                     items: Int(SegmentRecord.readLE(UInt32.self, checked, at: 1)),
                     bodyBytes: length - SegmentRecord.stateBytes - SegmentRecord.headerBytes,

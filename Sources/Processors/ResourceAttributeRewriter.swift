@@ -1,3 +1,5 @@
+public import OTLPWire
+
 /// Adds string attributes to the `Resource` of every `Resource{Spans,Logs,Metrics}` in a body,
 /// rewriting only the resource messages and copying everything else (scopes, items) verbatim.
 ///
