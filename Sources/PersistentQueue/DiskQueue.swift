@@ -169,7 +169,7 @@ public final class DiskQueue: ChunkQueue {
     // MARK: append
 
     /// Each part's 21-byte prefix (CRC over the body), computed outside any lock.
-    public func stage(_ parts: [(bytes: [UInt8], items: Int)], signal: Signal) -> [StagedRecord] {
+    public func stage(_ parts: some Collection<(bytes: [UInt8], items: Int)>, signal: Signal) -> [StagedRecord] {
         let now = wallClock()
         return parts.map { part in
             let (prefix, crc) = SegmentRecord.prefix(

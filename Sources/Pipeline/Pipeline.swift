@@ -88,7 +88,7 @@ public final class Pipeline: Sendable {
     /// queue does not store (a memory queue: everything) is held within `max_bytes` and acknowledged on export.
     public func offer(_ chunk: TelemetryChunk, queued: (@Sendable () -> Void)? = nil) -> OfferResult {
         let parts = self.parts(of: chunk)
-        let staged = queue.stage(parts.map { ($0.bytes, $0.items) }, signal: chunk.signal)
+        let staged = queue.stage(parts.lazy.map { ($0.bytes, $0.items) }, signal: chunk.signal)
         var dropped: [PendingBatch] = []
         let (result, admission): (OfferResult, QueueAdmission) = state.withLock { state in
             if state.closed { return (.closed, .full) }

@@ -21,7 +21,7 @@ public protocol ChunkQueue: AnyObject, Sendable {
     func takeReplayed() -> [StoredRecord]
     /// Prepares one chunk's parts for `admit`, outside the pipeline's lock (a persistent queue computes
     /// the records' headers and checksums here).
-    func stage(_ parts: [(bytes: [UInt8], items: Int)], signal: Signal) -> [StagedRecord]
+    func stage(_ parts: some Collection<(bytes: [UInt8], items: Int)>, signal: Signal) -> [StagedRecord]
     /// Takes one staged chunk, all of it or nothing. Called with the pipeline's lock held, so the queue's
     /// order is intake order. `evictOldest` drops the pipeline's oldest queued batch to make room and returns
     /// its records (already uncounted by the pipeline), or nil when there is nothing left to drop.

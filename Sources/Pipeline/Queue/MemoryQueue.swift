@@ -10,7 +10,7 @@ public final class MemoryQueue: ChunkQueue {
     public init(capacityBytes: Int) { self.capacityBytes = capacityBytes }
 
     public func takeReplayed() -> [StoredRecord] { [] }
-    public func stage(_ parts: [(bytes: [UInt8], items: Int)], signal: Signal) -> [StagedRecord] { [] }
+    public func stage(_ parts: some Collection<(bytes: [UInt8], items: Int)>, signal: Signal) -> [StagedRecord] { [] }
     public func admit(
         _ staged: [StagedRecord], signal: Signal, evictOldest: () -> [StoredRecord]?
     ) -> QueueAdmission {
