@@ -189,6 +189,8 @@ public struct ServerTLSConfiguration: Sendable, Equatable {
 
 // MARK: - processors
 
+/// `processors`: what happens between the receivers and the exporters (the Processors, Pipeline and
+/// PersistentQueue modules).
 public struct ProcessorsConfiguration: Sendable, Equatable {
     /// `resource.attributes`: added to (or overriding) every resource.
     public var resourceAttributes: [KeyValuePair] = []
@@ -260,6 +262,7 @@ public struct QueueConfiguration: Sendable, Equatable {
 
 // MARK: - exporters
 
+/// `exporters`: where telemetry goes (the Exporters module).
 public struct ExportersConfiguration: Sendable, Equatable {
     /// `fallback`: what runs when no exporter has an endpoint (e.g. `DASH0_ENDPOINT` unset).
     public enum Fallback: String, Sendable, Equatable, CaseIterable {
@@ -392,6 +395,7 @@ public struct DebugExporterConfiguration: Sendable, Equatable {
 
 // MARK: - service
 
+/// `service`: the agent's own telemetry server, log level and shutdown deadline.
 public struct ServiceConfiguration: Sendable, Equatable {
     /// `telemetry.address`: where `/metrics`, `/healthz`, `/readyz` are served, default `0.0.0.0:8888`.
     /// Empty turns the server off.
