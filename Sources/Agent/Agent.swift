@@ -74,16 +74,8 @@ public final class Agent: Sendable {
         }
         if let otlp = configuration.receivers.otlp, let address = try Self.listenAddress(otlp.endpoint) {
             self.otlpReceiver = OTLPReceiver(
-                settings: OTLPReceiverSettings(
-                    host: address.host, port: address.port, maxRequestBody: otlp.maxRequestBody,
-                    extraTracesPaths: otlp.tracesPaths, bearerToken: otlp.bearerToken,
-                    basicUsername: otlp.basicUsername, basicPassword: otlp.basicPassword,
-                    tls: otlp.tls.certFile.isEmpty
-                        ? nil
-                        : .init(
-                            certFile: otlp.tls.certFile, keyFile: otlp.tls.keyFile, clientCAFile: otlp.tls.clientCAFile)
-                ),
-                pipeline: pipeline, metrics: metrics, logger: logger)
+                configuration: otlp, host: address.host, port: address.port, pipeline: pipeline, metrics: metrics,
+                logger: logger)
         } else {
             self.otlpReceiver = nil
         }

@@ -1,3 +1,4 @@
+import FluxtelConfig
 import FluxtelTestSupport
 import Foundation
 import Logging
@@ -66,7 +67,7 @@ import Testing
             configuration: DiskQueueConfiguration(directory: Self.makeDirectory()), metrics: metrics, logger: logger)
         let pipeline = Pipeline(configuration: .init(), metrics: metrics, disk: disk)
         let receiver = OTLPReceiver(
-            settings: OTLPReceiverSettings(host: "127.0.0.1", port: 0), pipeline: pipeline, metrics: metrics,
+            configuration: .init(), host: "127.0.0.1", port: 0, pipeline: pipeline, metrics: metrics,
             logger: logger)
         let group = ServiceGroup(configuration: .init(services: [.init(service: receiver)], logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
