@@ -118,7 +118,7 @@ let package = Package(
         .target(
             name: "FileLogReceiver",
             dependencies: [
-                "OTLPWire", "Pipeline", "SelfTelemetry",
+                "OTLPWire", "FluxtelConfig", "Pipeline", "SelfTelemetry",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
@@ -256,7 +256,8 @@ let package = Package(
         .testTarget(
             name: "FileLogReceiverTests",
             dependencies: [
-                "FileLogReceiver", "Pipeline", "OTLPWire", "SelfTelemetry", "Compression", "FluxtelTestSupport",
+                "FileLogReceiver", "FluxtelConfig", "Pipeline", "OTLPWire", "SelfTelemetry", "Compression",
+                "FluxtelTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),

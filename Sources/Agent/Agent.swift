@@ -87,9 +87,9 @@ public final class Agent: Sendable {
         }
         if let filelog = configuration.receivers.filelog {
             self.fileLogReceiver = FileLogReceiver(
-                settings: FileLogReceiverSettings(
-                    filelog, shutdownWait: configuration.service.shutdownTimeout,
-                    maxInFlightBytes: min(batch.maxBytes + min(batch.maxBytes, 1 << 20), queue.maxBytes)),
+                configuration: filelog, shutdownWait: configuration.service.shutdownTimeout,
+                // One batch plus up to 1 MiB of the next, never more than the queue.
+                maxInFlightBytes: min(batch.maxBytes + min(batch.maxBytes, 1 << 20), queue.maxBytes),
                 pipeline: pipeline, metrics: metrics, logger: logger)
         } else {
             self.fileLogReceiver = nil
@@ -309,20 +309,6 @@ extension OTLPHTTPExporter.Configuration {
             tls: .init(
                 caFile: config.tls.caFile, certFile: config.tls.certFile, keyFile: config.tls.keyFile,
                 insecureSkipVerify: config.tls.insecureSkipVerify))
-    }
-}
-
-extension FileLogReceiverSettings {
-    /// Maps `receivers.filelog` onto the receiver's settings.
-    /// Maps `receivers.filelog` onto the receiver's settings. `maxInFlightBytes`: one batch plus up to
-    /// 1 MiB of the next (the agent passes it), never more than the queue.
-    init(_ config: FileLogReceiverConfiguration, shutdownWait: Duration, maxInFlightBytes: Int) {
-        self.init(
-            include: config.include, exclude: config.exclude, startAtBeginning: config.startAt == .beginning,
-            format: LineFormat(rawValue: config.format.rawValue) ?? .auto,
-            checkpointDirectory: config.checkpointDirectory,
-            pollInterval: config.pollInterval, maxLogSize: config.maxLogSize, fingerprintSize: config.fingerprintSize,
-            shutdownWait: shutdownWait, maxInFlightBytes: maxInFlightBytes)
     }
 }
 

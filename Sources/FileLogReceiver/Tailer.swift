@@ -1,3 +1,4 @@
+import FluxtelConfig
 import Logging
 import Pipeline
 import SelfTelemetry
@@ -69,7 +70,17 @@ final class TailedFile {
 ///
 /// Confined to the one task that calls `run()` (hence `@unchecked Sendable`: it is handed to that task once).
 final class Tailer: @unchecked Sendable {
-    let settings: FileLogReceiverSettings
+    /// `receivers.filelog`.
+    let configuration: FileLogReceiverConfiguration
+    /// Bytes read from one file at a time (one chunk for the pipeline at most).
+    let readSize: Int
+    static let defaultReadSize = 256 << 10
+    /// Bytes at the start of a file that identify it (with device and inode), at least 16.
+    let fingerprintSize: Int
+    /// Longest record after joining partial lines, at least 1.
+    let maxLogSize: Int
+    /// `format`, as the line decoder names it.
+    let format: LineFormat
     let pipeline: Pipeline
     let ledger: AckLedger
     let metrics: AgentMetrics
@@ -89,21 +100,27 @@ final class Tailer: @unchecked Sendable {
     let budget: InFlightBudget
 
     init(
-        settings: FileLogReceiverSettings, pipeline: Pipeline, ledger: AckLedger,
-        restored: [FileKey: AckLedger.Checkpoint], metrics: AgentMetrics, logger: Logger
+        configuration: FileLogReceiverConfiguration, readSize: Int = Tailer.defaultReadSize, maxInFlightBytes: Int,
+        pipeline: Pipeline, ledger: AckLedger, restored: [FileKey: AckLedger.Checkpoint], metrics: AgentMetrics,
+        logger: Logger
     ) {
-        self.settings = settings
+        self.configuration = configuration
+        self.readSize = max(4096, readSize)
+        self.fingerprintSize = max(16, configuration.fingerprintSize)
+        self.maxLogSize = max(1, configuration.maxLogSize)
+        self.format = LineFormat(rawValue: configuration.format.rawValue) ?? .auto
         self.pipeline = pipeline
         self.ledger = ledger
         self.restored = restored
         self.metrics = metrics
         self.logger = logger
-        self.finder = FileFinder(include: settings.include.map(Glob.init), exclude: settings.exclude.map(Glob.init))
-        self.flushAfter = max(.seconds(1), settings.pollInterval * 2)
+        self.finder = FileFinder(
+            include: configuration.include.map(Glob.init), exclude: configuration.exclude.map(Glob.init))
+        self.flushAfter = max(.seconds(1), configuration.pollInterval * 2)
         // A physical line may carry runtime framing and escapes around up to max_log_size bytes.
-        self.maxLineBytes = settings.maxLogSize + settings.maxLogSize / 4 + 4096
+        self.maxLineBytes = maxLogSize + maxLogSize / 4 + 4096
         self.counters = FileLogMetrics(metrics)
-        self.budget = InFlightBudget(limit: settings.maxInFlightBytes)
+        self.budget = InFlightBudget(limit: max(1, maxInFlightBytes))
     }
 
     func run() async {
@@ -111,7 +128,7 @@ final class Tailer: @unchecked Sendable {
         while !Task.isCancelled {
             if clock.now() >= nextPoll {
                 do { try await poll() } catch { return }
-                nextPoll = clock.now() + settings.pollInterval
+                nextPoll = clock.now() + configuration.pollInterval
             }
             let progressed: Bool
             do {
@@ -234,7 +251,7 @@ final class Tailer: @unchecked Sendable {
         }
         let size = Int64(st.st_size)
         var offset: Int64
-        var fingerprint = readFingerprint(fd, length: min(Int(size), settings.fingerprintSize))
+        var fingerprint = readFingerprint(fd, length: min(Int(size), fingerprintSize))
         if let checkpoint = restored[key], checkpoint.offset <= size,
             readFingerprint(fd, length: checkpoint.fingerprint.length) == checkpoint.fingerprint
         {
@@ -246,15 +263,15 @@ final class Tailer: @unchecked Sendable {
                 close(fd)
                 return nil
             case .checkpointOrStartAt:
-                offset = settings.startAtBeginning ? 0 : size
+                offset = configuration.startAt == .beginning ? 0 : size
             case .checkpointOrBeginning:
                 offset = 0
             }
         }
         let path = labels?.path ?? path
         let file = TailedFile(
-            key: key, path: path, fd: fd, offset: offset, format: settings.format,
-            maxLogSize: settings.maxLogSize, fingerprint: fingerprint,
+            key: key, path: path, fd: fd, offset: offset, format: format,
+            maxLogSize: maxLogSize, fingerprint: fingerprint,
             resolvedPath: labels?.resolved ?? Self.realPath(path))
         files[key] = file
         order.append(key)
@@ -374,10 +391,10 @@ final class Tailer: @unchecked Sendable {
         }
         // Extend a short fingerprint only while its prefix still matches (else the file was rewritten
         // and the offset is stale: the check above or the next read catches it).
-        if file.fingerprint.length > 0 && file.fingerprint.length < settings.fingerprintSize
+        if file.fingerprint.length > 0 && file.fingerprint.length < fingerprintSize
             && size > Int64(file.fingerprint.length)
         {
-            let longer = readFingerprint(file.fd, length: min(Int(size), settings.fingerprintSize))
+            let longer = readFingerprint(file.fd, length: min(Int(size), fingerprintSize))
             if readFingerprint(file.fd, length: file.fingerprint.length) == file.fingerprint {
                 file.fingerprint = longer
                 ledger.updateFingerprint(file.key, file.fingerprint)
@@ -435,7 +452,7 @@ final class Tailer: @unchecked Sendable {
         file.filled = 0
         file.skipping = false
         file.decoder.reset()
-        file.fingerprint = readFingerprint(file.fd, length: settings.fingerprintSize)
+        file.fingerprint = readFingerprint(file.fd, length: fingerprintSize)
         ledger.reset(file.key, fingerprint: file.fingerprint)
     }
 
@@ -516,7 +533,7 @@ final class Tailer: @unchecked Sendable {
 
     /// Reads the next bytes at the file's read offset from `fd` (the file, or its copy) and hands their records over.
     private func read(_ file: TailedFile, from fd: Int32, size: Int64) async throws -> Bool {
-        let want = Int(min(size - file.readOffset, Int64(settings.readSize)))
+        let want = Int(min(size - file.readOffset, Int64(readSize)))
         if file.storage.count < file.filled + want {
             file.storage.append(contentsOf: repeatElement(0, count: file.filled + want - file.storage.count))
         }
@@ -525,11 +542,11 @@ final class Tailer: @unchecked Sendable {
         }
         guard n > 0 else { return false }
         if fd == file.fd && file.readOffset == 0 && file.filled == 0
-            && file.fingerprint.length < settings.fingerprintSize
+            && file.fingerprint.length < fingerprintSize
         {
             // The file's first bytes, as read (not as the file may hold by the time of the next poll).
             file.fingerprint = file.storage.withUnsafeBytes {
-                Fingerprint.of(UnsafeRawBufferPointer(rebasing: $0[0..<min(n, settings.fingerprintSize)]))
+                Fingerprint.of(UnsafeRawBufferPointer(rebasing: $0[0..<min(n, fingerprintSize)]))
             }
             ledger.updateFingerprint(file.key, file.fingerprint)
         }
@@ -596,7 +613,7 @@ final class Tailer: @unchecked Sendable {
             }
             file.filled = rest
             file.bufferOffset += Int64(consumed)
-            if file.storage.count > 2 * settings.readSize && rest < settings.readSize {
+            if file.storage.count > 2 * readSize && rest < readSize {
                 file.storage = Array(file.storage[0..<rest])
             }
         }

@@ -1,3 +1,4 @@
+import FluxtelConfig
 import FluxtelTestSupport
 import Foundation
 import Logging
@@ -37,7 +38,7 @@ import Testing
         let path = directory.file(Self.podDirectory + "/0.log")
         let writer = LogWriter(path)
         writer.write(lines(0..<100))
-        try await withTailer(settings(directory)) { tailer, exporter in
+        try await withTailer(filelogConfig(directory)) { tailer, exporter in
             try await tailer.pollAndDrain()
             try await exporter.waitForNumbers(0..<100)
 
@@ -67,7 +68,7 @@ import Testing
         let path = directory.file(Self.podDirectory + "/0.log")
         let writer = LogWriter(path)
         writer.write(lines(0..<10))
-        try await withTailer(settings(directory)) { tailer, exporter in
+        try await withTailer(filelogConfig(directory)) { tailer, exporter in
             try await tailer.pollAndDrain()
             try await exporter.waitForNumbers(0..<10)
             writer.rotateByRename(to: path + ".1")
@@ -94,7 +95,7 @@ import Testing
         let path = directory.file(Self.podDirectory + "/0.log")
         let writer = LogWriter(path)
         writer.write(lines(0..<100))
-        try await withTailer(settings(directory)) { tailer, exporter in
+        try await withTailer(filelogConfig(directory)) { tailer, exporter in
             try await tailer.pollAndDrain()
             try await exporter.waitForNumbers(0..<100)
             writer.write(lines(100..<150))
@@ -116,7 +117,7 @@ import Testing
         let writer = LogWriter(path)
         writer.write(lines(0..<100))
         var checkpoints: [FileKey: AckLedger.Checkpoint] = [:]
-        try await withTailer(settings(directory)) { tailer, exporter in
+        try await withTailer(filelogConfig(directory)) { tailer, exporter in
             try await tailer.pollAndDrain()
             try await exporter.waitForNumbers(0..<100)
             #expect(await eventually { tailer.ledger.pendingChunks == 0 })
@@ -127,7 +128,8 @@ import Testing
         writer.write(lines(150..<350))
         writer.rotateByRename(to: naming.name(path, 2))
         writer.write(lines(350..<400))
-        try await withTailer(settings(directory, startAtBeginning: false), restored: checkpoints) { tailer, exporter in
+        try await withTailer(filelogConfig(directory, startAtBeginning: false), restored: checkpoints) {
+            tailer, exporter in
             try await tailer.pollAndDrain()
             try await exporter.waitForNumbers(100..<400)
         }
@@ -145,7 +147,7 @@ import Testing
         #expect(utimes(path + ".20261202-000000", times) == 0)
         let writer = LogWriter(path)
         writer.write(lines(910..<920))
-        try await withTailer(settings(directory, startAtBeginning: false)) { tailer, exporter in
+        try await withTailer(filelogConfig(directory, startAtBeginning: false)) { tailer, exporter in
             try await tailer.pollAndDrain()
             writer.write(lines(0..<10))
             writer.rotateByRename(to: path + ".20261203-000000")
@@ -196,7 +198,7 @@ extension RecordingExporter {
 
 /// A pipeline and a tailer that only moves when the test says so (no `run()` loop, no poll clock).
 func withTailer(
-    _ settings: FileLogReceiverSettings, restored: [FileKey: AckLedger.Checkpoint] = [:],
+    _ configuration: FileLogReceiverConfiguration, restored: [FileKey: AckLedger.Checkpoint] = [:],
     _ body: (Tailer, RecordingExporter) async throws -> Void
 ) async throws {
     let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -214,7 +216,8 @@ func withTailer(
         pipeline: pipeline, exporters: [exporter], workers: 1, drainTimeout: .seconds(5),
         logger: logger)
     let tailer = Tailer(
-        settings: settings, pipeline: pipeline, ledger: AckLedger(changed: {}), restored: restored,
+        configuration: configuration, maxInFlightBytes: 8 << 20, pipeline: pipeline, ledger: AckLedger(changed: {}),
+        restored: restored,
         metrics: metrics, logger: logger)
     let group = ServiceGroup(configuration: .init(services: [.init(service: service)], logger: logger))
     try await withThrowingTaskGroup(of: Void.self) { tasks in

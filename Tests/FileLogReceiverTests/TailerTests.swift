@@ -1,3 +1,4 @@
+import FluxtelConfig
 import FluxtelTestSupport
 import Foundation
 import Logging
@@ -8,13 +9,18 @@ import Testing
 
 @testable import FileLogReceiver
 
-func settings(
+func filelogConfig(
     _ directory: TemporaryDirectory, include: [String]? = nil, exclude: [String] = [], startAtBeginning: Bool = true,
     maxLogSize: Int = 1 << 20
-) -> FileLogReceiverSettings {
-    FileLogReceiverSettings(
-        include: include ?? [directory.path + "/pods/*/*/*.log"], exclude: exclude, startAtBeginning: startAtBeginning,
-        checkpointDirectory: directory.path + "/checkpoints", pollInterval: .milliseconds(50), maxLogSize: maxLogSize)
+) -> FileLogReceiverConfiguration {
+    var configuration = FileLogReceiverConfiguration()
+    configuration.include = include ?? [directory.path + "/pods/*/*/*.log"]
+    configuration.exclude = exclude
+    configuration.startAt = startAtBeginning ? .beginning : .end
+    configuration.checkpointDirectory = directory.path + "/checkpoints"
+    configuration.pollInterval = .milliseconds(50)
+    configuration.maxLogSize = maxLogSize
+    return configuration
 }
 
 /// Writes `total` numbered lines, paced at about `linesPerSecond` (the pacing only spreads the
@@ -52,7 +58,7 @@ func writeNumbered(
         let directory = try TemporaryDirectory()
         let writer = LogWriter(directory.file(podDirectory + "/0.log"))
         for n in 0..<10 { writer.write(criLine(n)) }
-        try await withReceiver(settings(directory)) { exporter in
+        try await withReceiver(filelogConfig(directory)) { exporter in
             try await exporter.waitForRecords(atLeast: 10)
             #expect(exporter.count == 10)
             for n in 10..<20 { writer.write(criLine(n)) }
@@ -114,7 +120,7 @@ func writeNumbered(
         let directory = try TemporaryDirectory()
         let bad = LogWriter(directory.file(podDirectory + "/0.log"))
         let good = LogWriter(directory.file("pods/flux-system_source-controller-6d8f9c7b5-x2x9z_uid/manager/0.log"))
-        try await withReceiver(settings(directory)) { exporter in
+        try await withReceiver(filelogConfig(directory)) { exporter in
             bad.write(criLine(1))
             bad.write(
                 Array("2026-08-12T09:00:01Z stderr F {\"msg\":\"bad ".utf8) + [0xFF, 0xFE, 0xC3]
@@ -222,7 +228,7 @@ func writeNumbered(
         let writer = LogWriter(directory.file(podDirectory + "/0.log"))
         for n in 0..<300 { writer.write(criLine(n)) }
         let exporter = collectingExporter(failFirst: 2)
-        try await withReceiver(settings(directory), exporter: exporter) { exporter in
+        try await withReceiver(filelogConfig(directory), exporter: exporter) { exporter in
             #expect(await eventually { Set(exporter.records.compactMap(\.number)).count == 300 })
             for n in 300..<400 { writer.write(criLine(n)) }
             #expect(await eventually { Set(exporter.records.compactMap(\.number)).count == 400 })
@@ -251,7 +257,7 @@ func writeNumbered(
                 return fields.count >= 6 && fields[5].hasSuffix("0.log") ? Int(fields[2]) : nil
             }.first
         }
-        try await withReceiver(settings(directory), exporter: exporter, disk: disk) { exporter in
+        try await withReceiver(filelogConfig(directory), exporter: exporter, disk: disk) { exporter in
             #expect(
                 await eventually { checkpointedOffset() == size },
                 "checkpoint: \(checkpointedOffset() ?? -1) of \(size)")
@@ -276,7 +282,7 @@ func writeNumbered(
         let directory = try TemporaryDirectory()
         let writer = LogWriter(directory.file(podDirectory + "/0.log"))
         for n in 0..<5 { writer.write(criLine(n)) }
-        try await withReceiver(settings(directory, startAtBeginning: false)) { exporter in
+        try await withReceiver(filelogConfig(directory, startAtBeginning: false)) { exporter in
             try await waitForFirstPoll(directory, exporter)
             writer.write(criLine(5))
             let later = LogWriter(directory.file("pods/flux-system_b-0_uid/c/0.log"))
@@ -301,7 +307,7 @@ func writeNumbered(
         skipped.write(criLine(50))
         let gz = LogWriter(directory.file(podDirectory + "/0.log.20260812.gz"))
         gz.write(criLine(60))
-        let configured = settings(
+        let configured = filelogConfig(
             directory, include: [directory.path + "/containers/*.log", directory.path + "/pods/**/*"],
             exclude: ["**/flux-system_skip-*/**"])
         let exporter = collectingExporter()
@@ -350,7 +356,7 @@ func collect(
     _ during: (RecordingExporter) async throws -> Void = { _ in }
 ) async throws -> [Exported] {
     let exporter = collectingExporter()
-    try await withReceiver(settings(directory, maxLogSize: maxLogSize), exporter: exporter) { exporter in
+    try await withReceiver(filelogConfig(directory, maxLogSize: maxLogSize), exporter: exporter) { exporter in
         try await during(exporter)
         try await exporter.waitForRecords(atLeast: expecting)
         if let marker { try await waitForMarker(marker, exporter) }
@@ -396,7 +402,7 @@ func tailWhileWriting(
     _ directory: TemporaryDirectory, exporter: RecordingExporter, total: Int, writer: LogWriter,
     _ write: @escaping @Sendable () -> Void
 ) async throws {
-    try await withReceiver(settings(directory), exporter: exporter) { exporter in
+    try await withReceiver(filelogConfig(directory), exporter: exporter) { exporter in
         try await awaitBounded("the writer", within: .seconds(600)) {
             await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
                 Thread {

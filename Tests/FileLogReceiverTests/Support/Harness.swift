@@ -1,3 +1,4 @@
+import FluxtelConfig
 import FluxtelTestSupport
 import Foundation
 import Logging
@@ -89,8 +90,8 @@ func criLine(_ n: Int, stream: String = "stderr") -> String {
 /// shuts both down gracefully (sources first): everything the tailer handed over is exported (or
 /// failed) when it returns.
 func withReceiver(
-    _ settings: FileLogReceiverSettings,
-    pipeline configuration: PipelineConfiguration = .init(
+    _ configuration: FileLogReceiverConfiguration,
+    pipeline pipelineConfiguration: PipelineConfiguration = .init(
         maxBatchItems: 2048, maxBatchBytes: 1 << 20, batchTimeout: .milliseconds(50), queueMaxBytes: 8 << 20),
     exporter: RecordingExporter = collectingExporter(),
     disk: DiskQueue? = nil,
@@ -102,14 +103,16 @@ func withReceiver(
         : Logger(label: "test", factory: { StreamLogHandler.standardError(label: $0) })
     let metrics = AgentMetrics()
     let pipeline = Pipeline(
-        configuration: configuration, metrics: metrics,
+        configuration: pipelineConfiguration, metrics: metrics,
         splitter: { signal, bytes, maxBytes, maxItems in
             try OTLPWalker.split(signal: signal, body: bytes, maxBytes: maxBytes, maxItems: maxItems)
         }, disk: disk)
     let pipelineService = PipelineService(
         pipeline: pipeline, exporters: [exporter], workers: 2,
         drainTimeout: .seconds(5), logger: logger)
-    let receiver = FileLogReceiver(settings: settings, pipeline: pipeline, metrics: metrics, logger: logger)
+    let receiver = FileLogReceiver(
+        configuration: configuration, shutdownWait: .seconds(5), maxInFlightBytes: 8 << 20, pipeline: pipeline,
+        metrics: metrics, logger: logger)
     let group = ServiceGroup(
         configuration: .init(
             services: [.init(service: pipelineService), .init(service: receiver)],
