@@ -32,8 +32,33 @@ import Testing
         }
     }
 
-    @Test(arguments: Naming.allCases)
-    func aGenerationCreatedAndRotatedAwayBetweenTwoPollsIsRead(naming: Naming) async throws {
+    /// How the tailed file is rotated: renamed away (named as `Naming` says), or copied and truncated.
+    enum Rotation: Sendable, Equatable, CustomStringConvertible {
+        case rename(Naming)
+        case copyTruncate
+
+        static let all: [Rotation] = Naming.allCases.map(Rotation.rename) + [.copyTruncate]
+
+        func rotate(_ writer: LogWriter, path: String, generation: Int) {
+            switch self {
+            case .rename(let naming): writer.rotateByRename(to: naming.name(path, generation))
+            case .copyTruncate: writer.rotateByCopyTruncate(to: path + ".\(generation)")
+            }
+        }
+
+        var description: String {
+            switch self {
+            case .rename(let naming): "rename (\(naming))"
+            case .copyTruncate: "copy-truncate"
+            }
+        }
+    }
+
+    /// The window between two polls, under either rotation: the tailed file is rotated, a whole
+    /// generation written and rotated too, and a new file takes the path. With copy-truncate two copies
+    /// are made and the file truncated twice.
+    @Test(arguments: Rotation.all)
+    func aGenerationCreatedAndRotatedAwayBetweenTwoPollsIsRead(rotation: Rotation) async throws {
         let directory = try TemporaryDirectory()
         let path = directory.file(Self.podDirectory + "/0.log")
         let writer = LogWriter(path)
@@ -44,16 +69,16 @@ import Testing
 
             // The tailer is starved (backpressure, a busy node): none of this is seen as it happens.
             writer.write(lines(100..<150))  // the unread tail of the tailed file
-            writer.rotateByRename(to: naming.name(path, 1))
+            rotation.rotate(writer, path: path, generation: 1)
             writer.write(lines(150..<350))  // a whole generation...
-            writer.rotateByRename(to: naming.name(path, 2))  // ...rotated away before the next poll
+            rotation.rotate(writer, path: path, generation: 2)  // ...rotated away before the next poll
             writer.write(lines(350..<400))
             try await tailer.pollAndDrain()
             try await exporter.waitForNumbers(0..<400)
 
             // The next rotation must not read the older generations again.
             writer.write(lines(400..<420))
-            writer.rotateByRename(to: naming.name(path, 3))
+            rotation.rotate(writer, path: path, generation: 3)
             writer.write(lines(420..<450))
             for _ in 0..<3 { try await tailer.pollAndDrain() }  // a rotated file is let go after two idle polls
             try await exporter.waitForNumbers(0..<450)
@@ -86,25 +111,6 @@ import Testing
             writer.write(lines(60..<70))
             try await tailer.pollAndDrain()
             try await exporter.waitForNumbers(0..<70)
-        }
-    }
-
-    /// The same window under copy-truncate: two copies made and the file truncated twice between polls.
-    @Test func twoCopyTruncatesBetweenTwoPollsLoseNothing() async throws {
-        let directory = try TemporaryDirectory()
-        let path = directory.file(Self.podDirectory + "/0.log")
-        let writer = LogWriter(path)
-        writer.write(lines(0..<100))
-        try await withTailer(filelogConfig(directory)) { tailer, exporter in
-            try await tailer.pollAndDrain()
-            try await exporter.waitForNumbers(0..<100)
-            writer.write(lines(100..<150))
-            writer.rotateByCopyTruncate(to: path + ".1")
-            writer.write(lines(150..<350))
-            writer.rotateByCopyTruncate(to: path + ".2")
-            writer.write(lines(350..<400))
-            try await tailer.pollAndDrain()
-            try await exporter.waitForNumbers(0..<400)
         }
     }
 
