@@ -10,40 +10,55 @@ import Testing
         return true
     }
 
-    @Test func beforeAReadAShorterFileIsTruncatedWithoutReadingItsFirstBytes() {
-        #expect(
-            RotationPolicy.truncationBeforeRead(
-                size: 10, readOffset: 20, fingerprintLength: 16, firstBytesMatch: Self.unread()) == .sizeBelowOffset)
-    }
+    /// The two truncation rules: before a read, and at a poll.
+    enum Rule: Sendable {
+        case beforeRead, atPoll
 
-    @Test func beforeAReadAFileThatGrewIsCheckedByItsFirstBytes() {
-        #expect(
-            RotationPolicy.truncationBeforeRead(size: 30, readOffset: 20, fingerprintLength: 16, firstBytesMatch: false)
-                == .fingerprintChanged)
-        #expect(
-            RotationPolicy.truncationBeforeRead(size: 30, readOffset: 20, fingerprintLength: 16, firstBytesMatch: true)
-                == nil)
-        // nothing new, nothing read yet, or no fingerprint: no read of the first bytes
-        for (size, offset, length) in [(20, 20, 16), (30, 0, 16), (30, 20, 0)] as [(Int64, Int64, Int)] {
-            #expect(
+        /// `firstBytesMatch` nil: the rule must decide without reading them.
+        func truncation(
+            size: Int64, readOffset: Int64, fingerprintLength: Int, firstBytesMatch: Bool?
+        )
+            -> RotationPolicy.Truncation?
+        {
+            switch self {
+            case .beforeRead:
                 RotationPolicy.truncationBeforeRead(
-                    size: size, readOffset: offset, fingerprintLength: length, firstBytesMatch: Self.unread()) == nil)
+                    size: size, readOffset: readOffset, fingerprintLength: fingerprintLength,
+                    firstBytesMatch: firstBytesMatch ?? RotationPolicyTests.unread())
+            case .atPoll:
+                RotationPolicy.truncationAtPoll(
+                    size: size, readOffset: readOffset, fingerprintLength: fingerprintLength,
+                    firstBytesMatch: firstBytesMatch ?? RotationPolicyTests.unread())
+            }
         }
     }
 
-    @Test func atAPollChangedFirstBytesMeanATruncation() {
+    @Test(
+        arguments: [
+            // before a read: a shorter file is truncated (its first bytes unread), one that grew is checked
+            (Rule.beforeRead, 10, 20, 16, nil, .sizeBelowOffset),
+            (.beforeRead, 30, 20, 16, false, .fingerprintChanged),
+            (.beforeRead, 30, 20, 16, true, nil),
+            // ... nothing new, nothing read yet, or no fingerprint: no read of the first bytes
+            (.beforeRead, 20, 20, 16, nil, nil),
+            (.beforeRead, 30, 0, 16, nil, nil),
+            (.beforeRead, 30, 20, 0, nil, nil),
+            // at a poll: changed first bytes mean a truncation
+            (.atPoll, 16, 16, 16, false, .fingerprintChanged),
+            (.atPoll, 16, 16, 16, true, nil),
+            // ... shorter than the fingerprint (the read's size check catches it), nothing read yet, no fingerprint
+            (.atPoll, 15, 15, 16, nil, nil),
+            (.atPoll, 40, 0, 16, nil, nil),
+            (.atPoll, 40, 20, 0, nil, nil),
+        ] as [(Rule, Int64, Int64, Int, Bool?, RotationPolicy.Truncation?)])
+    func truncation(
+        rule: Rule, size: Int64, readOffset: Int64, fingerprintLength: Int, firstBytesMatch: Bool?,
+        expected: RotationPolicy.Truncation?
+    ) {
         #expect(
-            RotationPolicy.truncationAtPoll(size: 16, readOffset: 16, fingerprintLength: 16, firstBytesMatch: false)
-                == .fingerprintChanged)
-        #expect(
-            RotationPolicy.truncationAtPoll(size: 16, readOffset: 16, fingerprintLength: 16, firstBytesMatch: true)
-                == nil)
-        // shorter than the fingerprint (the read's size check catches it), nothing read yet, no fingerprint
-        for (size, offset, length) in [(15, 15, 16), (40, 0, 16), (40, 20, 0)] as [(Int64, Int64, Int)] {
-            #expect(
-                RotationPolicy.truncationAtPoll(
-                    size: size, readOffset: offset, fingerprintLength: length, firstBytesMatch: Self.unread()) == nil)
-        }
+            rule.truncation(
+                size: size, readOffset: readOffset, fingerprintLength: fingerprintLength,
+                firstBytesMatch: firstBytesMatch) == expected)
     }
 
     @Test func aShortFingerprintGrowsWithTheFileUpToItsSize() {
