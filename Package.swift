@@ -104,7 +104,7 @@ let package = Package(
         .target(
             name: "OTLPReceiver",
             dependencies: [
-                "OTLPWire", "OTLPJSON", "Compression", "Pipeline", "SelfTelemetry",
+                "OTLPWire", "OTLPJSON", "Compression", "FluxtelConfig", "Pipeline", "SelfTelemetry",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -135,7 +135,7 @@ let package = Package(
         .target(
             name: "FileLogReceiver",
             dependencies: [
-                "OTLPWire", "Pipeline", "SelfTelemetry",
+                "OTLPWire", "FluxtelConfig", "Pipeline", "SelfTelemetry",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
@@ -276,6 +276,14 @@ let package = Package(
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ],
             exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "OTLPReceiverTests",
+            dependencies: [
+                "OTLPReceiver", "FluxtelConfig", "OTLPWire", "Compression", "Pipeline",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

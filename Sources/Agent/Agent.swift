@@ -62,16 +62,8 @@ public final class Agent: Sendable {
         }
         if let otlp = configuration.receivers.otlp, let address = try Self.listenAddress(otlp.endpoint) {
             self.otlpReceiver = OTLPReceiver(
-                settings: OTLPReceiverSettings(
-                    host: address.host, port: address.port, maxRequestBody: otlp.maxRequestBody,
-                    extraTracesPaths: otlp.tracesPaths, bearerToken: otlp.bearerToken,
-                    basicUsername: otlp.basicUsername, basicPassword: otlp.basicPassword,
-                    tls: otlp.tls.certFile.isEmpty
-                        ? nil
-                        : .init(
-                            certFile: otlp.tls.certFile, keyFile: otlp.tls.keyFile, clientCAFile: otlp.tls.clientCAFile)
-                ),
-                pipeline: pipeline, metrics: metrics, logger: logger)
+                configuration: otlp, host: address.host, port: address.port, pipeline: pipeline, metrics: metrics,
+                logger: logger)
         } else {
             self.otlpReceiver = nil
         }
@@ -83,9 +75,9 @@ public final class Agent: Sendable {
         }
         if let filelog = configuration.receivers.filelog {
             self.fileLogReceiver = FileLogReceiver(
-                settings: FileLogReceiverSettings(
-                    filelog, shutdownWait: configuration.service.shutdownTimeout,
-                    maxInFlightBytes: min(batch.maxBytes + min(batch.maxBytes, 1 << 20), queue.maxBytes)),
+                configuration: filelog, shutdownWait: configuration.service.shutdownTimeout,
+                // One batch plus up to 1 MiB of the next, never more than the queue.
+                maxInFlightBytes: min(batch.maxBytes + min(batch.maxBytes, 1 << 20), queue.maxBytes),
                 pipeline: pipeline, metrics: metrics, logger: logger)
         } else {
             self.fileLogReceiver = nil
@@ -278,20 +270,6 @@ extension Agent {
         return PrometheusReceiver(
             targets: targets, discovery: discovery, settings: settings, pipeline: pipeline, metrics: metrics,
             logger: logger, version: FluxtelVersion.string)
-    }
-}
-
-extension FileLogReceiverSettings {
-    /// Maps `receivers.filelog` onto the receiver's settings.
-    /// Maps `receivers.filelog` onto the receiver's settings. `maxInFlightBytes`: one batch plus up to
-    /// 1 MiB of the next (the agent passes it), never more than the queue.
-    init(_ config: FileLogReceiverConfiguration, shutdownWait: Duration, maxInFlightBytes: Int) {
-        self.init(
-            include: config.include, exclude: config.exclude, startAtBeginning: config.startAt == .beginning,
-            format: LineFormat(rawValue: config.format.rawValue) ?? .auto,
-            checkpointDirectory: config.checkpointDirectory,
-            pollInterval: config.pollInterval, maxLogSize: config.maxLogSize, fingerprintSize: config.fingerprintSize,
-            shutdownWait: shutdownWait, maxInFlightBytes: maxInFlightBytes)
     }
 }
 

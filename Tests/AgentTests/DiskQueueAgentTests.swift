@@ -68,7 +68,7 @@ import Testing
             configuration: QueueConfiguration(directory: Self.makeDirectory()), metrics: metrics, logger: logger)
         let pipeline = Pipeline(metrics: metrics, store: disk)
         let receiver = OTLPReceiver(
-            settings: OTLPReceiverSettings(host: "127.0.0.1", port: 0), pipeline: pipeline, metrics: metrics,
+            configuration: .init(), host: "127.0.0.1", port: 0, pipeline: pipeline, metrics: metrics,
             logger: logger)
         let group = ServiceGroup(configuration: .init(services: [.init(service: receiver)], logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in

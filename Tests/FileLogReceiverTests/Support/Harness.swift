@@ -91,7 +91,7 @@ func criLine(_ n: Int, stream: String = "stderr") -> String {
 /// shuts both down gracefully (sources first): everything the tailer handed over is exported (or
 /// failed) when it returns.
 func withReceiver(
-    _ settings: FileLogReceiverSettings,
+    _ configuration: FileLogReceiverConfiguration,
     batch: BatchConfiguration = .init(maxItems: 2048, maxBytes: 1 << 20, timeout: .milliseconds(50)),
     exporter: RecordingExporter = collectingExporter(),
     disk: DiskQueue? = nil,
@@ -110,7 +110,9 @@ func withReceiver(
     let pipelineService = PipelineService(
         pipeline: pipeline, exporters: [exporter], workers: 2,
         drainTimeout: .seconds(5), logger: logger)
-    let receiver = FileLogReceiver(settings: settings, pipeline: pipeline, metrics: metrics, logger: logger)
+    let receiver = FileLogReceiver(
+        configuration: configuration, shutdownWait: .seconds(5), maxInFlightBytes: 8 << 20, pipeline: pipeline,
+        metrics: metrics, logger: logger)
     let group = ServiceGroup(
         configuration: .init(
             services: [.init(service: pipelineService), .init(service: receiver)],
