@@ -55,6 +55,27 @@ import Testing
         #expect(api.requests.map(\.authorization) == ["Bearer first-token", "Bearer second-token"])
     }
 
+    @Test func bearerTokenOverTLSWithTheClusterCA() async throws {
+        let pki = try TestCertificates.generate()
+        defer { pki.remove() }
+        let api = try await FakeKubernetesAPI.start(certificates: pki)
+        try api.load(listFile: Fixtures.url("list/gitrepositories.json"), in: Fixtures.gitRepositories)
+        let token = pki.directory.appendingPathComponent("token")
+        try "tls-token".write(to: token, atomically: true, encoding: .utf8)
+        let client = KubernetesClient(
+            endpoint: KubernetesEndpoint(baseURL: api.baseURL, tokenPath: token.path, caPath: pki.caCertificate))
+        let list = try await client.list(path: Fixtures.gitRepositories)
+        await client.shutdown()
+        // Without the cluster's CA the server is not trusted.
+        let untrusting = KubernetesClient(endpoint: KubernetesEndpoint(baseURL: api.baseURL, tokenPath: token.path))
+        await #expect(throws: (any Error).self) { try await untrusting.list(path: Fixtures.gitRepositories) }
+        await untrusting.shutdown()
+        try await api.shutdown()
+        #expect(api.baseURL.hasPrefix("https://"))
+        #expect(list.items.count == 2)
+        #expect(api.requests.map(\.authorization) == ["Bearer tls-token"])
+    }
+
     @Test func discoversTheServedVersionsOfAGroup() async throws {
         let api = try await FakeKubernetesAPI.start()
         api.serve(group: "kustomize.toolkit.fluxcd.io", versions: ["v1", "v1beta2"])

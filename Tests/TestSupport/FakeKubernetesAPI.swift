@@ -86,6 +86,16 @@ public final class FakeKubernetesAPI: Sendable {
         return api
     }
 
+    /// Starts the server on https with the server certificate of `certificates` (clients trust its CA).
+    public static func start(certificates: TestCertificates) async throws -> FakeKubernetesAPI {
+        try await start(
+            tls: .makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMFile(certificates.serverCertificate).map {
+                    .certificate($0)
+                },
+                privateKey: .privateKey(try NIOSSLPrivateKey(file: certificates.serverKey, format: .pem))))
+    }
+
     public func shutdown() async throws {
         let (server, connections) = (serverChannel.withLock { $0 }, state.withLock { $0.connections })
         try await server?.close()

@@ -20,6 +20,7 @@ public struct KubernetesPodDiscovery: TargetDiscovery {
 
     /// - Parameters:
     ///   - config: `receivers.prometheus.kubernetes_sd`.
+    ///   - client: the API client; discovery owns it and shuts it down when it stops.
     ///   - environment: `NODE_NAME` (the DaemonSet's own node) when `node_name` is empty.
     ///   - clock: the back-off's clock.
     public init(
