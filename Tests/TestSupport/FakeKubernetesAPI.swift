@@ -222,11 +222,11 @@ public final class FakeKubernetesAPI: Sendable {
 
     // MARK: serving (on the connection's event loop)
 
-    fileprivate func watcherClosed(_ channel: any Channel) {
+    func watcherClosed(_ channel: any Channel) {
         _ = state.withLock { $0.watchers.removeValue(forKey: ObjectIdentifier(channel)) }
     }
 
-    fileprivate func respond(head: HTTPRequestHead, body: [UInt8], context: ChannelHandlerContext) {
+    func respond(head: HTTPRequestHead, body: [UInt8], context: ChannelHandlerContext) {
         let request = Self.parse(head)
         state.withLock { state in
             state.requests.append(request)
@@ -252,7 +252,7 @@ public final class FakeKubernetesAPI: Sendable {
         if parts.count == 2, parts[0] == "apis" {
             return Self.write(200, try state.store.group(parts[1]), context)
         }
-        guard let target = ResourcePath(parts) else {
+        guard let target = FakeKubernetesPath(parts) else {
             throw FakeKubernetesStore.Failure(code: 404, reason: "NotFound", message: "no such path \(request.path)")
         }
         let object = { () throws(FakeKubernetesStore.Failure) -> JSONValue in
@@ -285,7 +285,7 @@ public final class FakeKubernetesAPI: Sendable {
     }
 
     private func watch(
-        _ request: Request, _ target: ResourcePath, state: inout State, context: ChannelHandlerContext
+        _ request: Request, _ target: FakeKubernetesPath, state: inout State, context: ChannelHandlerContext
     ) throws(FakeKubernetesStore.Failure) {
         let head = HTTPResponseHead(
             version: .http1_1, status: .ok,
@@ -342,60 +342,3 @@ public final class FakeKubernetesAPI: Sendable {
             authorization: head.headers.first(name: "Authorization"))
     }
 }
-
-/// `/api/v1[/namespaces/<ns>]/<resource>[/<name>]` or `/apis/<group>/<version>[/namespaces/<ns>]/<resource>[/<name>]`.
-private struct ResourcePath {
-    var collection: String
-    var namespace: String?
-    var name: String?
-
-    init?(_ parts: [String]) {
-        let prefixCount: Int
-        switch parts.first {
-        case "api": prefixCount = 2
-        case "apis": prefixCount = 3
-        default: return nil
-        }
-        guard parts.count > prefixCount else { return nil }
-        var rest = Array(parts[prefixCount...])
-        if rest.count >= 3, rest[0] == "namespaces" {
-            namespace = rest[1]
-            rest.removeFirst(2)
-        }
-        guard rest.count == 1 || rest.count == 2 else { return nil }
-        collection = "/" + (parts[0..<prefixCount] + [rest[0]]).joined(separator: "/")
-        name = rest.count == 2 ? rest[1] : nil
-    }
-}
-
-private final class FakeKubernetesHandler: ChannelInboundHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
-    let api: FakeKubernetesAPI
-    var head: HTTPRequestHead?
-    var body: [UInt8] = []
-
-    init(api: FakeKubernetesAPI) { self.api = api }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch Self.unwrapInboundIn(data) {
-        case .head(let head):
-            self.head = head
-            body.removeAll()
-        case .body(let buffer): body.append(contentsOf: buffer.readableBytesView)
-        case .end:
-            guard let head else { return }
-            api.respond(head: head, body: body, context: context)
-        }
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        api.watcherClosed(context.channel)
-        context.fireChannelInactive()
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
-}
-
-@available(*, unavailable)
-extension FakeKubernetesHandler: Sendable {}
