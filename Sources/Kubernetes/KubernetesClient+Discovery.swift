@@ -7,11 +7,6 @@ public struct ServedVersions: Sendable, Equatable {
     public var versions: [String]
     /// `preferredVersion.version`; the first served version if the server names none.
     public var preferred: String
-
-    public init(versions: [String], preferred: String) {
-        self.versions = versions
-        self.preferred = preferred
-    }
 }
 
 extension KubernetesClient {

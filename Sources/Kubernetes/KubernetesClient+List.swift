@@ -5,11 +5,6 @@ public struct KubernetesList: Sendable, Equatable {
     public var items: [JSONValue]
     /// `metadata.resourceVersion` of the (first page of the) list: a consistent snapshot to watch from.
     public var resourceVersion: String
-
-    public init(items: [JSONValue], resourceVersion: String) {
-        self.items = items
-        self.resourceVersion = resourceVersion
-    }
 }
 
 extension KubernetesClient {

@@ -13,24 +13,13 @@ public struct LeaseRecord: Sendable, Equatable {
     /// `metadata.resourceVersion`: the precondition of the next update.
     public var resourceVersion: String
 
-    public init(
-        holder: String, leaseDurationSeconds: Int, renewTime: String = "", transitions: Int = 0,
-        resourceVersion: String = ""
-    ) {
-        self.holder = holder
-        self.leaseDurationSeconds = leaseDurationSeconds
-        self.renewTime = renewTime
-        self.transitions = transitions
-        self.resourceVersion = resourceVersion
-    }
-
     /// From a Lease object as the API serves it.
     public init(lease: JSONValue) {
         let spec = lease["spec"]
-        self.init(
-            holder: spec?["holderIdentity"]?.string ?? "",
-            leaseDurationSeconds: spec?["leaseDurationSeconds"]?.int ?? 0,
-            renewTime: spec?["renewTime"]?.string ?? "", transitions: spec?["leaseTransitions"]?.int ?? 0,
-            resourceVersion: lease["metadata"]?["resourceVersion"]?.string ?? "")
+        holder = spec?["holderIdentity"]?.string ?? ""
+        leaseDurationSeconds = spec?["leaseDurationSeconds"]?.int ?? 0
+        renewTime = spec?["renewTime"]?.string ?? ""
+        transitions = spec?["leaseTransitions"]?.int ?? 0
+        resourceVersion = lease["metadata"]?["resourceVersion"]?.string ?? ""
     }
 }

@@ -6,8 +6,16 @@ import Testing
 @Suite struct LeaseElectionStateMachineTests {
     let t0 = ContinuousClock.now
 
+    /// The record of a Lease held by `holder` at resourceVersion `rv`.
     func record(_ holder: String, rv: String, duration: Int = 15) -> LeaseRecord {
-        LeaseRecord(holder: holder, leaseDurationSeconds: duration, renewTime: "t\(rv)", resourceVersion: rv)
+        LeaseRecord(
+            lease: .object([
+                "metadata": .object(["resourceVersion": .string(rv)]),
+                "spec": .object([
+                    "holderIdentity": .string(holder), "leaseDurationSeconds": .number(Double(duration)),
+                    "renewTime": .string("t\(rv)"),
+                ]),
+            ]))
     }
 
     @Test func noLeaseCreatesOneAndAnAcceptedWriteLeadsUntilTheRenewDeadline() {
