@@ -60,19 +60,6 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // The Kubernetes API client: in-cluster config, paged list, streamed watch, list-then-watch with
-        // resume / re-list / back-off, API group discovery, Leases with optimistic concurrency.
-        .target(
-            name: "Kubernetes",
-            dependencies: [
-                "HTTPClient", "OTLPJSON", "Pipeline",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: swiftSettings
-        ),
         // The agent's own /metrics, /healthz, /readyz.
         .target(
             name: "SelfTelemetry",
@@ -96,6 +83,20 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The Kubernetes API client under the sources that use it: in-cluster config, paged list, streamed
+        // watch, list-then-watch with resume / re-list / back-off (Pipeline's TimerClock), API group
+        // discovery, Leases with optimistic concurrency.
+        .target(
+            name: "Kubernetes",
+            dependencies: [
+                "HTTPClient", "OTLPJSON", "Pipeline",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
