@@ -47,12 +47,20 @@ import Testing
         defer { try? FileManager.default.removeItem(at: token) }
         try "first-token\n".write(to: token, atomically: true, encoding: .utf8)
         let client = KubernetesClient(endpoint: KubernetesEndpoint(baseURL: api.baseURL, tokenPath: token.path))
+        api.requireToken("first-token")
         _ = try await client.list(path: Fixtures.gitRepositories)
         try "second-token".write(to: token, atomically: true, encoding: .utf8)
+        api.requireToken("second-token")
         _ = try await client.list(path: Fixtures.gitRepositories)
+        // A token the server does not take: 401, as a failed call.
+        try "revoked".write(to: token, atomically: true, encoding: .utf8)
+        let error = await #expect(throws: KubernetesError.self) {
+            try await client.list(path: Fixtures.gitRepositories)
+        }
+        #expect(error?.status?.code == 401)
         await client.shutdown()
         try await api.shutdown()
-        #expect(api.requests.map(\.authorization) == ["Bearer first-token", "Bearer second-token"])
+        #expect(api.requests.map(\.authorization) == ["Bearer first-token", "Bearer second-token", "Bearer revoked"])
     }
 
     @Test func bearerTokenOverTLSWithTheClusterCA() async throws {

@@ -97,6 +97,20 @@ import Testing
         #expect(h.events.last?.object["metadata"]?["name"]?.string == "infra-configs")
     }
 
+    @Test func aWatchTheServerEndsIsResumedWithoutAReList() async throws {
+        let h = try await Harness()
+        h.start()
+        #expect(await eventually { h.api.openWatches == 1 })
+        let rv = h.modify("apps", generation: 3)
+        #expect(await eventually { h.events.count == 1 })
+        h.api.endWatches()
+        #expect(await eventually { h.watchRequests.count == 2 && h.api.openWatches == 1 })
+        try await h.stop()
+        #expect(h.watchRequests.last?.query["resourceVersion"] == "\(rv)")
+        #expect(h.listRequests.count == 1)
+        #expect(h.clock.sleeps.isEmpty)  // a watch that delivered events and ended is renewed at once
+    }
+
     @Test func bookmarksMoveTheResourceVersionToResumeFrom() async throws {
         let h = try await Harness()
         h.start()

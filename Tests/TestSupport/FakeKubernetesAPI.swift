@@ -11,7 +11,7 @@ import Synchronization
 /// - `GET <collection>`: paged lists (`limit`, `continue`, one snapshot per list, 410 for an unknown token);
 /// - `GET <collection>?watch=true&resourceVersion=N`: a chunked stream replaying the history after N,
 ///   then every change as it happens; a compacted N gets 410 Gone, as an `ERROR` event in a 200 stream
-///   (what kube-apiserver's watch cache does) or, with ``goneAsStatus``, as an HTTP 410;
+///   (what kube-apiserver's watch cache does) or, with ``setGoneAsStatus(_:)``, as an HTTP 410;
 /// - `GET /apis/<group>`: the served versions; GET/POST/PUT of single objects (Leases), PUT with 409
 ///   Conflict on a stale `metadata.resourceVersion`.
 ///
@@ -50,6 +50,7 @@ public final class FakeKubernetesAPI: Sendable {
         var connections: [any Channel] = []
         var failures: [ScriptedFailure] = []
         var goneAsStatus = false
+        var requiredToken: String?
     }
 
     private let state = Mutex(State())
@@ -122,6 +123,9 @@ public final class FakeKubernetesAPI: Sendable {
     /// Answers a too-old watch with HTTP 410 instead of an `ERROR` event in a 200 stream.
     public func setGoneAsStatus(_ on: Bool) { state.withLock { $0.goneAsStatus = on } }
 
+    /// Answers 401 Unauthorized to every request without `Authorization: Bearer <token>` (nil: no check).
+    public func requireToken(_ token: String?) { state.withLock { $0.requiredToken = token } }
+
     /// Loads objects without events (the state a first list sees); the resourceVersion counter moves
     /// to at least `resourceVersion`.
     public func load(_ items: [JSONValue], in collection: String, resourceVersion: Int = 0) {
@@ -183,6 +187,15 @@ public final class FakeKubernetesAPI: Sendable {
         }
     }
 
+    /// Ends every open watch the way the server does after `timeoutSeconds`: the chunked body ends.
+    public func endWatches() {
+        let channels = state.withLock { state in
+            defer { state.watchers.removeAll() }
+            return state.watchers.values.map(\.channel)
+        }
+        for channel in channels { channel.writeAndFlush(HTTPServerResponsePart.end(nil), promise: nil) }
+    }
+
     /// Closes every open watch connection (without ending the chunked body: a dropped connection).
     public func dropWatches() {
         let channels = state.withLock { state in
@@ -230,6 +243,11 @@ public final class FakeKubernetesAPI: Sendable {
         let request = Self.parse(head)
         state.withLock { state in
             state.requests.append(request)
+            if let token = state.requiredToken, request.authorization != "Bearer \(token)" {
+                let failure = FakeKubernetesStore.Failure(code: 401, reason: "Unauthorized", message: "Unauthorized")
+                Self.write(failure.code, failure.body, context)
+                return
+            }
             if let index = state.failures.firstIndex(where: { request.path.contains($0.pathContains) }) {
                 let scripted = state.failures.remove(at: index)
                 var headers: [(String, String)] = []
