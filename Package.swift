@@ -5,6 +5,8 @@
 // (Processors: resource attributes, splitting; Pipeline: batching, the in-flight budget, acknowledgements,
 // over a queue in memory or, with a directory, PersistentQueue's segment files), with the OTLP wire format (OTLPWire), gzip (Compression), configuration (FluxtelConfig) and the
 // agent's own telemetry (SelfTelemetry) underneath, and a thin `fluxtel` executable on top (Agent wires it).
+// Kubernetes (the one API client: list, watch, discovery, Leases) sits under the sources that use it
+// (pod discovery in PrometheusReceiver), over HTTPClient and the one JSON reader (OTLPJSON's).
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
@@ -42,6 +44,7 @@ let package = Package(
         // OTLP protobuf wire format, by hand: writer, bounds-checked reader, the data model.
         .target(name: "OTLPWire", swiftSettings: swiftSettings),
         // OTLP/JSON (application/json) requests to protobuf bytes; JSON responses and google.rpc.Status.
+        // Its strict, bounded JSON reader is the agent's one JSON reader: it also builds `JSONValue` trees.
         .target(name: "OTLPJSON", dependencies: ["OTLPWire"], swiftSettings: swiftSettings),
         // gzip / gunzip over zlib, with a hard cap on inflated size.
         .target(name: "Compression", dependencies: ["CZlib"], swiftSettings: swiftSettings),
@@ -100,6 +103,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The Kubernetes API client under the sources that use it: in-cluster config, paged list, streamed
+        // watch, list-then-watch with resume / re-list / back-off (Pipeline's TimerClock), API group
+        // discovery, Leases with optimistic concurrency.
+        .target(
+            name: "Kubernetes",
+            dependencies: [
+                "HTTPClient", "OTLPJSON", "Pipeline",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Sources. A receiver depends on the pipeline's intake, never on an exporter.
         .target(
             name: "OTLPReceiver",
@@ -120,7 +137,7 @@ let package = Package(
         .target(
             name: "PrometheusReceiver",
             dependencies: [
-                "OTLPWire", "Compression", "Pipeline", "SelfTelemetry",
+                "OTLPWire", "Compression", "Pipeline", "SelfTelemetry", "FluxtelConfig", "Kubernetes", "OTLPJSON",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 "HTTPClient",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -162,8 +179,7 @@ let package = Package(
             name: "Agent",
             dependencies: [
                 "OTLPWire", "Compression", "FluxtelConfig", "Processors", "Pipeline", "PersistentQueue",
-                "SelfTelemetry",
-                "Exporters", "OTLPReceiver", "PrometheusReceiver",
+                "SelfTelemetry", "Exporters", "OTLPReceiver", "PrometheusReceiver", "Kubernetes",
                 "FileLogReceiver",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -222,17 +238,26 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // The test kit shared by the test targets: a scriptable OTLP/HTTP sink, `eventually` and the
-        // time scale, the recording exporter, a manual clock, the seeded random generator.
+        // time scale, the recording exporter, a manual clock, the seeded random generator, a fake
+        // Kubernetes API server (list/watch semantics, discovery, Leases).
         .target(
             name: "FluxtelTestSupport",
             dependencies: [
-                "Compression", "Pipeline", "OTLPWire",
+                "Compression", "Pipeline", "OTLPWire", "OTLPJSON",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KubernetesTests",
+            dependencies: [
+                "Kubernetes", "FluxtelTestSupport", "OTLPJSON", "Pipeline", "HTTPClient",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -264,8 +289,8 @@ let package = Package(
         .testTarget(
             name: "PrometheusReceiverTests",
             dependencies: [
-                "PrometheusReceiver", "FluxtelTestSupport", "FluxtelConfig", "Pipeline", "OTLPWire", "Compression",
-                "SelfTelemetry",
+                "PrometheusReceiver", "FluxtelTestSupport", "Pipeline", "OTLPWire", "Compression", "SelfTelemetry",
+                "Kubernetes", "OTLPJSON", "FluxtelConfig",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

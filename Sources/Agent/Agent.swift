@@ -1,6 +1,7 @@
 import Exporters
 public import FileLogReceiver
 public import FluxtelConfig
+import Kubernetes
 public import Logging
 public import OTLPReceiver
 import OTLPWire
@@ -242,30 +243,16 @@ extension Agent {
         var discovery: KubernetesPodDiscovery?
         let sd = config.kubernetesSD
         if sd.enabled {
-            let environment = KubernetesAPIConfiguration.processEnvironment()
-            let api: KubernetesAPIConfiguration
-            if !sd.apiServer.isEmpty {
-                api = KubernetesAPIConfiguration(baseURL: sd.apiServer, tokenPath: sd.tokenPath, caPath: sd.caPath)
-            } else if var inCluster = KubernetesAPIConfiguration.inCluster(environment: environment) {
-                inCluster.tokenPath = sd.tokenPath
-                inCluster.caPath = sd.caPath
-                api = inCluster
-            } else {
-                throw AgentError(
-                    message:
-                        "receivers.prometheus.kubernetes_sd: not in a cluster (KUBERNETES_SERVICE_HOST unset); set api_server"
-                )
-            }
-            var nodeName = sd.nodeName.isEmpty ? environment["NODE_NAME"] ?? "" : sd.nodeName
-            if nodeName == "*" { nodeName = "" }
-            if nodeName.isEmpty, sd.nodeName != "*" {
-                logger.warning("kubernetes_sd: NODE_NAME is not set; discovering pods on every node")
+            let environment = KubernetesEndpoint.processEnvironment()
+            let endpoint: KubernetesEndpoint
+            do {
+                endpoint = try KubernetesEndpoint.resolve(
+                    apiServer: sd.apiServer, tokenPath: sd.tokenPath, caPath: sd.caPath, environment: environment)
+            } catch {
+                throw AgentError(message: "receivers.prometheus.kubernetes_sd: \(error)")
             }
             discovery = KubernetesPodDiscovery(
-                api: api,
-                settings: PodDiscoverySettings(
-                    namespaces: sd.namespaces, labelSelector: sd.labelSelector, nodeName: nodeName),
-                logger: logger)
+                config: sd, client: KubernetesClient(endpoint: endpoint), environment: environment, logger: logger)
         }
         return PrometheusReceiver(
             targets: targets, discovery: discovery, settings: settings, pipeline: pipeline, metrics: metrics,
