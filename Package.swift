@@ -117,6 +117,11 @@ let package = Package(
         ),
         // Scrapes Prometheus / OpenMetrics text endpoints (static targets, Kubernetes pod discovery),
         // parses on bytes and writes OTLP metrics straight into the pipeline.
+        // Flux objects from the Kubernetes API: resource state (`gotk_resource_info`), Events as logs.
+        .target(
+            name: "FluxObjects", dependencies: ["OTLPWire", "FluxtelConfig", "PrometheusReceiver"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "PrometheusReceiver",
             dependencies: [
@@ -187,6 +192,11 @@ let package = Package(
             ]
         ),
 
+        .testTarget(
+            name: "FluxObjectsTests",
+            dependencies: ["FluxObjects", "FluxtelConfig", "OTLPWire", "PrometheusReceiver", "FluxtelTestSupport"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "OTLPWireTests", dependencies: ["OTLPWire", "FluxtelTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
