@@ -119,7 +119,7 @@ let package = Package(
         // parses on bytes and writes OTLP metrics straight into the pipeline.
         // Flux objects from the Kubernetes API: resource state (`gotk_resource_info`), Events as logs.
         .target(
-            name: "FluxObjects", dependencies: ["OTLPWire", "FluxtelConfig", "PrometheusReceiver"],
+            name: "FluxObjects", dependencies: ["OTLPWire", "OTLPJSON", "FluxtelConfig", "Kubernetes"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -194,7 +194,7 @@ let package = Package(
 
         .testTarget(
             name: "FluxObjectsTests",
-            dependencies: ["FluxObjects", "FluxtelConfig", "OTLPWire", "PrometheusReceiver", "FluxtelTestSupport"],
+            dependencies: ["FluxObjects", "FluxtelConfig", "OTLPWire", "OTLPJSON", "Kubernetes", "FluxtelTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

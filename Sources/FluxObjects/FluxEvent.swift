@@ -1,5 +1,6 @@
+import FluxtelConfig
+public import OTLPJSON
 public import OTLPWire
-public import PrometheusReceiver
 
 /// A Kubernetes Event about a Flux object, read from either API: `core/v1` (`involvedObject`, `message`,
 /// `count`, `firstTimestamp`) or `events.k8s.io/v1` (`regarding`, `note`, `series`, `deprecated*`).

@@ -1,5 +1,6 @@
+public import FluxtelConfig
+public import OTLPJSON
 import OTLPWire
-public import PrometheusReceiver
 
 /// What the agent keeps of one Flux object: only the fields its signals need, not the object.
 public struct FluxObject: Sendable, Equatable {

@@ -1,3 +1,5 @@
+public import FluxtelConfig
+
 /// The Flux objects the watch has seen, by uid, and the series that ended since the last write
 /// (a deleted object, or a label that changed: each old series gets one staleness marker, never a 0).
 ///
@@ -23,12 +25,13 @@ public struct FluxObjectStore: Sendable {
         end(old.allSeries, keeping: [])
     }
 
-    /// The result of a (re-)list of one kind: objects of that kind the list no longer has were deleted
-    /// while the watch was away.
-    public mutating func replace(kind: FluxKind, with listed: [FluxObject]) {
+    /// The result of a (re-)list of one kind (in one namespace; empty: all): objects of that kind the list
+    /// no longer has were deleted while the watch was away.
+    public mutating func replace(kind: FluxKind, namespace: String = "", with listed: [FluxObject]) {
         let present = Set(listed.map(\.identity.uid))
         let gone = objects.values.filter {
-            $0.identity.kind == kind.kind && $0.identity.group == kind.group && !present.contains($0.identity.uid)
+            $0.identity.kind == kind.kind && $0.identity.group == kind.group
+                && (namespace.isEmpty || $0.identity.namespace == namespace) && !present.contains($0.identity.uid)
         }
         for object in gone { delete(uid: object.identity.uid) }
         for object in listed { upsert(object) }

@@ -1,4 +1,4 @@
-public import PrometheusReceiver
+public import OTLPJSON
 
 /// A kube-state-metrics `labelsFromPath` path, compiled: each step is a map key, a list index (`"0"`;
 /// negative counts from the end) or a selector `"[type=Ready]"` (the first list element whose field

@@ -1,5 +1,5 @@
 public import FluxtelConfig
-public import PrometheusReceiver
+public import OTLPJSON
 
 /// The kube-state-metrics CustomResourceState rules of the configuration, compiled and indexed by kind.
 public struct ResourceStateRules: Sendable {

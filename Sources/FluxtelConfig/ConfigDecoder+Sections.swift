@@ -21,7 +21,8 @@ extension ConfigDecoder {
 
     mutating func receivers(_ node: YAMLNode?) -> Receivers {
         var receivers = Receivers()
-        guard let fields = fields(node, path: "receivers", known: ["prometheus", "filelog", "otlp", "flux_objects"]) else {
+        guard let fields = fields(node, path: "receivers", known: ["prometheus", "filelog", "otlp", "flux_objects"])
+        else {
             return receivers
         }
         if fields.values.isEmpty, let node {

@@ -1,7 +1,7 @@
 import FluxObjects
 import FluxtelConfig
 import Foundation
-import PrometheusReceiver
+import OTLPJSON
 
 /// The shared Flux object fixtures (`Tests/Fixtures/flux-objects`, copied from the team's
 /// `shared/fixtures/flux-objects`: API responses for Flux 2.9 objects, see its README).
@@ -13,11 +13,11 @@ enum FluxFixtures {
         Array(try Data(contentsOf: root.appendingPathComponent(path)))
     }
 
-    static func json(_ path: String) throws -> JSONValue { try JSONParser.parse(try bytes(path)) }
+    static func json(_ path: String) throws -> JSONValue { try JSONValue.parse(try bytes(path)) }
 
     /// The lines of an `.ndjson` watch body, decoded.
     static func watchEvents(_ path: String) throws -> [JSONValue] {
-        try bytes(path).split(separator: UInt8(ascii: "\n")).map { try JSONParser.parse(Array($0)) }
+        try bytes(path).split(separator: UInt8(ascii: "\n")).map { try JSONValue.parse(Array($0)) }
     }
 
     /// `list/<resource>.json` of every kind that has one, with the version each list was served at.

@@ -1,6 +1,7 @@
 import FluxObjects
+import FluxtelConfig
+import OTLPJSON
 import OTLPWire
-import PrometheusReceiver
 import Testing
 
 /// Flux's Kubernetes Events become log records, once each: the same from `core/v1` and `events.k8s.io/v1`,

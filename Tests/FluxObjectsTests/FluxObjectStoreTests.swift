@@ -1,6 +1,7 @@
 import FluxObjects
+import FluxtelConfig
+import OTLPJSON
 import OTLPWire
-import PrometheusReceiver
 import Testing
 
 /// The store follows list + watch: a MODIFIED that flips `Ready` changes the next point, a DELETED object's

@@ -1,6 +1,6 @@
 import FluxObjects
 import Foundation
-import PrometheusReceiver
+import OTLPJSON
 import Testing
 
 @testable import FluxtelConfig
