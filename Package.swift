@@ -184,7 +184,7 @@ let package = Package(
             name: "Agent",
             dependencies: [
                 "OTLPWire", "Compression", "FluxtelConfig", "Processors", "Pipeline", "PersistentQueue",
-                "SelfTelemetry", "Exporters", "OTLPReceiver", "PrometheusReceiver", "Kubernetes",
+                "SelfTelemetry", "Exporters", "OTLPReceiver", "PrometheusReceiver", "Kubernetes", "FluxObjects",
                 "FileLogReceiver",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
