@@ -27,19 +27,62 @@ def test_inventories(rendered):
         return sorted((o["kind"], o["metadata"].get("namespace", ""), name_of(o)) for o in rendered[name])
     common = [("Alert", "flux-system", "fluxtel"), ("Provider", "flux-system", "fluxtel")] + \
         [("Service", "flux-system", f"{c}-metrics") for c in CONTROLLERS]
-    agent_side = [("ConfigMap", "fluxtel", "fluxtel-config-<hash>"), ("Namespace", "", "fluxtel"),
-                  ("Role", "flux-system", "fluxtel-pod-discovery"), ("RoleBinding", "flux-system", "fluxtel-pod-discovery"),
-                  ("Service", "fluxtel", "fluxtel"), ("ServiceAccount", "fluxtel", "fluxtel")]
+    flux_objects = [("ClusterRole", "", "fluxtel-flux-objects")]
+    agent_side = flux_objects + [
+        ("ConfigMap", "fluxtel", "fluxtel-config-<hash>"), ("Namespace", "", "fluxtel"),
+        ("Role", "flux-system", "fluxtel-pod-discovery"), ("RoleBinding", "flux-system", "fluxtel-pod-discovery"),
+        ("ClusterRoleBinding", "", "fluxtel-flux-objects"),
+        ("Role", "fluxtel", "fluxtel-leader-election"), ("RoleBinding", "fluxtel", "fluxtel-leader-election"),
+        ("Service", "fluxtel", "fluxtel"), ("ServiceAccount", "fluxtel", "fluxtel")]
     assert inventory("daemonset") == sorted(common + agent_side + [("DaemonSet", "fluxtel", "fluxtel")])
     assert inventory("deployment") == sorted(common + agent_side + [("Deployment", "fluxtel", "fluxtel")])
-    assert inventory("sidecar") == sorted(common + [
+    assert inventory("sidecar") == sorted(common + flux_objects + [
+        ("ClusterRoleBinding", "", "fluxtel-flux-objects-sidecar"),
         ("ConfigMap", "flux-system", "fluxtel-sidecar-config-<hash>"), ("Namespace", "", "flux-system"),
         ("Deployment", "flux-system", "notification-controller")])
 
 
-def test_no_cluster_wide_rights(rendered):
-    for objects in rendered.values():
-        assert find(objects, "ClusterRole") == [] and find(objects, "ClusterRoleBinding") == []
+FLUX_RESOURCES = {
+    "source.toolkit.fluxcd.io": {"gitrepositories", "ocirepositories", "buckets", "helmrepositories", "helmcharts",
+                                 "externalartifacts"},
+    "source.extensions.fluxcd.io": {"artifactgenerators"},
+    "kustomize.toolkit.fluxcd.io": {"kustomizations"},
+    "helm.toolkit.fluxcd.io": {"helmreleases"},
+    "notification.toolkit.fluxcd.io": {"alerts", "providers", "receivers"},
+    "image.toolkit.fluxcd.io": {"imagerepositories", "imagepolicies", "imageupdateautomations"},
+    "events.k8s.io": {"events"},
+}
+
+
+def test_cluster_wide_rights_are_list_and_watch_on_flux_kinds_and_events(rendered):
+    """receivers.flux_objects: the only cluster-wide rights, and nothing beyond list/watch on the Flux
+    resources and Events (no get, no secrets, no wildcard)."""
+    for name, objects in rendered.items():
+        roles = find(objects, "ClusterRole")
+        assert [r["metadata"]["name"] for r in roles] == ["fluxtel-flux-objects"], name
+        granted = {}
+        for rule in roles[0]["rules"]:
+            assert rule["verbs"] == ["list", "watch"], rule
+            assert len(rule["apiGroups"]) == 1 and "*" not in rule["resources"], rule
+            granted.setdefault(rule["apiGroups"][0], set()).update(rule["resources"])
+        assert granted == FLUX_RESOURCES, name
+        for binding in find(objects, "ClusterRoleBinding"):
+            assert binding["roleRef"]["name"] == "fluxtel-flux-objects", name
+
+
+@pytest.mark.parametrize("overlay", ["daemonset", "deployment"])
+def test_lease_rights_only_in_fluxtels_namespace(rendered, overlay):
+    objects = rendered[overlay]
+    role = one(objects, "Role", "fluxtel-leader-election", "fluxtel")
+    assert role["rules"] == [{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+                              "verbs": ["get", "create", "update"]}]
+    lease_rules = [r for o in find(objects, "Role") + find(objects, "ClusterRole") for r in o["rules"]
+                   if "coordination.k8s.io" in r["apiGroups"]]
+    assert lease_rules == role["rules"]
+    binding = one(objects, "RoleBinding", "fluxtel-leader-election", "fluxtel")
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "fluxtel", "namespace": "fluxtel"}]
+    env = {e["name"]: e.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") for e in agent_container(rendered, overlay)["env"]}
+    assert env["POD_NAME"] == "metadata.name" and env["POD_NAMESPACE"] == "metadata.namespace"
 
 
 @pytest.mark.parametrize("overlay", ["daemonset", "deployment"])
@@ -165,7 +208,7 @@ def test_deployment_has_no_logs_and_one_replica(rendered):
     assert deployment["spec"]["replicas"] == 1
     for overlay in ("deployment", "sidecar"):
         receivers = agent_config(rendered, overlay)["receivers"]
-        assert set(receivers) == {"prometheus", "otlp"}
+        assert set(receivers) == {"prometheus", "otlp", "flux_objects"}
 
 
 # ---- Services ------------------------------------------------------------------------------------
