@@ -61,7 +61,8 @@ public final class LeaderElector: Sendable {
                 Int64(Double(retryPeriod.components.seconds * 1000) * 1.2 * Double.random(in: 0..<1)))
             do { try await clock.sleep(for: (leading ? retryPeriod : retryPeriod + jitter)) } catch { break }
         }
-        if leading { await release() }
+        // The task is cancelled by now, and a cancelled task's requests fail at once: release from a fresh one.
+        if leading { await Task { await self.release() }.value }
         onChange(false)
     }
 
