@@ -103,7 +103,7 @@ let package = Package(
         .target(
             name: "PrometheusReceiver",
             dependencies: [
-                "OTLPWire", "Compression", "Pipeline", "SelfTelemetry",
+                "OTLPWire", "Compression", "Pipeline", "SelfTelemetry", "FluxtelConfig",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 "HTTPClient",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -233,6 +233,7 @@ let package = Package(
             name: "PrometheusReceiverTests",
             dependencies: [
                 "PrometheusReceiver", "FluxtelTestSupport", "Pipeline", "OTLPWire", "Compression", "SelfTelemetry",
+                "FluxtelConfig",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

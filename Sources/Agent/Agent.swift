@@ -242,30 +242,11 @@ public final class Agent: Sendable {
 }
 
 extension Agent {
-    /// Maps `receivers.prometheus` onto the receiver (config was validated by the loader; a regex or
-    /// URL that still fails here is reported as an agent error).
+    /// Builds the receiver from `receivers.prometheus` and its pod discovery (config was validated by the
+    /// loader; a regex or URL that still fails here is reported as an agent error).
     static func makePrometheusReceiver(
         _ config: PrometheusReceiverConfiguration, pipeline: Pipeline, metrics: AgentMetrics, logger: Logger
     ) throws -> PrometheusReceiver {
-        let rules = try config.metricRelabelConfigs.map { rule in
-            try RelabelRule(
-                action: RelabelRule.Action(rawValue: rule.action.rawValue) ?? .replace, sourceLabels: rule.sourceLabels,
-                separator: rule.separator, regex: rule.regex, targetLabel: rule.targetLabel,
-                replacement: rule.replacement)
-        }
-        let targets = try config.targets.map { target in
-            do {
-                return try ScrapeEndpoint(
-                    url: target.url, labels: target.labels.map { KeyValueLabel($0.key, $0.value) })
-            } catch {
-                throw AgentError(message: "\(error)")
-            }
-        }
-        let settings = ScrapeSettings(
-            interval: config.scrapeInterval, timeout: config.scrapeTimeout, bodySizeLimit: config.bodySizeLimit,
-            conversion: ConversionOptions(
-                filter: MetricFilter(include: config.includeMetrics, exclude: config.excludeMetrics),
-                honorLabels: config.honorLabels, relabel: rules))
         var discovery: KubernetesPodDiscovery?
         let sd = config.kubernetesSD
         if sd.enabled {
@@ -294,9 +275,13 @@ extension Agent {
                     namespaces: sd.namespaces, labelSelector: sd.labelSelector, nodeName: nodeName),
                 logger: logger)
         }
-        return PrometheusReceiver(
-            targets: targets, discovery: discovery, settings: settings, pipeline: pipeline, metrics: metrics,
-            logger: logger, version: FluxtelVersion.string)
+        do {
+            return try PrometheusReceiver(
+                configuration: config, discovery: discovery, pipeline: pipeline, metrics: metrics, logger: logger,
+                version: FluxtelVersion.string)
+        } catch {
+            throw AgentError(message: "\(error)")
+        }
     }
 }
 

@@ -84,6 +84,9 @@ public struct PrometheusReceiverConfiguration: Sendable, Equatable {
     public var metricRelabelConfigs: [MetricRelabelConfig] = []
     /// `kubernetes_sd`: pod discovery (off by default).
     public var kubernetesSD = KubernetesSDConfiguration()
+    /// `state_dir`: where first-observation start times of targets without `process_start_time_seconds`
+    /// are kept across agent restarts (one small file per target); empty (default) keeps them in memory.
+    public var stateDirectory: String = ""
 
     public static let fluxTargets: [ScrapeTarget] = [
         "source-controller", "kustomize-controller", "helm-controller", "notification-controller",

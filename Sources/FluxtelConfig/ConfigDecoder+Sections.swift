@@ -42,7 +42,7 @@ extension ConfigDecoder {
         var config = PrometheusReceiverConfiguration()
         let known = [
             "scrape_interval", "scrape_timeout", "include_metrics", "exclude_metrics", "targets", "honor_labels",
-            "body_size_limit", "metric_relabel_configs", "kubernetes_sd",
+            "body_size_limit", "metric_relabel_configs", "kubernetes_sd", "state_dir",
         ]
         guard let fields = fields(node, path: path, known: known) else { return config }
         let intervalOK = read(fields["scrape_interval"], .duration(), into: &config.scrapeInterval)
@@ -59,6 +59,8 @@ extension ConfigDecoder {
         strings(fields["exclude_metrics"], into: &config.excludeMetrics)
         read(fields["honor_labels"], .bool, into: &config.honorLabels)
         read(fields["body_size_limit"], .size(1024...(1 << 30)), into: &config.bodySizeLimit)
+        read(fields["state_dir"], .string, into: &config.stateDirectory)
+        note("receivers.prometheus.state_dir", fields["state_dir"])
         if let relabelNode = fields["metric_relabel_configs"] {
             if relabelNode.isNull {
                 config.metricRelabelConfigs = []

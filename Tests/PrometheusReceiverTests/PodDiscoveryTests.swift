@@ -36,9 +36,8 @@ import Testing
                 namespaces: ["flux-system"], labelSelector: "app in (kustomize-controller,helm-controller)",
                 nodeName: "node-a", retryInterval: .milliseconds(100)),
             logger: quietLogger)
-        let receiver = PrometheusReceiver(
-            targets: [], discovery: discovery,
-            settings: ScrapeSettings(interval: .milliseconds(100), timeout: .milliseconds(90)),
+        let receiver = try PrometheusReceiver(
+            configuration: scrapeConfig(interval: .milliseconds(100), timeout: .milliseconds(90)), discovery: discovery,
             pipeline: makePipeline(),
             metrics: AgentMetrics(), logger: quietLogger)
         func scrapedPaths() -> Set<String> { Set(metrics.requests.map(\.path)) }
