@@ -51,8 +51,11 @@ import Testing
         url: String, directory: String, scrapes: Int
     ) async throws -> [ConvertedScrape] {
         let client = HTTPClient()
+        // A generous timeout: these scrapes must succeed, also on a loaded machine.
         var scraper = try makeScraper(
-            url: url, configuration: scrapeConfig(stateDirectory: directory), pipeline: makePipeline(), client: client)
+            url: url,
+            configuration: scrapeConfig(interval: .seconds(120), timeout: .seconds(120), stateDirectory: directory),
+            pipeline: makePipeline(), client: client)
         var converted: [ConvertedScrape] = []
         for _ in 0..<scrapes { converted.append(await scraper.scrapeOnce()) }
         scraper.saveState()  // the loop's end (shutdown)
