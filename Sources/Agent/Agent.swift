@@ -60,7 +60,8 @@ public final class Agent: Sendable {
                 maxBatchItems: batch.maxItems, maxBatchBytes: batch.maxBytes, batchTimeout: batch.timeout,
                 queueMaxBytes: queue.maxBytes),
             metrics: metrics,
-            splitter: splitter, enricher: enricher, disk: disk)
+            splitter: splitter, enricher: enricher,
+            intakeFilter: Self.maxAgeFilter(configuration.processors.maxAge), disk: disk)
         let exporters =
             try overrideExporters ?? Self.makeExporters(configuration.exporters, metrics: metrics, logger: logger)
         self.pipelineService = PipelineService(

@@ -197,6 +197,9 @@ public struct Processors: Sendable, Equatable {
     public var resourceAttributes: [KeyValuePair] = []
     public var batch: BatchConfiguration = .init()
     public var queue: QueueConfiguration = .init()
+    /// `max_age`: items whose own timestamp is older than this are dropped at intake (counted), default
+    /// 6h (Dash0 does not ingest older data); 0 turns it off.
+    public var maxAge: Duration = .seconds(6 * 3600)
     public init() {}
 }
 

@@ -230,9 +230,10 @@ extension ConfigDecoder {
 
     mutating func processors(_ node: YAMLNode?) -> Processors {
         var processors = Processors()
-        guard let fields = fields(node, path: "processors", known: ["resource", "batch", "queue"]) else {
+        guard let fields = fields(node, path: "processors", known: ["resource", "batch", "queue", "max_age"]) else {
             return processors
         }
+        read(fields["max_age"], .duration(minimum: .zero), into: &processors.maxAge)
         if let resource = self.fields(fields["resource"], path: "processors.resource", known: ["attributes"]) {
             processors.resourceAttributes = pairs(resource["attributes"], path: "processors.resource.attributes") ?? []
         }

@@ -59,6 +59,8 @@ public final class Pipeline: Sendable {
     let metrics: AgentMetrics
     let splitter: ChunkSplitter?
     let enricher: ChunkEnricher?
+    /// Drops too-old items at intake (`Pipeline+IntakeFilter.swift`).
+    let intakeFilter: IntakeFilter?
     /// The persistent queue, when `processors.queue.directory` is set: batches then hold `DiskRecord`s
     /// instead of bytes (see `Pipeline+DiskQueue.swift`).
     public let disk: DiskQueue?
@@ -68,13 +70,15 @@ public final class Pipeline: Sendable {
 
     public init(
         configuration: PipelineConfiguration, metrics: AgentMetrics, splitter: ChunkSplitter? = nil,
-        enricher: ChunkEnricher? = nil, disk: DiskQueue? = nil, clock: TimerClock = .continuous
+        enricher: ChunkEnricher? = nil, intakeFilter: IntakeFilter? = nil, disk: DiskQueue? = nil,
+        clock: TimerClock = .continuous
     ) {
         self.configuration = configuration
         self.clock = clock
         self.metrics = metrics
         self.splitter = splitter
         self.enricher = enricher
+        self.intakeFilter = intakeFilter
         self.disk = disk
         self.state = Mutex(State())
         metrics.queueCapacityBytes.set(Int64(disk?.configuration.maxBytes ?? configuration.queueMaxBytes))
@@ -87,7 +91,12 @@ public final class Pipeline: Sendable {
     /// (and e.g. answers 429 with Retry-After). When `.accepted`, `queued` is called once the chunk is
     /// safely queued: before `offer` returns (memory queue), or once durable (persistent queue), maybe
     /// on another thread.
-    public func offer(_ chunk: TelemetryChunk, queued: (@Sendable () -> Void)? = nil) -> OfferResult {
+    public func offer(_ offered: TelemetryChunk, queued: (@Sendable () -> Void)? = nil) -> OfferResult {
+        guard let chunk = admit(offered, queued: queued) else { return .accepted }
+        return offerAdmitted(chunk, queued: queued)
+    }
+
+    func offerAdmitted(_ chunk: TelemetryChunk, queued: (@Sendable () -> Void)?) -> OfferResult {
         if let disk { return offerDurably(chunk, disk: disk, queued: queued) }
         let parts = self.parts(of: chunk)
         let bytes = parts.reduce(0) { $0 + $1.bytes.count }
@@ -108,9 +117,10 @@ public final class Pipeline: Sendable {
     /// Hands a chunk over, waiting while the queue is full (the caller is pushed back, e.g. the file
     /// tailer stops reading). Throws `PipelineClosedError` when the pipeline shuts down meanwhile,
     /// and `CancellationError` when the calling task is cancelled; nothing was taken then.
-    public func submit(_ chunk: TelemetryChunk) async throws {
+    public func submit(_ offered: TelemetryChunk) async throws {
+        guard let chunk = admit(offered, queued: nil) else { return }
         while true {
-            switch offer(chunk) {
+            switch offerAdmitted(chunk, queued: nil) {
             case .accepted: return
             case .closed: throw PipelineClosedError()
             case .full:
