@@ -49,17 +49,6 @@ struct Encoder {
     /// Index of the OpenMetrics `target` info family, if any (its labels are resource attributes).
     var targetInfoFamily: Int32 = -1
 
-    init(
-        exposition: Exposition, body: UnsafeBufferPointer<UInt8>, arena: UnsafeBufferPointer<UInt8>,
-        context: Context, tracker: SeriesTracker
-    ) {
-        self.exposition = exposition
-        self.body = body
-        self.arena = arena
-        self.context = context
-        self.tracker = tracker
-    }
-
     @inline(__always)
     func bytes(_ span: Span) -> UnsafeBufferPointer<UInt8> {
         if span.offset >= 0 {

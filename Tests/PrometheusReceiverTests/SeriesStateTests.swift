@@ -63,29 +63,32 @@ import Testing
         return converted
     }
 
-    @Test func anAgentRestartKeepsTheFirstObservationStartTime() async throws {
-        let directory = try Self.temporaryDirectory()
+    /// Two agent lives over one state directory against a target serving `counts` in turn (the last
+    /// one from then on): `before` scrapes, a restart, `after` scrapes.
+    static func restart(
+        serving counts: [Int], before: Int, after: Int
+    ) async throws -> (before: [ConvertedScrape], after: [ConvertedScrape]) {
+        let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let sink = try await HTTPSink.start(responses: [Self.body(5), Self.body(7)], fallback: Self.body(9))
+        let sink = try await HTTPSink.start(responses: counts.dropLast().map(body), fallback: body(counts.last!))
         let url = "\(sink.baseURL)/metrics"
-        let before = try await Self.run(url: url, directory: directory, scrapes: 1)
-        let start = try #require(try Self.counterStart(before[0].bytes))
-        let after = try await Self.run(url: url, directory: directory, scrapes: 2)
+        let first = try await run(url: url, directory: directory, scrapes: before)
+        let second = try await run(url: url, directory: directory, scrapes: after)
         try await sink.shutdown()
+        return (first, second)
+    }
+
+    @Test func anAgentRestartKeepsTheFirstObservationStartTime() async throws {
+        let (before, after) = try await Self.restart(serving: [5, 7, 9], before: 1, after: 2)
+        let start = try #require(try Self.counterStart(before[0].bytes))
         #expect(try Self.counterStart(after[0].bytes) == start)
         #expect(try Self.counterStart(after[1].bytes) == start)
     }
 
     @Test func aValueThatWentDownWhileTheAgentWasAwayMovesTheStartTime() async throws {
-        let directory = try Self.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let sink = try await HTTPSink.start(responses: [Self.body(50), Self.body(60)], fallback: Self.body(2))
-        let url = "\(sink.baseURL)/metrics"
-        let before = try await Self.run(url: url, directory: directory, scrapes: 2)
-        let start = try #require(try Self.counterStart(before[0].bytes))
         // The target restarted while the agent was down: 2 < 60, a reset.
-        let after = try await Self.run(url: url, directory: directory, scrapes: 1)
-        try await sink.shutdown()
+        let (before, after) = try await Self.restart(serving: [50, 60, 2], before: 2, after: 1)
+        let start = try #require(try Self.counterStart(before[0].bytes))
         let moved = try #require(try Self.counterPoint(after[0].bytes))
         #expect(moved.start > start)
         // Seen as a reset (placed just before the point, as a reset seen live), not as a new series.
