@@ -148,7 +148,8 @@ public struct TargetScraper: Sendable {
     /// Writes the target's start times to `state_dir` (a failure is logged: start times then live in
     /// memory only, as without a state directory).
     mutating func saveState(now: UInt64 = wallClockNanos()) {
-        guard let stateStore else { return }
+        // With `process_start_time_seconds` that is the start time, after a restart too: nothing to keep.
+        guard let stateStore, tracker.processStart == 0 else { return }
         lastStateWrite = now
         tracker.startsChanged = false
         do {
