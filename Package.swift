@@ -1,9 +1,12 @@
 // swift-tools-version:6.1
 //
 // fluxtel: an OpenTelemetry agent for FluxCD. Modules follow the data flow of DESIGN.md:
-//   sources (receivers) -> Pipeline (batch, queue) -> Exporters
-// with the OTLP wire format (OTLPWire), gzip (Compression), configuration (FluxtelConfig) and the
+//   sources (receivers) -> Processors -> Pipeline (-> PersistentQueue) -> Exporters
+// (Processors: resource attributes, splitting; Pipeline: batching, the in-flight budget, acknowledgements,
+// over a queue in memory or, with a directory, PersistentQueue's segment files), with the OTLP wire format (OTLPWire), gzip (Compression), configuration (FluxtelConfig) and the
 // agent's own telemetry (SelfTelemetry) underneath, and a thin `fluxtel` executable on top (Agent wires it).
+// Kubernetes (the one API client: list, watch, discovery, Leases) sits under the sources that use it
+// (pod discovery in PrometheusReceiver), over HTTPClient and the one JSON reader (OTLPJSON's).
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
@@ -41,6 +44,7 @@ let package = Package(
         // OTLP protobuf wire format, by hand: writer, bounds-checked reader, the data model.
         .target(name: "OTLPWire", swiftSettings: swiftSettings),
         // OTLP/JSON (application/json) requests to protobuf bytes; JSON responses and google.rpc.Status.
+        // Its strict, bounded JSON reader is the agent's one JSON reader: it also builds `JSONValue` trees.
         .target(name: "OTLPJSON", dependencies: ["OTLPWire"], swiftSettings: swiftSettings),
         // gzip / gunzip over zlib, with a hard cap on inflated size.
         .target(name: "Compression", dependencies: ["CZlib"], swiftSettings: swiftSettings),
@@ -71,11 +75,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // One batching pipeline: per-signal batches, a byte-bounded queue, export workers, acks.
+        // What happens to a chunk before batching: resource attributes (enrich) and splitting; the home
+        // of the Flux log and trace processors.
+        .target(name: "Processors", dependencies: ["OTLPWire", "FluxtelConfig"], swiftSettings: swiftSettings),
+        // One batching pipeline: per-signal batches, the in-flight budget, export workers, acks, over a
+        // queue protocol (in memory, or PersistentQueue).
         .target(
             name: "Pipeline",
             dependencies: [
-                "OTLPWire", "SelfTelemetry", "CZlib",
+                "OTLPWire", "SelfTelemetry", "FluxtelConfig",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
@@ -83,11 +91,37 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The persistent queue (`processors.queue.directory`): CRC-checked segment files, group commit,
+        // replay on start; the pipeline's queue on disk.
+        .target(
+            name: "PersistentQueue",
+            dependencies: [
+                "Pipeline", "OTLPWire", "SelfTelemetry", "FluxtelConfig", "CZlib",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The Kubernetes API client under the sources that use it: in-cluster config, paged list, streamed
+        // watch, list-then-watch with resume / re-list / back-off (Pipeline's TimerClock), API group
+        // discovery, Leases with optimistic concurrency.
+        .target(
+            name: "Kubernetes",
+            dependencies: [
+                "HTTPClient", "OTLPJSON", "Pipeline",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Sources. A receiver depends on the pipeline's intake, never on an exporter.
         .target(
             name: "OTLPReceiver",
             dependencies: [
-                "OTLPWire", "OTLPJSON", "Compression", "Pipeline", "SelfTelemetry",
+                "OTLPWire", "OTLPJSON", "Compression", "FluxtelConfig", "Pipeline", "SelfTelemetry",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -103,7 +137,7 @@ let package = Package(
         .target(
             name: "PrometheusReceiver",
             dependencies: [
-                "OTLPWire", "Compression", "Pipeline", "SelfTelemetry", "FluxtelConfig",
+                "OTLPWire", "Compression", "Pipeline", "SelfTelemetry", "FluxtelConfig", "Kubernetes", "OTLPJSON",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 "HTTPClient",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -118,7 +152,7 @@ let package = Package(
         .target(
             name: "FileLogReceiver",
             dependencies: [
-                "OTLPWire", "Pipeline", "SelfTelemetry",
+                "OTLPWire", "FluxtelConfig", "Pipeline", "SelfTelemetry",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
@@ -130,7 +164,7 @@ let package = Package(
         .target(
             name: "Exporters",
             dependencies: [
-                "OTLPWire", "Compression", "Pipeline", "SelfTelemetry",
+                "OTLPWire", "Compression", "FluxtelConfig", "Pipeline", "SelfTelemetry",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 "HTTPClient",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -144,8 +178,8 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "OTLPWire", "Compression", "FluxtelConfig", "Pipeline", "SelfTelemetry", "Exporters", "OTLPReceiver",
-                "PrometheusReceiver",
+                "OTLPWire", "Compression", "FluxtelConfig", "Processors", "Pipeline", "PersistentQueue",
+                "SelfTelemetry", "Exporters", "OTLPReceiver", "PrometheusReceiver", "Kubernetes",
                 "FileLogReceiver",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -181,9 +215,22 @@ let package = Package(
             name: "FluxtelConfigTests", dependencies: ["FluxtelConfig", "FluxtelTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
+            name: "ProcessorsTests", dependencies: ["Processors", "OTLPWire", "FluxtelConfig", "FluxtelTestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
             name: "PipelineTests",
             dependencies: [
-                "Pipeline", "OTLPWire", "SelfTelemetry", "FluxtelTestSupport",
+                "Pipeline", "OTLPWire", "SelfTelemetry", "FluxtelConfig", "FluxtelTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PersistentQueueTests",
+            dependencies: [
+                "PersistentQueue", "Pipeline", "OTLPWire", "SelfTelemetry", "FluxtelConfig", "FluxtelTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
@@ -191,17 +238,26 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // The test kit shared by the test targets: a scriptable OTLP/HTTP sink, `eventually` and the
-        // time scale, the recording exporter, a manual clock, the seeded random generator.
+        // time scale, the recording exporter, a manual clock, the seeded random generator, a fake
+        // Kubernetes API server (list/watch semantics, discovery, Leases).
         .target(
             name: "FluxtelTestSupport",
             dependencies: [
-                "Compression", "Pipeline", "OTLPWire",
+                "Compression", "Pipeline", "OTLPWire", "OTLPJSON",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KubernetesTests",
+            dependencies: [
+                "Kubernetes", "FluxtelTestSupport", "OTLPJSON", "Pipeline", "HTTPClient",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -220,7 +276,8 @@ let package = Package(
         .testTarget(
             name: "ExportersTests",
             dependencies: [
-                "Exporters", "FluxtelTestSupport", "Pipeline", "OTLPWire", "Compression", "SelfTelemetry",
+                "Exporters", "FluxtelTestSupport", "FluxtelConfig", "Pipeline", "OTLPWire", "Compression",
+                "SelfTelemetry",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -233,7 +290,7 @@ let package = Package(
             name: "PrometheusReceiverTests",
             dependencies: [
                 "PrometheusReceiver", "FluxtelTestSupport", "Pipeline", "OTLPWire", "Compression", "SelfTelemetry",
-                "FluxtelConfig",
+                "Kubernetes", "OTLPJSON", "FluxtelConfig",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -247,9 +304,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "OTLPReceiverTests",
+            dependencies: [
+                "OTLPReceiver", "FluxtelConfig", "OTLPWire", "Compression", "Pipeline",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "FileLogReceiverTests",
             dependencies: [
-                "FileLogReceiver", "Pipeline", "OTLPWire", "SelfTelemetry", "Compression", "FluxtelTestSupport",
+                "FileLogReceiver", "Pipeline", "PersistentQueue", "FluxtelConfig", "OTLPWire", "SelfTelemetry",
+                "Compression", "FluxtelTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -271,6 +337,7 @@ let package = Package(
             name: "AgentTests",
             dependencies: [
                 "Agent", "FluxtelTestSupport", "FluxtelConfig", "OTLPWire", "Compression", "OTLPReceiver", "Pipeline",
+                "PersistentQueue",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -288,7 +355,8 @@ let package = Package(
 if Context.environment["FLUXTEL_FUZZ"] == "1" {
     package.targets += [
         .executableTarget(
-            name: "FuzzProtobuf", dependencies: ["OTLPWire"], path: "Fuzz/FuzzProtobuf", swiftSettings: swiftSettings),
+            name: "FuzzProtobuf", dependencies: ["OTLPWire", "Processors"], path: "Fuzz/FuzzProtobuf",
+            swiftSettings: swiftSettings),
         .executableTarget(
             name: "FuzzJSON", dependencies: ["OTLPJSON", "OTLPWire"], path: "Fuzz/FuzzJSON",
             swiftSettings: swiftSettings),

@@ -6,6 +6,7 @@
 //   - a decoded model re-encodes stably: encode(decode(encode(m))) == encode(m).
 // Build and run: scripts/fuzz protobuf <seconds>.
 import OTLPWire
+import Processors
 
 let rewriter = ResourceAttributeRewriter(attributes: [("k8s.cluster.name", "fuzz"), ("service.name", "x")])
 

@@ -1,4 +1,5 @@
 import OTLPWire
+import PersistentQueue
 import Pipeline
 
 extension Agent {

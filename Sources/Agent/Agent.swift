@@ -1,10 +1,13 @@
 import Exporters
 public import FileLogReceiver
 public import FluxtelConfig
+import Kubernetes
 public import Logging
 public import OTLPReceiver
 import OTLPWire
+import PersistentQueue
 public import Pipeline
+import Processors
 public import PrometheusReceiver
 public import SelfTelemetry
 import SelfTelemetry
@@ -38,30 +41,15 @@ public final class Agent: Sendable {
         self.health = HealthState()
         let batch = configuration.processors.batch
         let queue = configuration.processors.queue
-        let attributes = configuration.processors.resourceAttributes
-        let rewriter = ResourceAttributeRewriter(attributes: attributes.map { (key: $0.key, value: $0.value) })
-        let splitter: ChunkSplitter = { signal, bytes, maxBytes, maxItems in
-            do {
-                return try OTLPWalker.split(signal: signal, body: bytes, maxBytes: maxBytes, maxItems: maxItems)
-            } catch {
-                throw error
-            }
-        }
-        var enricher: ChunkEnricher?
-        if !attributes.isEmpty {
-            enricher = { (_: Signal, bytes: [UInt8]) throws -> [UInt8] in
-                do { return try rewriter.rewrite(bytes) } catch { throw error }
-            }
-        }
+        let resource = ResourceAttributes(configuration.processors.resourceAttributes)
+        let splitter = Splitter()
+        let split: ChunkSplitter = { try splitter.split($0, $1, maxBytes: $2, maxItems: $3) }
+        let enrich: ChunkEnricher = { try resource.enrich($0, $1) }
         // The persistent queue is opened (and replayed) here, before any source starts.
-        let disk = try Self.makeDiskQueue(queue, metrics: metrics, logger: logger)
+        let store = try Self.makePersistentQueue(queue, metrics: metrics, logger: logger)
         self.pipeline = Pipeline(
-            configuration: PipelineConfiguration(
-                maxBatchItems: batch.maxItems, maxBatchBytes: batch.maxBytes, batchTimeout: batch.timeout,
-                queueMaxBytes: queue.maxBytes),
-            metrics: metrics,
-            splitter: splitter, enricher: enricher,
-            intakeFilter: Self.maxAgeFilter(configuration.processors.maxAge), disk: disk)
+            batch: batch, queue: queue, metrics: metrics, splitter: split, enricher: resource.isEmpty ? nil : enrich,
+            intakeFilter: Self.maxAgeFilter(configuration.processors.maxAge), store: store)
         let exporters =
             try overrideExporters ?? Self.makeExporters(configuration.exporters, metrics: metrics, logger: logger)
         self.pipelineService = PipelineService(
@@ -75,16 +63,8 @@ public final class Agent: Sendable {
         }
         if let otlp = configuration.receivers.otlp, let address = try Self.listenAddress(otlp.endpoint) {
             self.otlpReceiver = OTLPReceiver(
-                settings: OTLPReceiverSettings(
-                    host: address.host, port: address.port, maxRequestBody: otlp.maxRequestBody,
-                    extraTracesPaths: otlp.tracesPaths, bearerToken: otlp.bearerToken,
-                    basicUsername: otlp.basicUsername, basicPassword: otlp.basicPassword,
-                    tls: otlp.tls.certFile.isEmpty
-                        ? nil
-                        : .init(
-                            certFile: otlp.tls.certFile, keyFile: otlp.tls.keyFile, clientCAFile: otlp.tls.clientCAFile)
-                ),
-                pipeline: pipeline, metrics: metrics, logger: logger)
+                configuration: otlp, host: address.host, port: address.port, pipeline: pipeline, metrics: metrics,
+                logger: logger)
         } else {
             self.otlpReceiver = nil
         }
@@ -96,9 +76,9 @@ public final class Agent: Sendable {
         }
         if let filelog = configuration.receivers.filelog {
             self.fileLogReceiver = FileLogReceiver(
-                settings: FileLogReceiverSettings(
-                    filelog, shutdownWait: configuration.service.shutdownTimeout,
-                    maxInFlightBytes: min(batch.maxBytes + min(batch.maxBytes, 1 << 20), queue.maxBytes)),
+                configuration: filelog, shutdownWait: configuration.service.shutdownTimeout,
+                // One batch plus up to 1 MiB of the next, never more than the queue.
+                maxInFlightBytes: min(batch.maxBytes + min(batch.maxBytes, 1 << 20), queue.maxBytes),
                 pipeline: pipeline, metrics: metrics, logger: logger)
         } else {
             self.fileLogReceiver = nil
@@ -132,8 +112,8 @@ public final class Agent: Sendable {
     }
 
     /// The services in start order (see the type's doc for why the order matters).
-    public var services: [any ServiceLifecycle.Service] {
-        var services: [any ServiceLifecycle.Service] = []
+    public var services: [any Service] {
+        var services: [any Service] = []
         if let telemetryServer { services.append(telemetryServer) }
         services.append(pipelineService)
         services.append(ReadinessService(agent: self))
@@ -175,27 +155,23 @@ public final class Agent: Sendable {
     }
 
     static func makeExporters(
-        _ configuration: FluxtelConfig.Exporters, metrics: AgentMetrics, logger: Logger
+        _ configuration: ExportersConfiguration, metrics: AgentMetrics, logger: Logger
     ) throws -> [any BatchExporter] {
         var exporters: [any BatchExporter] = []
         if let otlp = configuration.otlpHTTP {
             exporters.append(
                 try OTLPHTTPExporter(
-                    configuration: OTLPHTTPExporter.Configuration(otlp), metrics: metrics, logger: logger,
-                    version: FluxtelVersion.string))
+                    configuration: otlp, metrics: metrics, logger: logger, version: FluxtelVersion.string))
         }
         // With an otlp_http exporter the debug exporter only counts what it prints; the backend's counts win.
         let debugCounts = exporters.isEmpty
         if let debug = configuration.debug {
-            exporters.append(
-                DebugExporter(
-                    verbosity: debug.verbosity == .detailed ? .detailed : .basic,
-                    metrics: debugCounts ? metrics : nil))
+            exporters.append(DebugExporter(configuration: debug, metrics: debugCounts ? metrics : nil))
         }
         if exporters.isEmpty, let reason = configuration.missingEndpoint {
             exporters.append(DiscardingExporter(reason: reason, metrics: metrics, logger: logger))
         } else if exporters.isEmpty {
-            exporters.append(DebugExporter(verbosity: .basic, metrics: metrics))
+            exporters.append(DebugExporter(metrics: metrics))
         }
         return exporters
     }
@@ -216,15 +192,12 @@ public final class Agent: Sendable {
     }
 
     /// `processors.queue` with a directory → the opened persistent queue; nil keeps the queue in memory.
-    static func makeDiskQueue(_ queue: QueueConfiguration, metrics: AgentMetrics, logger: Logger) throws -> DiskQueue? {
+    static func makePersistentQueue(
+        _ queue: QueueConfiguration, metrics: AgentMetrics, logger: Logger
+    ) throws -> DiskQueue? {
         guard !queue.directory.isEmpty else { return nil }
-        let configuration = DiskQueueConfiguration(
-            directory: queue.directory, maxBytes: queue.maxBytes,
-            sync: queue.sync == .batch ? .batch : .interval(queue.syncInterval),
-            fullPolicy: queue.fullPolicy == .dropOldest ? .dropOldest : .backpressure,
-            maxAge: queue.maxAge)
         do {
-            return try DiskQueue(configuration: configuration, metrics: metrics, logger: logger)
+            return try DiskQueue(configuration: queue, metrics: metrics, logger: logger)
         } catch {
             throw AgentError(message: "\(error)")
         }
@@ -251,30 +224,16 @@ extension Agent {
         var discovery: KubernetesPodDiscovery?
         let sd = config.kubernetesSD
         if sd.enabled {
-            let environment = KubernetesAPIConfiguration.processEnvironment()
-            let api: KubernetesAPIConfiguration
-            if !sd.apiServer.isEmpty {
-                api = KubernetesAPIConfiguration(baseURL: sd.apiServer, tokenPath: sd.tokenPath, caPath: sd.caPath)
-            } else if var inCluster = KubernetesAPIConfiguration.inCluster(environment: environment) {
-                inCluster.tokenPath = sd.tokenPath
-                inCluster.caPath = sd.caPath
-                api = inCluster
-            } else {
-                throw AgentError(
-                    message:
-                        "receivers.prometheus.kubernetes_sd: not in a cluster (KUBERNETES_SERVICE_HOST unset); set api_server"
-                )
-            }
-            var nodeName = sd.nodeName.isEmpty ? environment["NODE_NAME"] ?? "" : sd.nodeName
-            if nodeName == "*" { nodeName = "" }
-            if nodeName.isEmpty, sd.nodeName != "*" {
-                logger.warning("kubernetes_sd: NODE_NAME is not set; discovering pods on every node")
+            let environment = KubernetesEndpoint.processEnvironment()
+            let endpoint: KubernetesEndpoint
+            do {
+                endpoint = try KubernetesEndpoint.resolve(
+                    apiServer: sd.apiServer, tokenPath: sd.tokenPath, caPath: sd.caPath, environment: environment)
+            } catch {
+                throw AgentError(message: "receivers.prometheus.kubernetes_sd: \(error)")
             }
             discovery = KubernetesPodDiscovery(
-                api: api,
-                settings: PodDiscoverySettings(
-                    namespaces: sd.namespaces, labelSelector: sd.labelSelector, nodeName: nodeName),
-                logger: logger)
+                config: sd, client: KubernetesClient(endpoint: endpoint), environment: environment, logger: logger)
         }
         do {
             return try PrometheusReceiver(
@@ -286,47 +245,13 @@ extension Agent {
     }
 }
 
-extension OTLPHTTPExporter.Configuration {
-    /// Maps `exporters.otlp_http` onto the exporter's own configuration.
-    init(_ config: OTLPHTTPExporterConfiguration) {
-        var retry = RetryPolicy()
-        retry.enabled = config.retry.enabled
-        retry.initialInterval = config.retry.initialInterval
-        retry.maxInterval = config.retry.maxInterval
-        retry.maxElapsedTime = config.retry.maxElapsedTime
-        retry.multiplier = config.retry.multiplier
-        self.init(
-            endpoint: config.endpoint, tracesEndpoint: config.tracesEndpoint, logsEndpoint: config.logsEndpoint,
-            metricsEndpoint: config.metricsEndpoint, headers: config.headers.map { .init($0.key, $0.value) },
-            compression: config.compression == .gzip ? .gzip : .none, compressionLevel: config.compressionLevel,
-            timeout: config.timeout, retry: retry,
-            tls: .init(
-                caFile: config.tls.caFile, certFile: config.tls.certFile, keyFile: config.tls.keyFile,
-                insecureSkipVerify: config.tls.insecureSkipVerify))
-    }
-}
-
-extension FileLogReceiverSettings {
-    /// Maps `receivers.filelog` onto the receiver's settings.
-    /// Maps `receivers.filelog` onto the receiver's settings. `maxInFlightBytes`: one batch plus up to
-    /// 1 MiB of the next (the agent passes it), never more than the queue.
-    init(_ config: FileLogReceiverConfiguration, shutdownWait: Duration, maxInFlightBytes: Int) {
-        self.init(
-            include: config.include, exclude: config.exclude, startAtBeginning: config.startAt == .beginning,
-            format: LineFormat(rawValue: config.format.rawValue) ?? .auto,
-            checkpointDirectory: config.checkpointDirectory,
-            pollInterval: config.pollInterval, maxLogSize: config.maxLogSize, fingerprintSize: config.fingerprintSize,
-            shutdownWait: shutdownWait, maxInFlightBytes: maxInFlightBytes)
-    }
-}
-
 public struct AgentError: Error, CustomStringConvertible {
     public var message: String
     public var description: String { message }
 }
 
 /// Marks the agent ready once its listeners are bound; not ready again as soon as shutdown begins.
-struct ReadinessService: ServiceLifecycle.Service {
+struct ReadinessService: Service {
     let agent: Agent
 
     func run() async throws {
@@ -339,7 +264,7 @@ struct ReadinessService: ServiceLifecycle.Service {
 }
 
 /// Repeats every minute that nothing is exported, until shutdown.
-struct ReminderService: ServiceLifecycle.Service {
+struct ReminderService: Service {
     let exporter: DiscardingExporter
 
     func run() async throws {
@@ -351,7 +276,7 @@ struct ReminderService: ServiceLifecycle.Service {
 /// group (which stops services in reverse order) tells it first: the sources' own wait for their
 /// acknowledgements and the pipeline's drain then share one `service.shutdown_timeout`, as the README
 /// promises, instead of taking up to one each.
-struct ShutdownStartService: ServiceLifecycle.Service {
+struct ShutdownStartService: Service {
     let pipeline: PipelineService
 
     func run() async throws {

@@ -40,7 +40,7 @@ extension AgentConfiguration {
     public static var `default`: AgentConfiguration {
         AgentConfiguration(
             receivers: Receivers(prometheus: .init(), filelog: .init(), otlp: .init()),
-            exporters: Exporters(otlpHTTP: nil, debug: .init(verbosity: .basic), debugIsFallback: true)
+            exporters: ExportersConfiguration(otlpHTTP: nil, debug: .init(verbosity: .basic), debugIsFallback: true)
         )
     }
 }

@@ -5,15 +5,15 @@
 /// YAML keys are snake_case versions of the property names (`scrape_interval`, `max_bytes`, ...).
 public struct AgentConfiguration: Sendable, Equatable {
     public var receivers: Receivers
-    public var processors: Processors
-    public var exporters: Exporters
-    public var service: Service
+    public var processors: ProcessorsConfiguration
+    public var exporters: ExportersConfiguration
+    public var service: ServiceConfiguration
 
     public init(
         receivers: Receivers = .init(),
-        processors: Processors = .init(),
-        exporters: Exporters = .init(),
-        service: Service = .init()
+        processors: ProcessorsConfiguration = .init(),
+        exporters: ExportersConfiguration = .init(),
+        service: ServiceConfiguration = .init()
     ) {
         self.receivers = receivers
         self.processors = processors
@@ -192,7 +192,9 @@ public struct ServerTLSConfiguration: Sendable, Equatable {
 
 // MARK: - processors
 
-public struct Processors: Sendable, Equatable {
+/// `processors`: what happens between the receivers and the exporters (the Processors, Pipeline and
+/// PersistentQueue modules).
+public struct ProcessorsConfiguration: Sendable, Equatable {
     /// `resource.attributes`: added to (or overriding) every resource.
     public var resourceAttributes: [KeyValuePair] = []
     public var batch: BatchConfiguration = .init()
@@ -203,48 +205,71 @@ public struct Processors: Sendable, Equatable {
     public init() {}
 }
 
+/// `processors.batch`: when a batch is sealed and sent (`Pipeline` takes it as it is).
 public struct BatchConfiguration: Sendable, Equatable {
-    /// `max_items`: items per export request, default 8192.
-    public var maxItems: Int = 8192
-    /// `max_bytes`: uncompressed bytes per export request, default 1MiB.
-    public var maxBytes: Int = 1 << 20
-    /// `timeout`: longest a partial batch waits, default 1s.
-    public var timeout: Duration = .seconds(1)
-    public init() {}
+    /// `max_items`: items per export request.
+    public var maxItems: Int
+    /// `max_bytes`: uncompressed bytes per export request.
+    public var maxBytes: Int
+    /// `timeout`: longest a partial batch waits.
+    public var timeout: Duration
+
+    /// The defaults are the documented ones (README, `config/fluxtel.yaml`).
+    public init(maxItems: Int = 8192, maxBytes: Int = 1 << 20, timeout: Duration = .seconds(1)) {
+        self.maxItems = maxItems
+        self.maxBytes = maxBytes
+        self.timeout = timeout
+    }
 }
 
+/// `processors.queue`: what the pipeline holds, and, with a `directory`, the persistent queue
+/// (`Pipeline` and `DiskQueue` take it as it is).
 public struct QueueConfiguration: Sendable, Equatable {
-    /// `max_bytes`: bytes held in batches and the queue before sources are pushed back, default 16MiB
-    /// (config/fluxtel.yaml says why).
-    public var maxBytes: Int = 16 << 20
-    /// `directory`: a directory makes the queue persistent; empty (default) keeps it in memory.
-    /// With a directory, `max_bytes` caps the segment files on disk.
-    public var directory: String = ""
-    /// `workers`: concurrent export requests, default 2.
-    public var workers: Int = 2
-    /// `sync`: `batch` (default) fsyncs every group of appends before acknowledging it; `interval`
+    /// `max_bytes`: bytes held in batches and the queue before sources are pushed back
+    /// (config/fluxtel.yaml says why 16MiB). With a directory, it caps the segment files on disk.
+    public var maxBytes: Int
+    /// `directory`: a directory makes the queue persistent; empty keeps it in memory.
+    public var directory: String
+    /// `workers`: concurrent export requests.
+    public var workers: Int
+    /// `sync`: `batch` fsyncs every group of appends before acknowledging it; `interval`
     /// acknowledges once written and fsyncs every `sync_interval`. Persistent queue only.
-    public var sync: Sync = .batch
-    /// `sync_interval`, default 1s (with `sync: interval`).
-    public var syncInterval: Duration = .seconds(1)
-    /// `full_policy`: `backpressure` (default) pushes sources back; `drop_oldest` drops the oldest
+    public var sync: Sync
+    /// `sync_interval` (with `sync: interval`).
+    public var syncInterval: Duration
+    /// `full_policy`: `backpressure` pushes sources back; `drop_oldest` drops the oldest
     /// queued batches (counted). Persistent queue only.
-    public var fullPolicy: FullPolicy = .backpressure
-    /// `max_age`: queued items older than this are dropped (counted) instead of sent, default 6h
-    /// (Dash0 does not ingest spans older than that). Persistent queue only.
-    public var maxAge: Duration = .seconds(6 * 3600)
+    public var fullPolicy: FullPolicy
+    /// `max_age`: queued items older than this are dropped (counted) instead of sent (Dash0 does not
+    /// ingest spans older than 6h). Persistent queue only.
+    public var maxAge: Duration
 
     public enum Sync: String, Sendable, Equatable, CaseIterable { case batch, interval }
     public enum FullPolicy: String, Sendable, Equatable, CaseIterable {
         case backpressure
         case dropOldest = "drop_oldest"
     }
-    public init() {}
+
+    /// The defaults are the documented ones (README, `config/fluxtel.yaml`).
+    public init(
+        maxBytes: Int = 16 << 20, directory: String = "", workers: Int = 2, sync: Sync = .batch,
+        syncInterval: Duration = .seconds(1), fullPolicy: FullPolicy = .backpressure,
+        maxAge: Duration = .seconds(6 * 3600)
+    ) {
+        self.maxBytes = maxBytes
+        self.directory = directory
+        self.workers = workers
+        self.sync = sync
+        self.syncInterval = syncInterval
+        self.fullPolicy = fullPolicy
+        self.maxAge = maxAge
+    }
 }
 
 // MARK: - exporters
 
-public struct Exporters: Sendable, Equatable {
+/// `exporters`: where telemetry goes (the Exporters module).
+public struct ExportersConfiguration: Sendable, Equatable {
     /// `fallback`: what runs when no exporter has an endpoint (e.g. `DASH0_ENDPOINT` unset).
     public enum Fallback: String, Sendable, Equatable, CaseIterable {
         /// The debug exporter prints every batch to stdout; the agent warns at start that it only prints.
@@ -277,58 +302,94 @@ public struct Exporters: Sendable, Equatable {
         self.missingEndpoint = missingEndpoint
     }
 
-    public static func == (lhs: Exporters, rhs: Exporters) -> Bool {
+    public static func == (lhs: ExportersConfiguration, rhs: ExportersConfiguration) -> Bool {
         lhs.otlpHTTP == rhs.otlpHTTP && lhs.debug == rhs.debug && lhs.fallback == rhs.fallback
             && lhs.debugIsFallback == rhs.debugIsFallback
     }
 }
 
+/// `exporters.otlp_http.retry`: exponential backoff (`RetryStateMachine` takes it as it is).
 public struct RetryConfiguration: Sendable, Equatable {
-    /// `enabled`, default true.
-    public var enabled: Bool = true
-    /// `initial_interval`, default 1s.
-    public var initialInterval: Duration = .seconds(1)
-    /// `max_interval`, default 30s.
-    public var maxInterval: Duration = .seconds(30)
-    /// `max_elapsed_time`, default 5m; after it the batch is given up on and counted as failed.
-    public var maxElapsedTime: Duration = .seconds(300)
-    /// `multiplier`, default 1.5.
-    public var multiplier: Double = 1.5
-    public init() {}
+    /// `enabled`.
+    public var enabled: Bool
+    /// `initial_interval`.
+    public var initialInterval: Duration
+    /// `max_interval`.
+    public var maxInterval: Duration
+    /// `max_elapsed_time`: after it the batch is given up on and counted as failed; zero retries forever.
+    public var maxElapsedTime: Duration
+    /// `multiplier`.
+    public var multiplier: Double
+
+    /// The defaults are the documented ones (README, `config/fluxtel.yaml`).
+    public init(
+        enabled: Bool = true, initialInterval: Duration = .seconds(1), maxInterval: Duration = .seconds(30),
+        maxElapsedTime: Duration = .seconds(300), multiplier: Double = 1.5
+    ) {
+        self.enabled = enabled
+        self.initialInterval = initialInterval
+        self.maxInterval = maxInterval
+        self.maxElapsedTime = maxElapsedTime
+        self.multiplier = multiplier
+    }
 }
 
 public struct TLSClientConfiguration: Sendable, Equatable {
     /// `ca_file`: PEM bundle to trust instead of the system trust store.
-    public var caFile: String = ""
-    /// `cert_file` / `key_file`: client certificate for mTLS.
-    public var certFile: String = ""
-    public var keyFile: String = ""
-    /// `insecure_skip_verify`, default false.
-    public var insecureSkipVerify: Bool = false
-    public init() {}
+    public var caFile: String
+    /// `cert_file` / `key_file`: client certificate for mTLS; both or neither.
+    public var certFile: String
+    public var keyFile: String
+    /// `insecure_skip_verify`: accept any server certificate. For tests only.
+    public var insecureSkipVerify: Bool
+
+    public init(caFile: String = "", certFile: String = "", keyFile: String = "", insecureSkipVerify: Bool = false) {
+        self.caFile = caFile
+        self.certFile = certFile
+        self.keyFile = keyFile
+        self.insecureSkipVerify = insecureSkipVerify
+    }
 }
 
+/// `exporters.otlp_http` (`OTLPHTTPExporter` takes it as it is).
 public struct OTLPHTTPExporterConfiguration: Sendable, Equatable {
     public enum Compression: String, Sendable, Equatable, CaseIterable { case gzip, none }
 
-    /// `endpoint`: base URL; `/v1/traces`, `/v1/logs`, `/v1/metrics` are appended.
+    /// `endpoint`: base URL; `/v1/traces`, `/v1/logs`, `/v1/metrics` are appended (a trailing `/` is trimmed).
     public var endpoint: String
     /// `traces_endpoint` / `logs_endpoint` / `metrics_endpoint`: full per-signal URLs overriding `endpoint`.
-    public var tracesEndpoint: String = ""
-    public var logsEndpoint: String = ""
-    public var metricsEndpoint: String = ""
-    /// `headers`: sent with every request, in order.
-    public var headers: [KeyValuePair] = []
-    /// `compression`: `gzip` (default) or `none`.
-    public var compression: Compression = .gzip
-    /// `compression_level`: 1...9, default 6.
-    public var compressionLevel: Int = 6
-    /// `timeout`: per request, default 10s.
-    public var timeout: Duration = .seconds(10)
-    public var retry: RetryConfiguration = .init()
-    public var tls: TLSClientConfiguration = .init()
+    public var tracesEndpoint: String
+    public var logsEndpoint: String
+    public var metricsEndpoint: String
+    /// `headers`: sent with every request, in order. A `User-Agent` here replaces the agent's.
+    public var headers: [KeyValuePair]
+    /// `compression`: `gzip` or `none`.
+    public var compression: Compression
+    /// `compression_level`: 1...9.
+    public var compressionLevel: Int
+    /// `timeout`: per request (connect, send, response).
+    public var timeout: Duration
+    public var retry: RetryConfiguration
+    public var tls: TLSClientConfiguration
 
-    public init(endpoint: String) { self.endpoint = endpoint }
+    /// The defaults are the documented ones (README, `config/fluxtel.yaml`), but for `endpoint` and
+    /// `headers`, which the embedded defaults set from the environment.
+    public init(
+        endpoint: String, tracesEndpoint: String = "", logsEndpoint: String = "", metricsEndpoint: String = "",
+        headers: [KeyValuePair] = [], compression: Compression = .gzip, compressionLevel: Int = 6,
+        timeout: Duration = .seconds(10), retry: RetryConfiguration = .init(), tls: TLSClientConfiguration = .init()
+    ) {
+        self.endpoint = endpoint
+        self.tracesEndpoint = tracesEndpoint
+        self.logsEndpoint = logsEndpoint
+        self.metricsEndpoint = metricsEndpoint
+        self.headers = headers
+        self.compression = compression
+        self.compressionLevel = compressionLevel
+        self.timeout = timeout
+        self.retry = retry
+        self.tls = tls
+    }
 }
 
 public struct DebugExporterConfiguration: Sendable, Equatable {
@@ -340,7 +401,8 @@ public struct DebugExporterConfiguration: Sendable, Equatable {
 
 // MARK: - service
 
-public struct Service: Sendable, Equatable {
+/// `service`: the agent's own telemetry server, log level and shutdown deadline.
+public struct ServiceConfiguration: Sendable, Equatable {
     /// `telemetry.address`: where `/metrics`, `/healthz`, `/readyz` are served, default `0.0.0.0:8888`.
     /// Empty turns the server off.
     public var telemetryAddress: String = "0.0.0.0:8888"

@@ -228,8 +228,8 @@ extension ConfigDecoder {
 
     // MARK: processors
 
-    mutating func processors(_ node: YAMLNode?) -> Processors {
-        var processors = Processors()
+    mutating func processors(_ node: YAMLNode?) -> ProcessorsConfiguration {
+        var processors = ProcessorsConfiguration()
         guard let fields = fields(node, path: "processors", known: ["resource", "batch", "queue", "max_age"]) else {
             return processors
         }
@@ -294,8 +294,8 @@ extension ConfigDecoder {
 
     /// `exporters`: `otlp_http` with no endpoint at all is dropped and remembered (`missingEndpoint`); with
     /// no exporter left, `fallback` decides: `debug` prints (the default), `none` exports nothing.
-    mutating func exporters(_ node: YAMLNode?) -> Exporters {
-        var exporters = Exporters()
+    mutating func exporters(_ node: YAMLNode?) -> ExportersConfiguration {
+        var exporters = ExportersConfiguration()
         if let fields = fields(node, path: "exporters", known: ["otlp_http", "debug", "fallback"]) {
             read(fields["fallback"], .word, into: &exporters.fallback)
             if fields.has("otlp_http") {
@@ -402,22 +402,22 @@ extension ConfigDecoder {
 
     // MARK: service
 
-    mutating func service(_ node: YAMLNode?) -> Service {
-        var service = Service()
+    mutating func service(_ node: YAMLNode?) -> ServiceConfiguration {
+        var service = ServiceConfiguration()
         guard let fields = fields(node, path: "service", known: ["telemetry", "shutdown_timeout"]) else {
             return service
         }
         if let telemetry = self.fields(fields["telemetry"], path: "service.telemetry", known: ["address", "log_level"])
         {
             read(telemetry["address"], .listenAddress(allowEmpty: true), into: &service.telemetryAddress)
-            read(telemetry["log_level"], .oneOf(Service.logLevels), into: &service.logLevel)
+            read(telemetry["log_level"], .oneOf(ServiceConfiguration.logLevels), into: &service.logLevel)
         }
         read(fields["shutdown_timeout"], .duration(), into: &service.shutdownTimeout)
         return service
     }
 }
 
-extension Service {
+extension ServiceConfiguration {
     /// The values `service.telemetry.log_level` accepts (swift-log's levels).
     public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 }

@@ -23,7 +23,7 @@ import Darwin
 /// - `exporters.otlp_http` without any endpoint (after `${env:…}` expansion) is dropped. In the embedded
 ///   default, or with no `exporters` at all, `debug` then runs with `verbosity: basic` (the agent warns
 ///   that it only prints); in a file that configures `otlp_http`, nothing is exported and the agent says
-///   so (`Exporters.missingEndpoint`) but keeps running.
+///   so (`ExportersConfiguration.missingEndpoint`) but keeps running.
 /// - In `headers`, `labels` and `resource.attributes`, entries whose value expands to "" are left out.
 public enum ConfigLoader {
     /// Largest configuration file read; anything bigger is not a configuration file.

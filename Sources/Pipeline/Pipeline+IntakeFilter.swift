@@ -10,7 +10,7 @@ extension Pipeline {
     /// `fluxtel_items_discarded_total{reason="too_old"}`. Nil when nothing is left: the chunk is then
     /// done (acknowledged as delivered, `queued` called), so the sender sees success and one old item
     /// never fails a request.
-    func admit(_ chunk: TelemetryChunk, queued: (@Sendable () -> Void)?) -> TelemetryChunk? {
+    func applyIntakeFilter(_ chunk: TelemetryChunk, queued: (@Sendable () -> Void)?) -> TelemetryChunk? {
         guard let intakeFilter, let (bytes, dropped) = intakeFilter(chunk.signal, chunk.bytes) else { return chunk }
         metrics.discardedItems(chunk.signal, reason: "too_old").increment(by: Int64(dropped))
         var admitted = chunk

@@ -1,29 +1,8 @@
 import DequeModule
+public import FluxtelConfig
 public import OTLPWire
 public import SelfTelemetry
 import Synchronization
-
-/// Limits of the one batching pipeline (`processors.batch` and `processors.queue`).
-public struct PipelineConfiguration: Sendable, Equatable {
-    /// Items per export request.
-    public var maxBatchItems: Int
-    /// Uncompressed bytes per export request.
-    public var maxBatchBytes: Int
-    /// Longest a partial batch waits before it is sealed.
-    public var batchTimeout: Duration
-    /// Bytes held in open batches, the ready queue and in flight, together. Sources are pushed back beyond it.
-    public var queueMaxBytes: Int
-
-    public init(
-        maxBatchItems: Int = 8192, maxBatchBytes: Int = 1 << 20, batchTimeout: Duration = .seconds(1),
-        queueMaxBytes: Int = 16 << 20
-    ) {
-        self.maxBatchItems = max(1, maxBatchItems)
-        self.maxBatchBytes = max(64, maxBatchBytes)
-        self.batchTimeout = batchTimeout
-        self.queueMaxBytes = max(1, queueMaxBytes)
-    }
-}
 
 /// Splits an oversize chunk into parts that respect the batch limits (by repeating the resource and
 /// scope around subsets of the items). Injected so the pipeline stays independent of how.
@@ -50,39 +29,54 @@ public struct PipelineClosedError: Error, CustomStringConvertible {
 
 /// The one batching pipeline of DESIGN.md: sources hand over encoded chunks; the pipeline appends them
 /// to a per-signal open batch (a memcpy, never a re-encode), seals a batch when it reaches
-/// `maxBatchItems`, `maxBatchBytes` or `batchTimeout`, queues sealed batches, and hands them to the
-/// export workers. Every byte from intake to export completion counts against `queueMaxBytes`, so
-/// memory is bounded: `offer` says `.full`, `submit` waits. When a batch completes, the
-/// acknowledgement of every chunk in it is called.
+/// `processors.batch`'s `max_items`, `max_bytes` or `timeout`, queues sealed batches, and hands them to the
+/// export workers. Every byte from intake to export completion counts against `processors.queue.max_bytes`,
+/// so memory is bounded: `offer` says `.full`, `submit` waits. When a batch completes, the
+/// acknowledgement of every chunk in it is called. Where the bodies wait is the `ChunkQueue`'s business:
+/// in memory, or in a persistent queue (see `Pipeline+Queue.swift`).
 public final class Pipeline: Sendable {
-    public let configuration: PipelineConfiguration
+    /// `processors.batch`, with at least one item and 64 bytes per batch.
+    public let batching: BatchConfiguration
     let metrics: AgentMetrics
     let splitter: ChunkSplitter?
     let enricher: ChunkEnricher?
     /// Drops too-old items at intake (`Pipeline+IntakeFilter.swift`).
     let intakeFilter: IntakeFilter?
-    /// The persistent queue, when `processors.queue.directory` is set: batches then hold `DiskRecord`s
-    /// instead of bytes (see `Pipeline+DiskQueue.swift`).
-    public let disk: DiskQueue?
+    /// Where queued bodies live: `MemoryQueue`, or the persistent queue when `processors.queue.directory`
+    /// is set (batches then hold `StoredRecord`s instead of bytes).
+    public let queue: any ChunkQueue
+    /// Bytes held in open batches, the ready queue and in flight, together (`processors.queue.max_bytes`).
+    /// Sources are pushed back beyond it.
+    let maxBytes: Int
     /// Times the batch timeout (the real clock but in tests).
     public let clock: TimerClock
     let state: Mutex<State>
 
+    /// - Parameters:
+    ///   - batch: `processors.batch`.
+    ///   - queue: `processors.queue`: its `max_bytes` bounds what the memory queue holds.
+    ///   - store: the persistent queue, opened (and replayed) by the caller; nil keeps the queue in memory.
     public init(
-        configuration: PipelineConfiguration, metrics: AgentMetrics, splitter: ChunkSplitter? = nil,
-        enricher: ChunkEnricher? = nil, intakeFilter: IntakeFilter? = nil, disk: DiskQueue? = nil,
+        batch: BatchConfiguration = .init(), queue: QueueConfiguration = .init(), metrics: AgentMetrics,
+        splitter: ChunkSplitter? = nil, enricher: ChunkEnricher? = nil, intakeFilter: IntakeFilter? = nil,
+        store: (any ChunkQueue)? = nil,
         clock: TimerClock = .continuous
     ) {
-        self.configuration = configuration
+        var batch = batch
+        batch.maxItems = max(1, batch.maxItems)
+        batch.maxBytes = max(64, batch.maxBytes)
+        self.batching = batch
         self.clock = clock
         self.metrics = metrics
         self.splitter = splitter
         self.enricher = enricher
         self.intakeFilter = intakeFilter
-        self.disk = disk
+        let queue = store ?? MemoryQueue(capacityBytes: max(1, queue.maxBytes))
+        self.queue = queue
+        self.maxBytes = queue.capacityBytes
         self.state = Mutex(State())
-        metrics.queueCapacityBytes.set(Int64(disk?.configuration.maxBytes ?? configuration.queueMaxBytes))
-        if let disk { replay(disk.takeReplayed()) }
+        metrics.queueCapacityBytes.set(Int64(queue.capacityBytes))
+        replay(queue.takeReplayed())
     }
 
     // MARK: intake
@@ -91,24 +85,60 @@ public final class Pipeline: Sendable {
     /// (and e.g. answers 429 with Retry-After). When `.accepted`, `queued` is called once the chunk is
     /// safely queued: before `offer` returns (memory queue), or once durable (persistent queue), maybe
     /// on another thread.
+    ///
+    /// A persistent queue stores the chunk (enriched, split) at once, before batching, and the chunk's
+    /// acknowledgement (`.persisted`) and `queued` fire when it is durable: a tailer's checkpoint moves on
+    /// durability, and the OTLP receiver answers within about one fsync, not a batch timeout. What the
+    /// queue does not store (a memory queue: everything) is held within `max_bytes` and acknowledged on export.
     public func offer(_ offered: TelemetryChunk, queued: (@Sendable () -> Void)? = nil) -> OfferResult {
-        guard let chunk = admit(offered, queued: queued) else { return .accepted }
+        guard let chunk = applyIntakeFilter(offered, queued: queued) else { return .accepted }
         return offerAdmitted(chunk, queued: queued)
     }
 
     func offerAdmitted(_ chunk: TelemetryChunk, queued: (@Sendable () -> Void)?) -> OfferResult {
-        if let disk { return offerDurably(chunk, disk: disk, queued: queued) }
         let parts = self.parts(of: chunk)
-        let bytes = parts.reduce(0) { $0 + $1.bytes.count }
-        let result: OfferResult = state.withLock { state in
-            if state.closed { return .closed }
-            guard state.hasSpace(for: bytes, capacity: configuration.queueMaxBytes) else { return .full }
-            append(parts, signal: chunk.signal, state: &state)
-            return .accepted
+        let staged = queue.stage(parts.lazy.map { ($0.bytes, $0.items) }, signal: chunk.signal)
+        var dropped: [PendingBatch] = []
+        let (result, admission): (OfferResult, QueueAdmission) = state.withLock { state in
+            if state.closed { return (.closed, .full) }
+            let admission = queue.admit(staged, signal: chunk.signal) {
+                // drop_oldest: the oldest queued batch makes room (sealing open ones when none is ready).
+                if state.ready.isEmpty { for signal in Signal.allCases { seal(signal, state: &state) } }
+                guard let victim = state.ready.popFirst() else { return nil }
+                state.usedBytes -= victim.bytes
+                state.bytesBySignal[victim.batch.signal, default: 0] -= victim.bytes
+                dropped.append(victim)
+                return victim.records
+            }
+            switch admission {
+            case .stored(let records, _):
+                append(
+                    records.map { Part(bytes: [], items: $0.items, ack: nil, record: $0) }, signal: chunk.signal,
+                    state: &state)
+            case .inMemory(let alone):
+                guard state.hasSpace(for: parts.reduce(0) { $0 + $1.size }, capacity: maxBytes) else {
+                    return (.full, admission)
+                }
+                if alone { seal(chunk.signal, state: &state) }
+                append(parts, signal: chunk.signal, state: &state)
+                if alone { seal(chunk.signal, state: &state) }
+            case .full:
+                return (.full, admission)
+            }
+            return (.accepted, admission)
         }
+        if !dropped.isEmpty { account(dropped: dropped) }
         account(result, chunk)
-        if result == .accepted {
-            notifyTimerAndWorkers()
+        guard result == .accepted else { return result }
+        notifyTimerAndWorkers()
+        if case .stored(_, let ticket) = admission {
+            let acknowledgement = chunk.acknowledgement
+            let durable: @Sendable () -> Void = {
+                acknowledgement?(.persisted)
+                queued?()
+            }
+            if queue.whenDurable(ticket, durable) { durable() }
+        } else {
             queued?()
         }
         return result
@@ -118,14 +148,14 @@ public final class Pipeline: Sendable {
     /// tailer stops reading). Throws `PipelineClosedError` when the pipeline shuts down meanwhile,
     /// and `CancellationError` when the calling task is cancelled; nothing was taken then.
     public func submit(_ offered: TelemetryChunk) async throws {
-        guard let chunk = admit(offered, queued: nil) else { return }
+        guard let chunk = applyIntakeFilter(offered, queued: nil) else { return }
         while true {
             switch offerAdmitted(chunk, queued: nil) {
             case .accepted: return
             case .closed: throw PipelineClosedError()
             case .full:
                 // The persistent queue frees space by segments and may be waiting for the disk: poll it.
-                if disk != nil {
+                if queue.isPersistent {
                     try await Task.sleep(for: .milliseconds(100))
                 } else {
                     try await waitForSpace(chunk.bytes.count)
@@ -161,7 +191,7 @@ public final class Pipeline: Sendable {
         for waiter in waiters { waiter.continuation.resume(throwing: PipelineClosedError()) }
         for worker in workers { worker.resume(returning: nil) }
         timer?.resume()
-        disk?.close()
+        queue.close()
     }
 
     /// Whether `close()` was called.
@@ -174,8 +204,8 @@ public final class Pipeline: Sendable {
     /// before it decompresses and decodes a request, so that overload costs no decoding. False with a
     /// persistent queue, whose room is known only when it appends.
     public func isFull(forAtLeast bytes: Int) -> Bool {
-        guard disk == nil else { return false }
-        return state.withLock { !$0.closed && !$0.hasSpace(for: bytes, capacity: configuration.queueMaxBytes) }
+        guard !queue.isPersistent else { return false }
+        return state.withLock { !$0.closed && !$0.hasSpace(for: bytes, capacity: maxBytes) }
     }
 
     // MARK: export side
@@ -218,19 +248,19 @@ public final class Pipeline: Sendable {
 
     /// Marks a batch done: frees its bytes, wakes pushed-back sources, acknowledges its chunks.
     func complete(_ batch: consuming PendingBatch, outcome: DeliveryOutcome) {
-        if disk != nil, !completeDurably(batch, outcome: outcome) { return }
+        if !batch.records.isEmpty, !completeStored(batch, outcome: outcome) { return }
         let count = batch.bytes
         // Keep one full-size buffer for the next open batch: a fresh 4 MiB mapping costs 1,024 page
         // faults (≈ 0.1 CPU-s per million log lines). At most one, dropped when no batch is open.
         var spare = batch.batch.body
         batch.batch.body = []
-        let keep = spare.capacity >= Self.openCapacity(configuration.maxBatchBytes, first: 0)
+        let keep = spare.capacity >= Self.openCapacity(batching.maxBytes, first: 0)
         if keep { spare.removeAll(keepingCapacity: true) }  // no copy: the exporter is done with it
         let waiters: [SpaceWaiter] = state.withLock { state in
             state.usedBytes -= count
             state.bytesBySignal[batch.batch.signal, default: 0] -= count
             if keep && state.spare.capacity == 0 && !state.open.isEmpty { swap(&state.spare, &spare) }
-            return state.takeSatisfiedWaiters(capacity: configuration.queueMaxBytes)
+            return state.takeSatisfiedWaiters(capacity: maxBytes)
         }
         metrics[batch.batch.signal].queuedBytes.set(Int64(state.withLock { $0.bytesBySignal[batch.batch.signal] ?? 0 }))
         for waiter in waiters { waiter.continuation.resume() }
@@ -246,7 +276,7 @@ public final class Pipeline: Sendable {
             var next: ContinuousClock.Instant?
             for signal in Signal.allCases {
                 guard let open = state.open[signal] else { continue }
-                let deadline = open.openedAt.advanced(by: configuration.batchTimeout)
+                let deadline = open.openedAt.advanced(by: batching.timeout)
                 if deadline <= now {
                     seal(signal, state: &state)
                 } else {
@@ -286,10 +316,10 @@ public final class Pipeline: Sendable {
         var chunk = original
         if let enricher, let enriched = try? enricher(chunk.signal, chunk.bytes) { chunk.bytes = enriched }
         let ack = chunk.acknowledgement.map { AckGroup($0) }
-        let oversize = chunk.bytes.count > configuration.maxBatchBytes || chunk.itemCount > configuration.maxBatchItems
+        let oversize = chunk.bytes.count > batching.maxBytes || chunk.itemCount > batching.maxItems
         if oversize, let splitter,
             let pieces = try? splitter(
-                chunk.signal, chunk.bytes, configuration.maxBatchBytes, configuration.maxBatchItems),
+                chunk.signal, chunk.bytes, batching.maxBytes, batching.maxItems),
             pieces.count > 1
         {
             ack?.expect(pieces.count)
@@ -302,8 +332,8 @@ public final class Pipeline: Sendable {
     func append(_ parts: [Part], signal: Signal, state: inout State) {
         for part in parts {
             if let open = state.open[signal],
-                open.bytes + part.size > configuration.maxBatchBytes
-                    || open.items + part.items > configuration.maxBatchItems
+                open.bytes + part.size > batching.maxBytes
+                    || open.items + part.items > batching.maxItems
             {
                 seal(signal, state: &state)
             }
@@ -313,7 +343,7 @@ public final class Pipeline: Sendable {
             } else {
                 if open.body.isEmpty {
                     open.body = state.takeSpare()
-                    open.body.reserveCapacity(Self.openCapacity(configuration.maxBatchBytes, first: part.bytes.count))
+                    open.body.reserveCapacity(Self.openCapacity(batching.maxBytes, first: part.bytes.count))
                 }
                 open.body.append(contentsOf: part.bytes)
             }
@@ -323,7 +353,7 @@ public final class Pipeline: Sendable {
             state.usedBytes += part.size
             state.bytesBySignal[signal, default: 0] += part.size
             state.open[signal] = open
-            if open.bytes >= configuration.maxBatchBytes || open.items >= configuration.maxBatchItems {
+            if open.bytes >= batching.maxBytes || open.items >= batching.maxItems {
                 seal(signal, state: &state)
             }
         }
@@ -395,7 +425,7 @@ public final class Pipeline: Sendable {
                 let now: Now = state.withLock { state in
                     if state.closed { return .closed }
                     if Task.isCancelled { return .cancelled }
-                    if state.hasSpace(for: bytes, capacity: configuration.queueMaxBytes) { return .retry }
+                    if state.hasSpace(for: bytes, capacity: maxBytes) { return .retry }
                     state.spaceWaiters.append(SpaceWaiter(id: id, bytes: bytes, continuation: continuation))
                     return .wait
                 }
@@ -412,120 +442,6 @@ public final class Pipeline: Sendable {
                 return state.spaceWaiters.remove(at: index)
             }
             waiter?.continuation.resume(throwing: CancellationError())
-        }
-    }
-}
-
-// MARK: - state
-
-struct PendingBatch: Sendable {
-    var batch: ExportBatch
-    var acknowledgements: [AckGroup]
-    /// Bytes counted against the queue (the body's, also while it is still on disk).
-    var bytes: Int
-    /// With a persistent queue: the records whose bodies make up `batch.body` once loaded.
-    var records: [DiskRecord] = []
-}
-
-struct Part {
-    var bytes: [UInt8]
-    var items: Int
-    var ack: AckGroup?
-    /// With a persistent queue: where the bytes are (then `bytes` is empty).
-    var record: DiskRecord? = nil
-    var size: Int { record?.bodyBytes ?? bytes.count }
-}
-
-struct OpenBatch {
-    var body: [UInt8] = []
-    var records: [DiskRecord] = []
-    var bytes = 0
-    var items = 0
-    var acks: [AckGroup] = []
-    var openedAt: ContinuousClock.Instant
-}
-
-struct SpaceWaiter {
-    var id: UInt64
-    var bytes: Int
-    var continuation: CheckedContinuation<Void, any Error>
-}
-
-extension Pipeline {
-    struct State: ~Copyable {
-        var open: [Signal: OpenBatch] = [:]
-        var ready: Deque<PendingBatch> = []
-        var usedBytes = 0
-        var bytesBySignal: [Signal: Int] = [:]
-        var spaceWaiters: Deque<SpaceWaiter> = []
-        var workerWaiters: Deque<CheckedContinuation<PendingBatch?, Never>> = []
-        var timerWaiter: CheckedContinuation<Void, Never>?
-        var closed = false
-        var nextID: UInt64 = 0
-        var nextWaiterID: UInt64 = 0
-        /// An exported batch's emptied buffer, for the next batch to open (see `complete`).
-        var spare: [UInt8] = []
-
-        mutating func takeSpare() -> [UInt8] {
-            defer { spare = [] }
-            return spare
-        }
-
-        /// A chunk fits when it stays within capacity, or when the pipeline is empty (a chunk larger
-        /// than the whole queue must still be able to pass, alone).
-        func hasSpace(for bytes: Int, capacity: Int) -> Bool {
-            usedBytes == 0 || usedBytes + bytes <= capacity
-        }
-
-        /// Pushed-back sources that now fit, first come first served.
-        mutating func takeSatisfiedWaiters(capacity: Int) -> [SpaceWaiter] {
-            var woken: [SpaceWaiter] = []
-            var projected = usedBytes
-            while let first = spaceWaiters.first, projected == 0 || projected + first.bytes <= capacity {
-                projected += first.bytes
-                woken.append(spaceWaiters.removeFirst())
-            }
-            return woken
-        }
-
-        /// Pairs waiting workers with ready batches.
-        mutating func matchWorkers() -> [(CheckedContinuation<PendingBatch?, Never>, PendingBatch)] {
-            var pairs: [(CheckedContinuation<PendingBatch?, Never>, PendingBatch)] = []
-            while !workerWaiters.isEmpty, let batch = ready.popFirst() {
-                pairs.append((workerWaiters.removeFirst(), batch))
-            }
-            return pairs
-        }
-    }
-}
-
-/// Counts the parts of one chunk still in the pipeline; calls the source's acknowledgement once,
-/// with the worst outcome of its parts, when the last part completes.
-final class AckGroup: Sendable {
-    private let acknowledgement: Acknowledgement
-    private let state = Mutex<(pending: Int, worst: DeliveryOutcome)>((0, .exported))
-
-    init(_ acknowledgement: Acknowledgement) { self.acknowledgement = acknowledgement }
-
-    func expect(_ parts: Int) { state.withLock { $0.pending = parts } }
-
-    func complete(_ outcome: DeliveryOutcome) {
-        let done: DeliveryOutcome? = state.withLock { state in
-            state.pending -= 1
-            if outcome.severity > state.worst.severity { state.worst = outcome }
-            return state.pending == 0 ? state.worst : nil
-        }
-        if let done { acknowledgement(done) }
-    }
-}
-
-extension DeliveryOutcome {
-    var severity: Int {
-        switch self {
-        case .exported: 0
-        case .rejected: 1
-        case .failed: 2
-        case .persisted: 0
         }
     }
 }

@@ -40,7 +40,7 @@ public final class PipelineService: Service, Sendable {
     public func run() async throws {
         let pipeline = self.pipeline
         enum Role: Sendable {
-            case timer, worker, syncer
+            case timer, worker, queue
             case deadline(passed: Bool)
         }
         await withTaskGroup(of: Role.self) { group in
@@ -48,11 +48,9 @@ public final class PipelineService: Service, Sendable {
                 await self.runTimer()
                 return .timer
             }
-            if let disk = pipeline.disk {
-                group.addTask {
-                    await disk.runSyncer()
-                    return .syncer
-                }
+            group.addTask {
+                await pipeline.queue.run()
+                return .queue
             }
             for _ in 0..<workers {
                 group.addTask {
@@ -76,7 +74,7 @@ public final class PipelineService: Service, Sendable {
             var workersLeft = workers
             for await role in group {
                 switch role {
-                case .timer, .syncer:
+                case .timer, .queue:
                     break
                 case .worker:
                     workersLeft -= 1
@@ -93,12 +91,12 @@ public final class PipelineService: Service, Sendable {
         }
         for batch in pipeline.takeRemaining() {
             // With a persistent queue what is left stays on disk and is sent after the next start.
-            if pipeline.disk == nil {
+            if !pipeline.queue.isPersistent {
                 pipeline.metrics[batch.batch.signal].failed.increment(by: Int64(batch.batch.itemCount))
             }
             pipeline.complete(batch, outcome: .failed)
         }
-        pipeline.disk?.syncOnce()
+        pipeline.queue.flush()
         for exporter in exporters { await exporter.shutdown() }
         logger.info("Pipeline stopped")
     }
@@ -116,10 +114,10 @@ public final class PipelineService: Service, Sendable {
 
     private func runWorker() async {
         while var pending = await pipeline.nextBatch() {
-            guard pipeline.loadFromDisk(&pending) else { continue }
+            guard pipeline.loadStored(&pending) else { continue }
             let outcome = await export(pending.batch)
             pipeline.complete(pending, outcome: outcome)
-            if outcome == .failed, pipeline.disk != nil, !pipeline.isClosed {
+            if outcome == .failed, pipeline.queue.isPersistent, !pipeline.isClosed {
                 // The batch went back to the persistent queue: don't spin on an exporter that fails at once.
                 try? await Task.sleep(for: .seconds(1))
             }

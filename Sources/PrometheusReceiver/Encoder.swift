@@ -50,7 +50,7 @@ struct Encoder {
     var targetInfoFamily: Int32 = -1
 
     @inline(__always)
-    func bytes(_ span: Span) -> UnsafeBufferPointer<UInt8> {
+    func bytes(_ span: ByteRange) -> UnsafeBufferPointer<UInt8> {
         if span.offset >= 0 {
             return UnsafeBufferPointer(rebasing: body[Int(span.offset)..<Int(span.offset) + Int(span.count)])
         }

@@ -19,7 +19,7 @@ public struct Exposition: Sendable {
 
     /// The bytes of a span.
     @inlinable
-    public func withBytes<R>(_ span: Span, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+    public func withBytes<R>(_ span: ByteRange, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
         if span.offset >= 0 {
             return try self.body.withUnsafeBufferPointer { buffer in
                 try body(UnsafeBufferPointer(rebasing: buffer[Int(span.offset)..<Int(span.offset) + Int(span.count)]))
@@ -32,7 +32,7 @@ public struct Exposition: Sendable {
     }
 
     /// A span as a `String` (for tests and logs; the converter writes bytes).
-    public func string(_ span: Span) -> String {
+    public func string(_ span: ByteRange) -> String {
         withBytes(span) { String(decoding: $0, as: UTF8.self) }
     }
 
@@ -83,17 +83,6 @@ public struct ExpositionFormat: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// A byte range in the body (offset ≥ 0) or in the arena (offset = -(arena offset) - 1).
-public struct Span: Sendable, Hashable {
-    public var offset: Int32
-    public var count: Int32
-    @inlinable init(offset: Int32, count: Int32) {
-        self.offset = offset
-        self.count = count
-    }
-    static let empty = Span(offset: 0, count: 0)
-}
-
 /// Prometheus / OpenMetrics metric types.
 public enum MetricType: UInt8, Sendable, Hashable, CustomStringConvertible {
     case untyped, counter, gauge, histogram, summary, info, stateset, gaugeHistogram, unknown
@@ -139,9 +128,9 @@ public struct Family: Sendable {
     public let nameBytes: [UInt8]
     public internal(set) var type: MetricType
     /// `# HELP` text, unescaped.
-    public internal(set) var help: Span = .empty
+    public internal(set) var help: ByteRange = .empty
     /// `# UNIT` (OpenMetrics).
-    public internal(set) var unit: Span = .empty
+    public internal(set) var unit: ByteRange = .empty
     /// Whether a `# TYPE` line declared the type.
     var typed = false
     var hasSamples = false
@@ -175,8 +164,8 @@ public struct Sample: Sendable {
 }
 
 public struct Label: Sendable {
-    public var name: Span
-    public var value: Span
+    public var name: ByteRange
+    public var value: ByteRange
 }
 
 public struct Exemplar: Sendable {

@@ -219,7 +219,7 @@ private struct ParserState {
                 guard isNameChar(p[k]) else { throw fail("invalid UNIT") }
                 k += 1
             }
-            out.families[Int(family)].unit = Span(offset: Int32(i), count: Int32(end - i))
+            out.families[Int(family)].unit = ByteRange(offset: Int32(i), count: Int32(end - i))
         default:
             break
         }
@@ -512,10 +512,10 @@ private struct ParserState {
             if highBit & 0x80 != 0, !isValidUTF8(p, valueStart, valueEnd) {
                 throw fail("label value is not valid UTF-8")
             }
-            let value: Span =
+            let value: ByteRange =
                 escaped
                 ? try unescape(p, valueStart, valueEnd, isLabelValue: true, arena: &out.arena)
-                : Span(offset: Int32(valueStart), count: Int32(valueEnd - valueStart))
+                : ByteRange(offset: Int32(valueStart), count: Int32(valueEnd - valueStart))
             let nameLength = nameEnd - nameStart
             // Duplicate label names (label sets are small: a linear scan beats hashing).
             var k = first
@@ -530,7 +530,7 @@ private struct ParserState {
                 }
                 k += 1
             }
-            out.labels.append(Label(name: Span(offset: Int32(nameStart), count: Int32(nameLength)), value: value))
+            out.labels.append(Label(name: ByteRange(offset: Int32(nameStart), count: Int32(nameLength)), value: value))
             let isBound: Bool
             switch boundLabel {
             case .le: isBound = nameLength == 2 && p[nameStart] == 0x6C && p[nameStart + 1] == 0x65
@@ -565,7 +565,7 @@ private struct ParserState {
     /// Copies an escaped value into the arena, resolving `\\`, `\n` and (label values, OpenMetrics HELP) `\"`.
     func unescape(
         _ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, isLabelValue: Bool, arena: inout [UInt8]
-    ) throws(ExpositionError) -> Span {
+    ) throws(ExpositionError) -> ByteRange {
         var needsCopy = false
         var k = start
         while k < end {
@@ -577,7 +577,7 @@ private struct ParserState {
         }
         if !needsCopy {
             if !isLabelValue, !isValidUTF8(p, start, end) { throw fail("HELP text is not valid UTF-8") }
-            return Span(offset: Int32(start), count: Int32(end - start))
+            return ByteRange(offset: Int32(start), count: Int32(end - start))
         }
         let arenaStart = arena.count
         var i = start
@@ -612,7 +612,7 @@ private struct ParserState {
             let valid = arena.withUnsafeBufferPointer { isValidUTF8($0, arenaStart, $0.count) }
             if !valid { throw fail("HELP text is not valid UTF-8") }
         }
-        return Span(offset: -Int32(arenaStart) - 1, count: Int32(arena.count - arenaStart))
+        return ByteRange(offset: -Int32(arenaStart) - 1, count: Int32(arena.count - arenaStart))
     }
 
     // MARK: exemplars (OpenMetrics)

@@ -1,8 +1,10 @@
+import FluxtelConfig
 import FluxtelTestSupport
 import Foundation
 import Logging
 import OTLPReceiver
 import OTLPWire
+import PersistentQueue
 import SelfTelemetry
 import ServiceLifecycle
 import Synchronization
@@ -63,10 +65,10 @@ import Testing
         let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         let metrics = AgentMetrics()
         let disk = try DiskQueue(
-            configuration: DiskQueueConfiguration(directory: Self.makeDirectory()), metrics: metrics, logger: logger)
-        let pipeline = Pipeline(configuration: .init(), metrics: metrics, disk: disk)
+            configuration: QueueConfiguration(directory: Self.makeDirectory()), metrics: metrics, logger: logger)
+        let pipeline = Pipeline(metrics: metrics, store: disk)
         let receiver = OTLPReceiver(
-            settings: OTLPReceiverSettings(host: "127.0.0.1", port: 0), pipeline: pipeline, metrics: metrics,
+            configuration: .init(), host: "127.0.0.1", port: 0, pipeline: pipeline, metrics: metrics,
             logger: logger)
         let group = ServiceGroup(configuration: .init(services: [.init(service: receiver)], logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
@@ -86,7 +88,7 @@ import Testing
             // not durable (no fsync ran), and neither answered nor counted.
             #expect(Self.acceptedRequests(metrics) == 0, "answered before the request was durable")
             #expect(status.withLock { $0 } == nil, "answered before the request was durable")
-            disk.syncOnce()
+            disk.flush()
             #expect(await eventually { status.withLock { $0 } != nil })
             #expect(status.withLock { $0 } == 200)
             #expect(Self.acceptedRequests(metrics) == 1)

@@ -1,3 +1,4 @@
+import FluxtelConfig
 import FluxtelTestSupport
 import OTLPWire
 import Pipeline
@@ -17,7 +18,7 @@ import Testing
     @Test func basicWritesOneLinePerBatch() async {
         let output = Output()
         let metrics = AgentMetrics()
-        let exporter = DebugExporter(verbosity: .basic, metrics: metrics, output: output.write)
+        let exporter = DebugExporter(configuration: .init(verbosity: .basic), metrics: metrics, output: output.write)
         let body = Fixtures.body()
         #expect(await exporter.export(ExportBatch(signal: .traces, body: body, itemCount: 12, id: 1)) == .exported)
         #expect(await exporter.export(ExportBatch(signal: .metrics, body: [], itemCount: 0, id: 2)) == .exported)
@@ -28,7 +29,7 @@ import Testing
 
     @Test func detailedDumpsTheProtobuf() async {
         let output = Output()
-        let exporter = DebugExporter(verbosity: .detailed, output: output.write)
+        let exporter = DebugExporter(configuration: .init(verbosity: .detailed), output: output.write)
         // ResourceSpans { resource { attributes { key "service.name" value { string_value "flux" } } }
         //                 scope_spans { spans { trace_id <16 bytes> name "reconcile" start_time_unix_nano fixed64 } } }
         let attribute =

@@ -1,4 +1,5 @@
 import Exporters
+import FluxtelConfig
 import FluxtelTestSupport
 import OTLPWire
 import Pipeline

@@ -1,4 +1,5 @@
 import Exporters
+import FluxtelConfig
 import FluxtelTestSupport
 import Foundation
 import Logging
@@ -16,7 +17,7 @@ struct OTLPHTTPExporterTests {
     /// and `time.sleeps` tells how long each back-off was.
     let time = ManualClock(autoAdvance: true)
 
-    func exporter(_ configuration: OTLPHTTPExporter.Configuration, clock: ManualClock? = nil) throws -> OTLPHTTPExporter
+    func exporter(_ configuration: OTLPHTTPExporterConfiguration, clock: ManualClock? = nil) throws -> OTLPHTTPExporter
     {
         try OTLPHTTPExporter(
             configuration: configuration, metrics: metrics, logger: logs.logger(), version: "1.2.3",
@@ -27,7 +28,7 @@ struct OTLPHTTPExporterTests {
     func withSink(
         responses: [HTTPSink.Response] = [], fallback: HTTPSink.Response = .ok, tls: HTTPSink.TLS? = nil,
         clock: ManualClock? = nil,
-        configure: (inout OTLPHTTPExporter.Configuration) -> Void = { _ in },
+        configure: (inout OTLPHTTPExporterConfiguration) -> Void = { _ in },
         _ body: (HTTPSink, OTLPHTTPExporter) async throws -> Void
     ) async throws {
         let sink = try await HTTPSink.start(responses: responses, fallback: fallback, tls: tls)
@@ -97,7 +98,7 @@ struct OTLPHTTPExporterTests {
         await exporter.shutdown()
         try await sink.shutdown()
         #expect(
-            OTLPHTTPExporter.Configuration(endpoint: "https://ingress.example.com//").url(for: .metrics)
+            OTLPHTTPExporterConfiguration(endpoint: "https://ingress.example.com//").url(for: .metrics)
                 == "https://ingress.example.com/v1/metrics")
         #expect(throws: ExporterConfigurationError.invalidEndpoint("")) {
             try OTLPHTTPExporter(

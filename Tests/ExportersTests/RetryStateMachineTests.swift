@@ -1,4 +1,5 @@
 import Exporters
+import FluxtelConfig
 import Testing
 
 @Suite struct RetryStateMachineTests {
@@ -10,7 +11,7 @@ import Testing
         multiplier: Double = 2, enabled: Bool = true
     ) -> Machine {
         Machine(
-            policy: RetryPolicy(
+            policy: RetryConfiguration(
                 enabled: enabled, initialInterval: initial, maxInterval: max, maxElapsedTime: elapsed,
                 multiplier: multiplier),
             start: t0)

@@ -1,3 +1,4 @@
+import FluxtelConfig
 import FluxtelTestSupport
 import Logging
 import OTLPWire
@@ -73,21 +74,19 @@ import Testing
                 text = ""
             }
         }
-        var config = settings(directory)
-        config.readSize = 16 << 10
-        config.maxInFlightBytes = 64 << 10
+        let config = filelogConfig(directory)
         let exporter = collectingExporter()
         exporter.pause()
         let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         let metrics = AgentMetrics()
         let pipeline = Pipeline(
-            configuration: .init(
-                maxBatchItems: 100_000, maxBatchBytes: 32 << 10, batchTimeout: .milliseconds(50),
-                queueMaxBytes: 8 << 20),
-            metrics: metrics)
+            batch: .init(maxItems: 100_000, maxBytes: 32 << 10, timeout: .milliseconds(50)),
+            queue: .init(maxBytes: 8 << 20), metrics: metrics)
         let service = PipelineService(
             pipeline: pipeline, exporters: [exporter], workers: 2, drainTimeout: .seconds(5), logger: logger)
-        let receiver = FileLogReceiver(settings: config, pipeline: pipeline, metrics: metrics, logger: logger)
+        let receiver = FileLogReceiver(
+            configuration: config, shutdownWait: .seconds(5), maxInFlightBytes: 64 << 10, readSize: 16 << 10,
+            pipeline: pipeline, metrics: metrics, logger: logger)
         let group = ServiceGroup(
             configuration: .init(services: [.init(service: service), .init(service: receiver)], logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in

@@ -1,3 +1,4 @@
+import FluxtelConfig
 import FluxtelTestSupport
 import Foundation
 import Logging
@@ -31,28 +32,53 @@ import Testing
         }
     }
 
-    @Test(arguments: Naming.allCases)
-    func aGenerationCreatedAndRotatedAwayBetweenTwoPollsIsRead(naming: Naming) async throws {
+    /// How the tailed file is rotated: renamed away (named as `Naming` says), or copied and truncated.
+    enum Rotation: Sendable, Equatable, CustomStringConvertible {
+        case rename(Naming)
+        case copyTruncate
+
+        static let all: [Rotation] = Naming.allCases.map(Rotation.rename) + [.copyTruncate]
+
+        func rotate(_ writer: LogWriter, path: String, generation: Int) {
+            switch self {
+            case .rename(let naming): writer.rotateByRename(to: naming.name(path, generation))
+            case .copyTruncate: writer.rotateByCopyTruncate(to: path + ".\(generation)")
+            }
+        }
+
+        var description: String {
+            switch self {
+            case .rename(let naming): "rename (\(naming))"
+            case .copyTruncate: "copy-truncate"
+            }
+        }
+    }
+
+    /// The window between two polls, under either rotation: the tailed file is rotated, a whole
+    /// generation written and rotated too, and a new file takes the path. With copy-truncate two copies
+    /// are made and the file truncated twice.
+    @Test(arguments: Rotation.all)
+    func aGenerationCreatedAndRotatedAwayBetweenTwoPollsIsRead(rotation: Rotation) async throws {
         let directory = try TemporaryDirectory()
         let path = directory.file(Self.podDirectory + "/0.log")
         let writer = LogWriter(path)
         writer.write(lines(0..<100))
-        try await withTailer(settings(directory)) { tailer, exporter in
+        try await withTailer(filelogConfig(directory)) { tailer, exporter in
             try await tailer.pollAndDrain()
             try await exporter.waitForNumbers(0..<100)
 
             // The tailer is starved (backpressure, a busy node): none of this is seen as it happens.
             writer.write(lines(100..<150))  // the unread tail of the tailed file
-            writer.rotateByRename(to: naming.name(path, 1))
+            rotation.rotate(writer, path: path, generation: 1)
             writer.write(lines(150..<350))  // a whole generation...
-            writer.rotateByRename(to: naming.name(path, 2))  // ...rotated away before the next poll
+            rotation.rotate(writer, path: path, generation: 2)  // ...rotated away before the next poll
             writer.write(lines(350..<400))
             try await tailer.pollAndDrain()
             try await exporter.waitForNumbers(0..<400)
 
             // The next rotation must not read the older generations again.
             writer.write(lines(400..<420))
-            writer.rotateByRename(to: naming.name(path, 3))
+            rotation.rotate(writer, path: path, generation: 3)
             writer.write(lines(420..<450))
             for _ in 0..<3 { try await tailer.pollAndDrain() }  // a rotated file is let go after two idle polls
             try await exporter.waitForNumbers(0..<450)
@@ -67,7 +93,7 @@ import Testing
         let path = directory.file(Self.podDirectory + "/0.log")
         let writer = LogWriter(path)
         writer.write(lines(0..<10))
-        try await withTailer(settings(directory)) { tailer, exporter in
+        try await withTailer(filelogConfig(directory)) { tailer, exporter in
             try await tailer.pollAndDrain()
             try await exporter.waitForNumbers(0..<10)
             writer.rotateByRename(to: path + ".1")
@@ -88,25 +114,6 @@ import Testing
         }
     }
 
-    /// The same window under copy-truncate: two copies made and the file truncated twice between polls.
-    @Test func twoCopyTruncatesBetweenTwoPollsLoseNothing() async throws {
-        let directory = try TemporaryDirectory()
-        let path = directory.file(Self.podDirectory + "/0.log")
-        let writer = LogWriter(path)
-        writer.write(lines(0..<100))
-        try await withTailer(settings(directory)) { tailer, exporter in
-            try await tailer.pollAndDrain()
-            try await exporter.waitForNumbers(0..<100)
-            writer.write(lines(100..<150))
-            writer.rotateByCopyTruncate(to: path + ".1")
-            writer.write(lines(150..<350))
-            writer.rotateByCopyTruncate(to: path + ".2")
-            writer.write(lines(350..<400))
-            try await tailer.pollAndDrain()
-            try await exporter.waitForNumbers(0..<400)
-        }
-    }
-
     /// Across a restart from a checkpoint: while the agent is down the tailed file is rotated, a whole
     /// generation is written and rotated away, and a new file takes the path.
     @Test(arguments: Naming.allCases)
@@ -116,7 +123,7 @@ import Testing
         let writer = LogWriter(path)
         writer.write(lines(0..<100))
         var checkpoints: [FileKey: AckLedger.Checkpoint] = [:]
-        try await withTailer(settings(directory)) { tailer, exporter in
+        try await withTailer(filelogConfig(directory)) { tailer, exporter in
             try await tailer.pollAndDrain()
             try await exporter.waitForNumbers(0..<100)
             #expect(await eventually { tailer.ledger.pendingChunks == 0 })
@@ -127,7 +134,8 @@ import Testing
         writer.write(lines(150..<350))
         writer.rotateByRename(to: naming.name(path, 2))
         writer.write(lines(350..<400))
-        try await withTailer(settings(directory, startAtBeginning: false), restored: checkpoints) { tailer, exporter in
+        try await withTailer(filelogConfig(directory, startAtBeginning: false), restored: checkpoints) {
+            tailer, exporter in
             try await tailer.pollAndDrain()
             try await exporter.waitForNumbers(100..<400)
         }
@@ -145,7 +153,7 @@ import Testing
         #expect(utimes(path + ".20261202-000000", times) == 0)
         let writer = LogWriter(path)
         writer.write(lines(910..<920))
-        try await withTailer(settings(directory, startAtBeginning: false)) { tailer, exporter in
+        try await withTailer(filelogConfig(directory, startAtBeginning: false)) { tailer, exporter in
             try await tailer.pollAndDrain()
             writer.write(lines(0..<10))
             writer.rotateByRename(to: path + ".20261203-000000")
@@ -196,15 +204,13 @@ extension RecordingExporter {
 
 /// A pipeline and a tailer that only moves when the test says so (no `run()` loop, no poll clock).
 func withTailer(
-    _ settings: FileLogReceiverSettings, restored: [FileKey: AckLedger.Checkpoint] = [:],
+    _ configuration: FileLogReceiverConfiguration, restored: [FileKey: AckLedger.Checkpoint] = [:],
     _ body: (Tailer, RecordingExporter) async throws -> Void
 ) async throws {
     let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
     let metrics = AgentMetrics()
     let pipeline = Pipeline(
-        configuration: .init(
-            maxBatchItems: 2048, maxBatchBytes: 1 << 20, batchTimeout: .milliseconds(20),
-            queueMaxBytes: 8 << 20),
+        batch: .init(maxItems: 2048, maxBytes: 1 << 20, timeout: .milliseconds(20)), queue: .init(maxBytes: 8 << 20),
         metrics: metrics,
         splitter: { signal, bytes, maxBytes, maxItems in
             try OTLPWalker.split(signal: signal, body: bytes, maxBytes: maxBytes, maxItems: maxItems)
@@ -214,7 +220,8 @@ func withTailer(
         pipeline: pipeline, exporters: [exporter], workers: 1, drainTimeout: .seconds(5),
         logger: logger)
     let tailer = Tailer(
-        settings: settings, pipeline: pipeline, ledger: AckLedger(changed: {}), restored: restored,
+        configuration: configuration, maxInFlightBytes: 8 << 20, pipeline: pipeline, ledger: AckLedger(changed: {}),
+        restored: restored,
         metrics: metrics, logger: logger)
     let group = ServiceGroup(configuration: .init(services: [.init(service: service)], logger: logger))
     try await withThrowingTaskGroup(of: Void.self) { tasks in

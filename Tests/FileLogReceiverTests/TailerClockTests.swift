@@ -1,3 +1,4 @@
+import FluxtelConfig
 import FluxtelTestSupport
 import Testing
 
@@ -11,7 +12,7 @@ import Testing
         let directory = try TemporaryDirectory()
         let first = LogWriter(directory.file(RotationTests.podDirectory + "/0.log"))
         first.write(lines(0..<3))
-        var configured = settings(directory)
+        var configured = filelogConfig(directory)
         configured.pollInterval = .seconds(1)
         let clock = ManualClock()
         try await withTailer(configured) { tailer, exporter in

@@ -1,3 +1,4 @@
+import FluxtelTestSupport
 import OTLPWire
 import Testing
 
@@ -123,7 +124,7 @@ private func flatPoints(_ body: [UInt8]) throws -> [String] {
     }
 }
 
-@Suite("OTLPWalker and ResourceAttributeRewriter")
+@Suite("OTLPWalker")
 struct WalkerTests {
     static let traces = OTLP.ExportTraceServiceRequest(resourceSpans: [
         OTLP.ResourceSpans(
@@ -237,40 +238,4 @@ struct WalkerTests {
         #expect(names.contains("no data") && names.contains("empty gauge"))
     }
 
-    @Test("resource rewriter: adds, replaces (configured value wins), creates a missing Resource, copies the rest")
-    func rewriter() throws {
-        let req = OTLP.ExportLogsServiceRequest(resourceLogs: [
-            OTLP.ResourceLogs(
-                resource: OTLP.Resource(
-                    attributes: [OTLP.KeyValue("k8s.cluster.name", "old"), OTLP.KeyValue("service.name", "kc")],
-                    droppedAttributesCount: 2),
-                scopeLogs: Golden.logsRequest().resourceLogs[0].scopeLogs, schemaURL: "s"),
-            OTLP.ResourceLogs(scopeLogs: [OTLP.ScopeLogs(logRecords: [OTLP.LogRecord(severityText: "x")])]),
-            OTLP.ResourceLogs(resource: OTLP.Resource()),
-        ])
-        let rw = ResourceAttributeRewriter(attributes: [("k8s.cluster.name", "prod"), ("env", "ü")])
-        let out = try OTLP.ExportLogsServiceRequest(decoding: rw.rewrite(req.serializedBytes()))
-        var want = req
-        want.resourceLogs[0].resource = OTLP.Resource(
-            attributes: [
-                OTLP.KeyValue("service.name", "kc"), OTLP.KeyValue("k8s.cluster.name", "prod"),
-                OTLP.KeyValue("env", "ü"),
-            ],
-            droppedAttributesCount: 2)
-        want.resourceLogs[1].resource = OTLP.Resource(attributes: [
-            OTLP.KeyValue("k8s.cluster.name", "prod"), OTLP.KeyValue("env", "ü"),
-        ])
-        want.resourceLogs[2].resource = OTLP.Resource(attributes: [
-            OTLP.KeyValue("k8s.cluster.name", "prod"), OTLP.KeyValue("env", "ü"),
-        ])
-        #expect(out == want)
-        #expect(try OTLPWalker.countItems(signal: .logs, body: rw.rewrite(req.serializedBytes())) == 5)
-        // No attributes: identity.
-        let body = req.serializedBytes()
-        #expect(try ResourceAttributeRewriter(attributes: []).rewrite(body) == body)
-        // Works the same for traces and metrics (resource is field 1 everywhere).
-        let m = try OTLP.ExportMetricsServiceRequest(decoding: rw.rewrite(Golden.metricsRequest().serializedBytes()))
-        #expect(m.resourceMetrics.allSatisfy { $0.resource?.attributes.contains(OTLP.KeyValue("env", "ü")) == true })
-        #expect(m.resourceMetrics[0].scopeMetrics == Golden.metricsRequest().resourceMetrics[0].scopeMetrics)
-    }
 }

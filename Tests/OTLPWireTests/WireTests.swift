@@ -350,7 +350,6 @@ struct MalformedInputTests {
             _ = try? OTLP.ExportTraceServiceRequest(decoding: bytes)
             _ = try? OTLPWalker.countItems(signal: .traces, body: bytes)
             _ = try? OTLPWalker.split(signal: .traces, body: bytes, maxBytes: 200, maxItems: 2)
-            _ = try? ResourceAttributeRewriter(attributes: [("a", "b")]).rewrite(bytes)
         }
     }
 }

@@ -1,3 +1,4 @@
+import FluxtelConfig
 import FluxtelTestSupport
 import Logging
 import OTLPWire
@@ -8,59 +9,16 @@ import ServiceLifecycleTestKit
 import Synchronization
 import Testing
 
-/// A framed chunk of `n` bytes (content irrelevant to the pipeline).
-func chunk(
-    _ signal: Signal = .logs, bytes: Int, items: Int, ack: Acknowledgement? = nil, fill: UInt8 = 0x0A
-) -> TelemetryChunk {
-    TelemetryChunk(
-        signal: signal, bytes: [UInt8](repeating: fill, count: bytes), itemCount: items, acknowledgement: ack)
-}
-
-/// Records the acknowledgements; tests await them (`waitFor`), nothing polls.
-final class AckLog: Sendable {
-    private let state = Mutex<
-        (outcomes: [DeliveryOutcome], waiters: [(count: Int, continuation: CheckedContinuation<Void, Never>)])
-    >(([], []))
-    var ack: Acknowledgement {
-        Acknowledgement { outcome in
-            let woken = self.state.withLock { state in
-                state.outcomes.append(outcome)
-                let count = state.outcomes.count
-                let woken = state.waiters.filter { $0.count <= count }.map(\.continuation)
-                state.waiters.removeAll { $0.count <= count }
-                return woken
-            }
-            for waiter in woken { waiter.resume() }
-        }
-    }
-    var all: [DeliveryOutcome] { state.withLock { $0.outcomes } }
-
-    /// Waits until `count` acknowledgements came, bounded by the kit's patience (a hang fails).
-    func waitFor(_ count: Int) async throws {
-        _ = try await awaitBounded("\(count) acknowledgements (have \(all.count))") { [self] in
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let now = state.withLock { state in
-                    if state.outcomes.count >= count { return true }
-                    state.waiters.append((count, continuation))
-                    return false
-                }
-                if now { continuation.resume() }
-            }
-        }
-    }
-}
-
 @Suite(.timeLimit(.minutes(5))) struct PipelineTests {
     let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
     func makeService(
-        _ config: PipelineConfiguration, _ exporter: any BatchExporter, splitter: ChunkSplitter? = nil,
-        drain: Duration = .seconds(5),
-        clock: TimerClock = .continuous
+        _ batch: BatchConfiguration, queue: QueueConfiguration = .init(), _ exporter: any BatchExporter,
+        splitter: ChunkSplitter? = nil, drain: Duration = .seconds(5), clock: TimerClock = .continuous
     )
         -> (Pipeline, PipelineService)
     {
-        let pipeline = Pipeline(configuration: config, metrics: AgentMetrics(), splitter: splitter, clock: clock)
+        let pipeline = Pipeline(batch: batch, queue: queue, metrics: AgentMetrics(), splitter: splitter, clock: clock)
         return (
             pipeline,
             PipelineService(pipeline: pipeline, exporters: [exporter], workers: 2, drainTimeout: drain, logger: logger)
@@ -69,7 +27,7 @@ final class AckLog: Sendable {
 
     @Test func sealsOnMaxItemsWithoutWaitingForTheTimer() async throws {
         let exporter = RecordingExporter()
-        let (pipeline, service) = makeService(.init(maxBatchItems: 3, batchTimeout: .seconds(60)), exporter)
+        let (pipeline, service) = makeService(.init(maxItems: 3, timeout: .seconds(60)), exporter)
         try await testGracefulShutdown { trigger in
             async let run: Void = service.run()
             for _ in 0..<3 { #expect(pipeline.offer(chunk(bytes: 10, items: 1)) == .accepted) }
@@ -84,7 +42,7 @@ final class AckLog: Sendable {
     @Test func sealsOnMaxBytesAndKeepsSignalsApart() async throws {
         let exporter = RecordingExporter()
         let (pipeline, service) = makeService(
-            .init(maxBatchItems: 1000, maxBatchBytes: 100, batchTimeout: .seconds(60)), exporter)
+            .init(maxItems: 1000, maxBytes: 100, timeout: .seconds(60)), exporter)
         try await testGracefulShutdown { trigger in
             async let run: Void = service.run()
             _ = pipeline.offer(chunk(.logs, bytes: 60, items: 1))
@@ -106,7 +64,7 @@ final class AckLog: Sendable {
         let exporter = RecordingExporter()
         let time = ManualClock()
         let (pipeline, service) = makeService(
-            .init(maxBatchItems: 1000, batchTimeout: .milliseconds(50)), exporter, clock: time.clock)
+            .init(maxItems: 1000, timeout: .milliseconds(50)), exporter, clock: time.clock)
         try await testGracefulShutdown { trigger in
             async let run: Void = service.run()
             _ = pipeline.offer(chunk(bytes: 10, items: 2))
@@ -126,7 +84,7 @@ final class AckLog: Sendable {
     @Test func queueIsBoundedInBytesAndSubmitWaitsForSpace() async throws {
         let exporter = RecordingExporter(paused: true)
         let (pipeline, service) = makeService(
-            .init(maxBatchItems: 1, maxBatchBytes: 100, batchTimeout: .seconds(60), queueMaxBytes: 250), exporter)
+            .init(maxItems: 1, maxBytes: 100, timeout: .seconds(60)), queue: .init(maxBytes: 250), exporter)
         try await testGracefulShutdown { trigger in
             async let run: Void = service.run()
             #expect(pipeline.offer(chunk(bytes: 100, items: 1)) == .accepted)
@@ -154,7 +112,7 @@ final class AckLog: Sendable {
 
     @Test func acknowledgesEachChunkWithItsBatchOutcome() async throws {
         let exporter = RecordingExporter(outcomes: [.rejected, .exported])
-        let (pipeline, service) = makeService(.init(maxBatchItems: 2, batchTimeout: .seconds(60)), exporter)
+        let (pipeline, service) = makeService(.init(maxItems: 2, timeout: .seconds(60)), exporter)
         let acks = AckLog()
         try await testGracefulShutdown { trigger in
             async let run: Void = service.run()
@@ -176,7 +134,7 @@ final class AckLog: Sendable {
             }
         }
         let (pipeline, service) = makeService(
-            .init(maxBatchItems: 100, maxBatchBytes: 100, batchTimeout: .seconds(60)), exporter, splitter: splitter)
+            .init(maxItems: 100, maxBytes: 100, timeout: .seconds(60)), exporter, splitter: splitter)
         let acks = AckLog()
         try await testGracefulShutdown { trigger in
             async let run: Void = service.run()
@@ -190,7 +148,7 @@ final class AckLog: Sendable {
 
     @Test func gracefulShutdownFlushesOpenBatchesAndRefusesNewOnes() async throws {
         let exporter = RecordingExporter()
-        let (pipeline, service) = makeService(.init(maxBatchItems: 1000, batchTimeout: .seconds(3600)), exporter)
+        let (pipeline, service) = makeService(.init(maxItems: 1000, timeout: .seconds(3600)), exporter)
         try await testGracefulShutdown { trigger in
             async let run: Void = service.run()
             _ = pipeline.offer(chunk(.traces, bytes: 10, items: 5))
@@ -206,7 +164,7 @@ final class AckLog: Sendable {
     @Test func drainDeadlineFailsWhatIsStuck() async throws {
         let exporter = RecordingExporter(paused: true)  // never resumed: only the drain deadline ends the exports
         let (pipeline, service) = makeService(
-            .init(maxBatchItems: 1, batchTimeout: .seconds(60)), exporter, drain: .milliseconds(200))
+            .init(maxItems: 1, timeout: .seconds(60)), exporter, drain: .milliseconds(200))
         let acks = AckLog()
         try await testGracefulShutdown { trigger in
             async let run: Void = service.run()
@@ -229,9 +187,8 @@ final class AckLog: Sendable {
         let maxBytes = 4 << 20
         let time = ManualClock()
         let (pipeline, service) = makeService(
-            .init(
-                maxBatchItems: 100_000, maxBatchBytes: maxBytes, batchTimeout: .milliseconds(50),
-                queueMaxBytes: 64 << 20), exporter,
+            .init(maxItems: 100_000, maxBytes: maxBytes, timeout: .milliseconds(50)), queue: .init(maxBytes: 64 << 20),
+            exporter,
             clock: time.clock)
         try await testGracefulShutdown { trigger in
             async let run: Void = service.run()

@@ -1,4 +1,5 @@
 import Compression
+import FluxtelConfig
 import FluxtelTestSupport
 import Foundation
 import HTTPClient
@@ -240,7 +241,7 @@ private func fixture(requeueAfter value: Int) throws -> [UInt8] {
             fallback: .init(status: .ok, headers: [textContentType], body: try fixtureBytes()))
         let client = HTTPClient()
         let metrics = AgentMetrics()
-        let pipeline = Pipeline(configuration: PipelineConfiguration(queueMaxBytes: 1024), metrics: metrics)
+        let pipeline = Pipeline(queue: QueueConfiguration(maxBytes: 1024), metrics: metrics)
         var scraper = try makeScraper(
             url: "\(sink.baseURL)/metrics", pipeline: pipeline, client: client, metrics: metrics)
         // The first scrape fits an empty queue (an oversize chunk is taken when nothing else is held);

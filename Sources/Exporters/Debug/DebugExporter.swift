@@ -1,3 +1,4 @@
+public import FluxtelConfig
 public import Pipeline
 import Prometheus
 public import SelfTelemetry
@@ -14,36 +15,29 @@ import Darwin
 /// by a generic dump of the protobuf (`detailed`). Every write is one `write(2)` of whole lines, so
 /// lines from concurrent exports never interleave.
 public struct DebugExporter: BatchExporter {
-    public struct Verbosity: Sendable, Hashable, CustomStringConvertible {
-        enum Backing: String, Sendable, Hashable { case basic, detailed }
-        let backing: Backing
-        public static let basic = Self(backing: .basic)
-        public static let detailed = Self(backing: .detailed)
-        public var description: String { backing.rawValue }
-    }
-
     public let name = "debug"
-    public let verbosity: Verbosity
+    /// `exporters.debug`.
+    public let configuration: DebugExporterConfiguration
     private let metrics: AgentMetrics?
     private let output: @Sendable ([UInt8]) -> Void
 
     /// - Parameters:
-    ///   - verbosity: `.basic` or `.detailed`.
+    ///   - configuration: `exporters.debug` (`verbosity`: `.basic` or `.detailed`).
     ///   - metrics: when given, exported items are counted like a real exporter's.
     ///   - output: where text goes; the default writes to file descriptor 1.
     public init(
-        verbosity: Verbosity = .basic,
+        configuration: DebugExporterConfiguration = .init(),
         metrics: AgentMetrics? = nil,
         output: @escaping @Sendable ([UInt8]) -> Void = DebugExporter.writeToStandardOutput
     ) {
-        self.verbosity = verbosity
+        self.configuration = configuration
         self.metrics = metrics
         self.output = output
     }
 
     public func export(_ batch: ExportBatch) async -> DeliveryOutcome {
         var text = "signal=\(batch.signal) items=\(batch.itemCount) bytes=\(batch.body.count)\n"
-        if verbosity == .detailed {
+        if configuration.verbosity == .detailed {
             text += ProtobufDump.render(batch.body, indent: "  ")
         }
         output(Array(text.utf8))

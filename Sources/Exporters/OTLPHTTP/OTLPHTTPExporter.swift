@@ -1,4 +1,5 @@
 import Compression
+public import FluxtelConfig
 import HTTPClient
 public import Logging
 import NIOCore
@@ -22,7 +23,8 @@ import Darwin
 /// ``RetryStateMachine`` decides. Owns one `HTTPClient` (keep-alive pool), shut down by ``shutdown()``.
 public final class OTLPHTTPExporter: BatchExporter {
     public let name = "otlp_http"
-    public let configuration: Configuration
+    /// `exporters.otlp_http`.
+    public let configuration: OTLPHTTPExporterConfiguration
 
     private let client: HTTPClient
     private let metrics: AgentMetrics
@@ -40,7 +42,7 @@ public final class OTLPHTTPExporter: BatchExporter {
     static let maxResponseBytes = 64 * 1024
 
     /// - Parameters:
-    ///   - configuration: endpoint, headers, compression, timeout, retry and TLS settings.
+    ///   - configuration: `exporters.otlp_http`: endpoint, headers, compression, timeout, retry and TLS.
     ///   - metrics: per-signal counters updated for every batch (exported/dropped/failed items,
     ///     retries, attempt duration).
     ///   - logger: tagged `component=exporter.otlp_http`.
@@ -48,7 +50,7 @@ public final class OTLPHTTPExporter: BatchExporter {
     ///   - backoffClock: times the retry back-off; tests pass a clock they advance by hand.
     /// - Throws: ``ExporterConfigurationError`` for a URL that is not http(s) or unreadable TLS files.
     public init(
-        configuration: Configuration, metrics: AgentMetrics, logger: Logger, version: String = "dev",
+        configuration: OTLPHTTPExporterConfiguration, metrics: AgentMetrics, logger: Logger, version: String = "dev",
         backoffClock: TimerClock = .continuous
     ) throws(ExporterConfigurationError) {
         self.backoffClock = backoffClock
@@ -77,10 +79,10 @@ public final class OTLPHTTPExporter: BatchExporter {
         if configuration.compression == .gzip { headers.add(name: "Content-Encoding", value: "gzip") }
         headers.add(name: "User-Agent", value: "fluxtel/\(version)")
         for header in configuration.headers {
-            switch header.name.lowercased() {
+            switch header.key.lowercased() {
             case "user-agent": headers.replaceOrAdd(name: "User-Agent", value: header.value)
             case "content-type", "content-encoding", "content-length": continue  // ours describe the body
-            default: headers.add(name: header.name, value: header.value)
+            default: headers.add(name: header.key, value: header.value)
             }
         }
         self.headers = headers
@@ -91,7 +93,7 @@ public final class OTLPHTTPExporter: BatchExporter {
                 tls: try Self.tlsConfiguration(configuration.tls), connectTimeout: configuration.timeout))
     }
 
-    static func tlsConfiguration(_ tls: TLS) throws(ExporterConfigurationError) -> TLSConfiguration {
+    static func tlsConfiguration(_ tls: TLSClientConfiguration) throws(ExporterConfigurationError) -> TLSConfiguration {
         var configuration = TLSConfiguration.makeClientConfiguration()
         if !tls.caFile.isEmpty {
             do {

@@ -1,3 +1,5 @@
+public import FluxtelConfig
+
 /// The retry policy of one export, as a value: it is told how each attempt failed and answers
 /// whether (and when) to try again. No sockets, no sleeping: the exporter performs the actions.
 ///
@@ -10,7 +12,12 @@
 ///
 /// Generic over the instant type so tests drive time with plain values.
 public struct RetryStateMachine<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration {
-    public typealias Policy = RetryPolicy
+    /// `exporters.otlp_http.retry`.
+    public typealias Policy = RetryConfiguration
+
+    /// Jitter as a fraction of the interval: the delay is uniform in `interval × [1 - f, 1 + f]` (the
+    /// Collector's default).
+    public static var randomizationFactor: Double { 0.5 }
 
     /// How an attempt failed.
     public enum Failure: Sendable, Hashable {
@@ -65,7 +72,7 @@ public struct RetryStateMachine<Instant: InstantProtocol>: Sendable where Instan
         }
         guard policy.enabled else { return .giveUp }
 
-        let f = min(max(policy.randomizationFactor, 0), 1)
+        let f = Self.randomizationFactor
         let jittered = currentInterval * (1 - f + 2 * f * min(max(random, 0), 1))
         // Grow for next time, capped.
         let grown = currentInterval * max(policy.multiplier, 1)
@@ -80,33 +87,5 @@ public struct RetryStateMachine<Instant: InstantProtocol>: Sendable where Instan
     /// Convenience for the exporter: samples the jitter from the system generator.
     public mutating func failed(_ failure: Failure, now: Instant) -> Action {
         failed(failure, now: now, random: Double.random(in: 0..<1))
-    }
-}
-
-/// Exponential backoff settings (`exporters.otlp_http.retry`).
-public struct RetryPolicy: Sendable, Hashable {
-    public var enabled: Bool
-    public var initialInterval: Duration
-    public var maxInterval: Duration
-    /// Zero means no deadline (retry forever).
-    public var maxElapsedTime: Duration
-    public var multiplier: Double
-    /// Jitter as a fraction of the interval: the delay is uniform in `interval × [1 - f, 1 + f]`.
-    public var randomizationFactor: Double
-
-    public init(
-        enabled: Bool = true,
-        initialInterval: Duration = .seconds(1),
-        maxInterval: Duration = .seconds(30),
-        maxElapsedTime: Duration = .seconds(300),
-        multiplier: Double = 1.5,
-        randomizationFactor: Double = 0.5
-    ) {
-        self.enabled = enabled
-        self.initialInterval = initialInterval
-        self.maxInterval = maxInterval
-        self.maxElapsedTime = maxElapsedTime
-        self.multiplier = multiplier
-        self.randomizationFactor = randomizationFactor
     }
 }

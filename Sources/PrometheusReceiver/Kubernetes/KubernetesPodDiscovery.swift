@@ -1,221 +1,94 @@
-import HTTPClient
+public import FluxtelConfig
+public import Kubernetes
 public import Logging
-import NIOCore
-import NIOHTTP1
-import NIOSSL
+import OTLPJSON
+public import Pipeline
 import Synchronization
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
-/// Where and how to reach the Kubernetes API. `inCluster` reads the standard service-account paths and
-/// `KUBERNETES_SERVICE_HOST/PORT`; tests inject a local `http://127.0.0.1:<port>` and their own files.
-public struct KubernetesAPIConfiguration: Sendable {
-    public var baseURL: String
-    /// Bearer token file (re-read on every (re)connect: projected tokens rotate). Empty: no token.
-    public var tokenPath: String
-    /// CA bundle for https; empty: system roots.
-    public var caPath: String
-
-    public init(baseURL: String, tokenPath: String = "", caPath: String = "") {
-        self.baseURL = baseURL
-        self.tokenPath = tokenPath
-        self.caPath = caPath
-    }
-
-    public static let serviceAccountDirectory = "/var/run/secrets/kubernetes.io/serviceaccount"
-
-    /// The in-cluster API from the environment, or nil outside a cluster.
-    public static func inCluster(environment: [String: String]) -> KubernetesAPIConfiguration? {
-        guard let host = environment["KUBERNETES_SERVICE_HOST"], !host.isEmpty else { return nil }
-        let port = environment["KUBERNETES_SERVICE_PORT"].flatMap { $0.isEmpty ? nil : $0 } ?? "443"
-        let bracketed = host.contains(":") ? "[\(host)]" : host
-        return KubernetesAPIConfiguration(
-            baseURL: "https://\(bracketed):\(port)", tokenPath: "\(serviceAccountDirectory)/token",
-            caPath: "\(serviceAccountDirectory)/ca.crt")
-    }
-}
-
-/// What to discover.
-public struct PodDiscoverySettings: Sendable {
-    /// Namespaces to list and watch.
-    public var namespaces: [String]
-    /// A Kubernetes label selector (`app in (kustomize-controller, helm-controller)`), empty for all.
-    public var labelSelector: String
-    /// Only pods with `spec.nodeName` equal to this (the DaemonSet's own node); empty: every node.
-    public var nodeName: String
-    /// Wait before listing again after an error.
-    public var retryInterval: Duration
-    /// `timeoutSeconds` of each watch request; the watch is renewed after it.
-    public var watchTimeoutSeconds: Int
-
-    public init(
-        namespaces: [String] = ["flux-system"], labelSelector: String = "", nodeName: String = "",
-        retryInterval: Duration = .seconds(5), watchTimeoutSeconds: Int = 300
-    ) {
-        self.namespaces = namespaces
-        self.labelSelector = labelSelector
-        self.nodeName = nodeName
-        self.retryInterval = retryInterval
-        self.watchTimeoutSeconds = watchTimeoutSeconds
-    }
-}
 
 /// Kubernetes pod discovery: lists and watches pods in the configured namespaces (label selector,
 /// `spec.nodeName` field selector, checked again on the client side) and turns every running pod with
 /// `prometheus.io/scrape: "true"` into a target at `prometheus.io/scheme`://podIP:`prometheus.io/port`
-/// `prometheus.io/path` (defaults http and /metrics; no port annotation, no target).
+/// `prometheus.io/path` (defaults http and /metrics; no port annotation, no target). The list/watch
+/// loop (resume, re-list on 410, back-off) is the Kubernetes module's ``ListWatch``.
 public struct KubernetesPodDiscovery: TargetDiscovery {
-    let api: KubernetesAPIConfiguration
-    let settings: PodDiscoverySettings
+    let config: KubernetesSDConfiguration
+    let client: KubernetesClient
+    /// Only pods on this node; empty: every node.
+    let nodeName: String
+    let clock: TimerClock
     let logger: Logger
 
-    public init(api: KubernetesAPIConfiguration, settings: PodDiscoverySettings, logger: Logger) {
-        self.api = api
-        self.settings = settings
+    /// - Parameters:
+    ///   - config: `receivers.prometheus.kubernetes_sd`.
+    ///   - client: the API client; discovery owns it and shuts it down when it stops.
+    ///   - environment: `NODE_NAME` (the DaemonSet's own node) when `node_name` is empty.
+    ///   - clock: the back-off's clock.
+    public init(
+        config: KubernetesSDConfiguration, client: KubernetesClient, environment: [String: String],
+        clock: TimerClock = .continuous, logger: Logger
+    ) {
+        self.config = config
+        self.client = client
+        self.clock = clock
         var logger = logger
         logger[metadataKey: "component"] = "kubernetes-sd"
         self.logger = logger
+        var nodeName = config.nodeName.isEmpty ? environment["NODE_NAME"] ?? "" : config.nodeName
+        if nodeName == "*" { nodeName = "" }
+        if nodeName.isEmpty, config.nodeName != "*" {
+            logger.warning("kubernetes_sd: NODE_NAME is not set; discovering pods on every node")
+        }
+        self.nodeName = nodeName
     }
 
     public func run(update: @escaping @Sendable ([ScrapeEndpoint]) -> Void) async throws {
-        var configuration = HTTPClient.Configuration(connectTimeout: .seconds(10))
-        if api.baseURL.hasPrefix("https"), !api.caPath.isEmpty {
-            var tls = TLSConfiguration.makeClientConfiguration()
-            tls.trustRoots = .file(api.caPath)
-            configuration.tls = tls
-        }
-        let client = HTTPClient(configuration: configuration)
         let state = DiscoveredPods()
         let publish: @Sendable () -> Void = {
             let all = state.pods.withLock { $0.values.flatMap(\.values) }.sorted { $0.id < $1.id }
             update(all)
         }
         await withTaskGroup(of: Void.self) { group in
-            for namespace in settings.namespaces {
-                group.addTask {
-                    await self.follow(namespace: namespace, client: client, state: state, publish: publish)
-                }
+            for namespace in config.namespaces {
+                group.addTask { await self.follow(namespace: namespace, state: state, publish: publish) }
             }
         }
         await client.shutdown()
     }
 
-    /// List, then watch from the list's resourceVersion; on any end or error, list again.
-    func follow(
-        namespace: String, client: HTTPClient, state: DiscoveredPods,
-        publish: @escaping @Sendable () -> Void
-    ) async {
-        while !Task.isCancelled {
-            do {
-                let (pods, resourceVersion) = try await list(namespace: namespace, client: client)
+    var selectors: [(String, String)] {
+        var query: [(String, String)] = []
+        if !config.labelSelector.isEmpty { query.append(("labelSelector", config.labelSelector)) }
+        if !nodeName.isEmpty { query.append(("fieldSelector", "spec.nodeName=\(nodeName)")) }
+        return query
+    }
+
+    /// The pods of one namespace: a full list replaces them, each event changes one.
+    func follow(namespace: String, state: DiscoveredPods, publish: @escaping @Sendable () -> Void) async {
+        let pods = ListWatch(
+            client: client, path: "/api/v1/namespaces/\(namespace)/pods", query: selectors, clock: clock,
+            logger: logger)
+        await pods.run { update in
+            switch update {
+            case .listed(let list):
                 var targets: [String: ScrapeEndpoint] = [:]
-                for pod in pods {
-                    if let name = podKey(pod), let target = Self.target(for: pod, nodeName: settings.nodeName) {
+                for pod in list.items {
+                    if let name = pod["metadata"]?["name"]?.string,
+                        let target = Self.target(for: pod, nodeName: nodeName)
+                    {
                         targets[name] = target
                     }
                 }
                 state.pods.withLock { $0[namespace] = targets }
                 publish()
-                try await watch(namespace: namespace, from: resourceVersion, client: client) { type, pod in
-                    guard let name = podKey(pod) else { return }
-                    let target = type == "DELETED" ? nil : Self.target(for: pod, nodeName: settings.nodeName)
-                    let changed = state.pods.withLock { state -> Bool in
-                        let before = state[namespace]?[name]
-                        state[namespace, default: [:]][name] = target
-                        return before != target
-                    }
-                    if changed { publish() }
+            case .event(let event):
+                guard let name = event.object["metadata"]?["name"]?.string else { return }
+                let target = event.type == .deleted ? nil : Self.target(for: event.object, nodeName: nodeName)
+                let changed = state.pods.withLock { state -> Bool in
+                    let before = state[namespace]?[name]
+                    state[namespace, default: [:]][name] = target
+                    return before != target
                 }
-            } catch is CancellationError {
-                return
-            } catch {
-                logger.warning(
-                    "Pod discovery failed; retrying",
-                    metadata: ["k8s.namespace.name": "\(namespace)", "error": "\(error)"])
-                do { try await Task.sleep(for: settings.retryInterval) } catch { return }
-            }
-        }
-    }
-
-    func podKey(_ pod: JSONValue) -> String? {
-        guard let name = pod["metadata"]?["name"]?.string else { return nil }
-        return name
-    }
-
-    func request(path: String, query: [(String, String)]) throws -> HTTPRequest {
-        var url = api.baseURL
-        while url.hasSuffix("/") { url.removeLast() }
-        url += path
-        if !query.isEmpty {
-            url += "?" + query.map { "\(percentEncode($0.0))=\(percentEncode($0.1))" }.joined(separator: "&")
-        }
-        var headers = HTTPHeaders()
-        headers.add(name: "Accept", value: "application/json")
-        if !api.tokenPath.isEmpty, let token = readSmallFile(api.tokenPath) {
-            let text = String(decoding: token, as: UTF8.self).trimmingWhitespace
-            if !text.isEmpty { headers.add(name: "Authorization", value: "Bearer \(text)") }
-        }
-        return try HTTPRequest(url: url, headers: headers)
-    }
-
-    var selectors: [(String, String)] {
-        var query: [(String, String)] = []
-        if !settings.labelSelector.isEmpty { query.append(("labelSelector", settings.labelSelector)) }
-        if !settings.nodeName.isEmpty { query.append(("fieldSelector", "spec.nodeName=\(settings.nodeName)")) }
-        return query
-    }
-
-    func list(namespace: String, client: HTTPClient) async throws -> ([JSONValue], String) {
-        let request = try request(path: "/api/v1/namespaces/\(namespace)/pods", query: selectors)
-        let response = try await client.execute(request, timeout: .seconds(30), maxBodyBytes: 64 << 20)
-        guard response.status == .ok else {
-            throw ScrapeError(reason: "listing pods: HTTP \(response.status.code)")
-        }
-        let list = try JSONParser.parse(Array(response.body.readableBytesView))
-        let resourceVersion = list["metadata"]?["resourceVersion"]?.string ?? ""
-        return (list["items"]?.array ?? [], resourceVersion)
-    }
-
-    /// Streams watch events (one JSON object per line) until the server ends the watch.
-    func watch(
-        namespace: String, from resourceVersion: String, client: HTTPClient,
-        event: (String, JSONValue) -> Void
-    ) async throws {
-        var query = selectors
-        query.append(("watch", "1"))
-        query.append(("allowWatchBookmarks", "true"))
-        query.append(("timeoutSeconds", "\(settings.watchTimeoutSeconds)"))
-        if !resourceVersion.isEmpty { query.append(("resourceVersion", resourceVersion)) }
-        let request = try request(path: "/api/v1/namespaces/\(namespace)/pods", query: query)
-        let response = try await client.stream(request, timeout: .seconds(settings.watchTimeoutSeconds + 30))
-        guard response.status == .ok else {
-            throw ScrapeError(reason: "watching pods: HTTP \(response.status.code)")
-        }
-        var line: [UInt8] = []
-        for try await buffer in response.body {
-            for byte in buffer.readableBytesView {
-                if byte != 0x0A {
-                    line.append(byte)
-                    guard line.count < 16 << 20 else { throw ScrapeError(reason: "watch event too large") }
-                    continue
-                }
-                defer { line.removeAll(keepingCapacity: true) }
-                if line.allSatisfy({ $0 == 0x20 || $0 == 0x0D }) { continue }
-                let value = try JSONParser.parse(line)
-                guard let type = value["type"]?.string, let object = value["object"] else { continue }
-                switch type {
-                case "ADDED", "MODIFIED", "DELETED": event(type, object)
-                case "ERROR":
-                    // e.g. 410 Gone: the resourceVersion is too old; list again.
-                    throw ScrapeError(reason: "watch error: \(object["message"]?.string ?? "unknown")")
-                default: break  // BOOKMARK
-                }
+                if changed { publish() }
             }
         }
     }
@@ -253,58 +126,4 @@ public struct KubernetesPodDiscovery: TargetDiscovery {
 /// namespace → pod name → target.
 final class DiscoveredPods: Sendable {
     let pods = Mutex<[String: [String: ScrapeEndpoint]]>([:])
-}
-
-func percentEncode(_ text: String) -> String {
-    var out = ""
-    for byte in text.utf8 {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
-            UInt8(ascii: "~"):
-            out.unicodeScalars.append(Unicode.Scalar(byte))
-        default:
-            let hex: [Character] = Array("0123456789ABCDEF")
-            out.append("%")
-            out.append(hex[Int(byte >> 4)])
-            out.append(hex[Int(byte & 0x0F)])
-        }
-    }
-    return out
-}
-
-/// Reads a small file (a token) without Foundation; nil when it cannot be read.
-func readSmallFile(_ path: String, limit: Int = 1 << 20) -> [UInt8]? {
-    let fd = open(path, O_RDONLY)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var out: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 4096)
-    while out.count < limit {
-        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, 4096) }
-        if n <= 0 { break }
-        out.append(contentsOf: chunk[0..<n])
-    }
-    return out
-}
-
-extension String {
-    var trimmingWhitespace: String {
-        var view = Substring(self)
-        while let first = view.first, first.isWhitespace { view = view.dropFirst() }
-        while let last = view.last, last.isWhitespace { view = view.dropLast() }
-        return String(view)
-    }
-}
-
-extension KubernetesAPIConfiguration {
-    /// The variables discovery reads (`KUBERNETES_SERVICE_HOST`, `KUBERNETES_SERVICE_PORT`, `NODE_NAME`)
-    /// from this process's environment.
-    public static func processEnvironment() -> [String: String] {
-        var environment: [String: String] = [:]
-        for name in ["KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT", "NODE_NAME"] {
-            if let value = getenv(name) { environment[name] = String(cString: value) }
-        }
-        return environment
-    }
 }

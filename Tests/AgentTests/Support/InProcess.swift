@@ -44,7 +44,7 @@ func testConfiguration(sinkPort: Int, batchTimeout: Duration = .seconds(3600)) -
     var exporter = OTLPHTTPExporterConfiguration(endpoint: "http://127.0.0.1:\(sinkPort)")
     exporter.retry.initialInterval = .milliseconds(20)
     exporter.retry.maxInterval = .milliseconds(200)
-    configuration.exporters = Exporters(otlpHTTP: exporter)
+    configuration.exporters = ExportersConfiguration(otlpHTTP: exporter)
     configuration.service.telemetryAddress = ""
     configuration.service.shutdownTimeout = .seconds(20)
     return configuration

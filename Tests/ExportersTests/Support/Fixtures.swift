@@ -1,4 +1,5 @@
 import Exporters
+import FluxtelConfig
 import Foundation
 import OTLPWire
 import Pipeline
@@ -32,16 +33,16 @@ enum Fixtures {
     /// Fast retries for tests.
     static func retry(
         initial: Duration = .milliseconds(10), max: Duration = .milliseconds(50), elapsed: Duration = .seconds(10)
-    ) -> RetryPolicy {
-        RetryPolicy(initialInterval: initial, maxInterval: max, maxElapsedTime: elapsed, multiplier: 1.5)
+    ) -> RetryConfiguration {
+        RetryConfiguration(initialInterval: initial, maxInterval: max, maxElapsedTime: elapsed, multiplier: 1.5)
     }
 
     static func configuration(
-        _ endpoint: String, retry: RetryPolicy = Fixtures.retry()
+        _ endpoint: String, retry: RetryConfiguration = Fixtures.retry()
     )
-        -> OTLPHTTPExporter.Configuration
+        -> OTLPHTTPExporterConfiguration
     {
-        OTLPHTTPExporter.Configuration(endpoint: endpoint, timeout: .seconds(5), retry: retry)
+        OTLPHTTPExporterConfiguration(endpoint: endpoint, timeout: .seconds(5), retry: retry)
     }
 
     /// Varint-encoded protobuf helpers for scripted response bodies.

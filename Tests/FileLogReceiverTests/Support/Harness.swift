@@ -1,7 +1,9 @@
+import FluxtelConfig
 import FluxtelTestSupport
 import Foundation
 import Logging
 import OTLPWire
+import PersistentQueue
 import Pipeline
 import SelfTelemetry
 import ServiceLifecycle
@@ -89,9 +91,8 @@ func criLine(_ n: Int, stream: String = "stderr") -> String {
 /// shuts both down gracefully (sources first): everything the tailer handed over is exported (or
 /// failed) when it returns.
 func withReceiver(
-    _ settings: FileLogReceiverSettings,
-    pipeline configuration: PipelineConfiguration = .init(
-        maxBatchItems: 2048, maxBatchBytes: 1 << 20, batchTimeout: .milliseconds(50), queueMaxBytes: 8 << 20),
+    _ configuration: FileLogReceiverConfiguration,
+    batch: BatchConfiguration = .init(maxItems: 2048, maxBytes: 1 << 20, timeout: .milliseconds(50)),
     exporter: RecordingExporter = collectingExporter(),
     disk: DiskQueue? = nil,
     _ body: (RecordingExporter) async throws -> Void
@@ -102,14 +103,16 @@ func withReceiver(
         : Logger(label: "test", factory: { StreamLogHandler.standardError(label: $0) })
     let metrics = AgentMetrics()
     let pipeline = Pipeline(
-        configuration: configuration, metrics: metrics,
+        batch: batch, queue: .init(maxBytes: 8 << 20), metrics: metrics,
         splitter: { signal, bytes, maxBytes, maxItems in
             try OTLPWalker.split(signal: signal, body: bytes, maxBytes: maxBytes, maxItems: maxItems)
-        }, disk: disk)
+        }, store: disk)
     let pipelineService = PipelineService(
         pipeline: pipeline, exporters: [exporter], workers: 2,
         drainTimeout: .seconds(5), logger: logger)
-    let receiver = FileLogReceiver(settings: settings, pipeline: pipeline, metrics: metrics, logger: logger)
+    let receiver = FileLogReceiver(
+        configuration: configuration, shutdownWait: .seconds(5), maxInFlightBytes: 8 << 20, pipeline: pipeline,
+        metrics: metrics, logger: logger)
     let group = ServiceGroup(
         configuration: .init(
             services: [.init(service: pipelineService), .init(service: receiver)],

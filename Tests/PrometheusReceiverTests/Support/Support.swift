@@ -43,7 +43,7 @@ func makeScraper(
 
 func makePipeline(queueBytes: Int = 64 << 20, clock: TimerClock = .continuous) -> Pipeline {
     Pipeline(
-        configuration: PipelineConfiguration(batchTimeout: .milliseconds(50), queueMaxBytes: queueBytes),
+        batch: BatchConfiguration(timeout: .milliseconds(50)), queue: QueueConfiguration(maxBytes: queueBytes),
         metrics: AgentMetrics(), clock: clock)
 }
 

@@ -137,7 +137,7 @@ let port = server.localAddress!.port!
 let client = HTTPClient()
 let logger = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
 let metrics = AgentMetrics()
-let pipeline = Pipeline(configuration: PipelineConfiguration(queueMaxBytes: 1 << 30), metrics: metrics)
+let pipeline = Pipeline(queue: QueueConfiguration(maxBytes: 1 << 30), metrics: metrics)
 let scrapes = 300
 func measureScrapes(_ endpoint: ScrapeEndpoint) async -> (cpu: Double, wall: Duration, points: Int) {
     var configuration = PrometheusReceiverConfiguration()

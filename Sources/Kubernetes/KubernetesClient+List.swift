@@ -1,0 +1,35 @@
+public import OTLPJSON
+
+/// A list response, all pages together: the items and the resourceVersion to watch from.
+public struct KubernetesList: Sendable, Equatable {
+    public var items: [JSONValue]
+    /// `metadata.resourceVersion` of the (first page of the) list: a consistent snapshot to watch from.
+    public var resourceVersion: String
+}
+
+extension KubernetesClient {
+    /// Lists a collection (`/api/v1/namespaces/x/pods`, `/apis/<group>/<version>/<resource>`), following
+    /// `continue` tokens `pageSize` items at a time. A consistent read (no `resourceVersion`), so every
+    /// page belongs to the first page's snapshot.
+    /// - Parameter query: selectors (`labelSelector`, `fieldSelector`).
+    /// - Throws: ``KubernetesError/gone(_:)`` when a continue token expired (list again).
+    public func list(path: String, query: [(String, String)] = [], pageSize: Int = 500) async throws -> KubernetesList {
+        var items: [JSONValue] = []
+        var resourceVersion = ""
+        var token = ""
+        repeat {
+            var pageQuery = query
+            if pageSize > 0 { pageQuery.append(("limit", "\(pageSize)")) }
+            if !token.isEmpty { pageQuery.append(("continue", token)) }
+            let page = try await send(path: path, query: pageQuery, maxBodyBytes: limits.maxListBytes)
+            switch page["items"] {
+            case .array(let pageItems): items.append(contentsOf: pageItems)
+            case .null: break  // an empty list may say `"items": null`
+            default: throw KubernetesError.invalidResponse("\(path): a list without items")
+            }
+            if resourceVersion.isEmpty { resourceVersion = page["metadata"]?["resourceVersion"]?.string ?? "" }
+            token = page["metadata"]?["continue"]?.string ?? ""
+        } while !token.isEmpty
+        return KubernetesList(items: items, resourceVersion: resourceVersion)
+    }
+}

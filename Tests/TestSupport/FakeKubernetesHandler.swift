@@ -1,0 +1,35 @@
+import NIOCore
+import NIOHTTP1
+
+/// The fake API server's connection handler: collects a request, lets ``FakeKubernetesAPI`` answer it.
+final class FakeKubernetesHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+    let api: FakeKubernetesAPI
+    var head: HTTPRequestHead?
+    var body: [UInt8] = []
+
+    init(api: FakeKubernetesAPI) { self.api = api }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch Self.unwrapInboundIn(data) {
+        case .head(let head):
+            self.head = head
+            body.removeAll()
+        case .body(let buffer): body.append(contentsOf: buffer.readableBytesView)
+        case .end:
+            guard let head else { return }
+            api.respond(head: head, body: body, context: context)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        api.watcherClosed(context.channel)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
+}
+
+@available(*, unavailable)
+extension FakeKubernetesHandler: Sendable {}
