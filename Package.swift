@@ -134,6 +134,11 @@ let package = Package(
         ),
         // Scrapes Prometheus / OpenMetrics text endpoints (static targets, Kubernetes pod discovery),
         // parses on bytes and writes OTLP metrics straight into the pipeline.
+        // Flux objects from the Kubernetes API: resource state (`gotk_resource_info`), Events as logs.
+        .target(
+            name: "FluxObjects", dependencies: ["OTLPWire", "OTLPJSON", "FluxtelConfig", "Kubernetes"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "PrometheusReceiver",
             dependencies: [
@@ -179,7 +184,7 @@ let package = Package(
             name: "Agent",
             dependencies: [
                 "OTLPWire", "Compression", "FluxtelConfig", "Processors", "Pipeline", "PersistentQueue",
-                "SelfTelemetry", "Exporters", "OTLPReceiver", "PrometheusReceiver", "Kubernetes",
+                "SelfTelemetry", "Exporters", "OTLPReceiver", "PrometheusReceiver", "Kubernetes", "FluxObjects",
                 "FileLogReceiver",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -204,6 +209,11 @@ let package = Package(
             ]
         ),
 
+        .testTarget(
+            name: "FluxObjectsTests",
+            dependencies: ["FluxObjects", "FluxtelConfig", "OTLPWire", "OTLPJSON", "Kubernetes", "FluxtelTestSupport"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "OTLPWireTests", dependencies: ["OTLPWire", "FluxtelTestSupport"], swiftSettings: swiftSettings),
         .testTarget(

@@ -1,5 +1,6 @@
 import Exporters
 public import FileLogReceiver
+public import FluxObjects
 public import FluxtelConfig
 import Kubernetes
 public import Logging
@@ -28,6 +29,7 @@ public final class Agent: Sendable {
     public let otlpReceiver: OTLPReceiver?
     public let prometheusReceiver: PrometheusReceiver?
     public let fileLogReceiver: FileLogReceiver?
+    public let fluxObjectsReceiver: FluxObjectsReceiver?
     let pipelineService: PipelineService
     let logger: Logger
 
@@ -83,6 +85,12 @@ public final class Agent: Sendable {
         } else {
             self.fileLogReceiver = nil
         }
+        if let fluxObjects = configuration.receivers.fluxObjects {
+            self.fluxObjectsReceiver = try Agent.makeFluxObjectsReceiver(
+                fluxObjects, pipeline: pipeline, logger: logger)
+        } else {
+            self.fluxObjectsReceiver = nil
+        }
     }
 
     /// What `/status` shows beyond the exports: the queue and each receiver.
@@ -106,6 +114,14 @@ public final class Agent: Sendable {
                 return .init(running: state.running, counts: [("files_tailed", state.filesTailed)])
             }
         }
+        if let flux = fluxObjectsReceiver {
+            status.register(receiver: "flux_objects") {
+                let state = flux.status
+                return .init(
+                    running: state.running,
+                    counts: [("objects", state.objects), ("kinds", state.kinds), ("leading", flux.isLeading ? 1 : 0)])
+            }
+        }
         if let discarding = pipelineService.exporters.first as? DiscardingExporter {
             status.exportDisabled(discarding.reason)
         }
@@ -121,6 +137,7 @@ public final class Agent: Sendable {
         if let otlpReceiver { services.append(otlpReceiver) }
         if let prometheusReceiver { services.append(prometheusReceiver) }
         if let fileLogReceiver { services.append(fileLogReceiver) }
+        if let fluxObjectsReceiver { services.append(fluxObjectsReceiver) }
         if let discarding = pipelineService.exporters.first as? DiscardingExporter {
             services.append(ReminderService(exporter: discarding))
         }

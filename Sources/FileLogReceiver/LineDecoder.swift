@@ -1,3 +1,5 @@
+import OTLPWire
+
 /// Which stream of the container a line came from (CRI and docker say; raw files don't).
 public enum LogStream: UInt8, Sendable {
     case unknown, stdout, stderr

@@ -41,6 +41,8 @@ public struct Receivers: Sendable, Equatable {
     public var filelog: FileLogReceiverConfiguration?
     /// `receivers.otlp`; nil when absent.
     public var otlp: OTLPReceiverConfiguration?
+    /// `receivers.flux_objects`; nil when absent (it is off unless configured).
+    public var fluxObjects: FluxObjectsConfiguration?
 
     public init(
         prometheus: PrometheusReceiverConfiguration? = nil,

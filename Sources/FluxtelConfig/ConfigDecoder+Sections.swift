@@ -21,7 +21,8 @@ extension ConfigDecoder {
 
     mutating func receivers(_ node: YAMLNode?) -> Receivers {
         var receivers = Receivers()
-        guard let fields = fields(node, path: "receivers", known: ["prometheus", "filelog", "otlp"]) else {
+        guard let fields = fields(node, path: "receivers", known: ["prometheus", "filelog", "otlp", "flux_objects"])
+        else {
             return receivers
         }
         if fields.values.isEmpty, let node {
@@ -35,6 +36,9 @@ extension ConfigDecoder {
         }
         if fields.has("filelog") { receivers.filelog = filelog(fields["filelog"], path: fields.child("filelog")) }
         if fields.has("otlp") { receivers.otlp = otlpReceiver(fields["otlp"], path: fields.child("otlp")) }
+        if fields.has("flux_objects") {
+            receivers.fluxObjects = fluxObjects(fields["flux_objects"], path: fields.child("flux_objects"))
+        }
         return receivers
     }
 

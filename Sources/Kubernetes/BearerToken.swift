@@ -26,7 +26,7 @@ struct BearerToken {
 }
 
 /// Reads a small file without Foundation; nil when it cannot be opened.
-func readSmallFile(_ path: String, limit: Int = 1 << 20) -> [UInt8]? {
+public func readSmallFile(_ path: String, limit: Int = 1 << 20) -> [UInt8]? {
     let fd = open(path, O_RDONLY)
     guard fd >= 0 else { return nil }
     defer { close(fd) }

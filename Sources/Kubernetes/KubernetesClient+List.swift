@@ -32,4 +32,15 @@ extension KubernetesClient {
         } while !token.isEmpty
         return KubernetesList(items: items, resourceVersion: resourceVersion)
     }
+
+    /// Whether the server serves a collection: one page of at most one item; false on 404 (a kind its
+    /// group's version does not have, a CRD that is not installed).
+    public func serves(path: String) async throws -> Bool {
+        do {
+            _ = try await send(path: path, query: [("limit", "1")], maxBodyBytes: limits.maxListBytes)
+            return true
+        } catch KubernetesError.notFound {
+            return false
+        }
+    }
 }

@@ -15,13 +15,19 @@ public final class KubernetesClient: Sendable {
         public var maxEventBytes: Int
         /// Deadline of a list page, a discovery or Lease request. Default 60 s.
         public var requestTimeout: Duration
+        /// Connections to the API server. HTTP/1.1 has no multiplexing: every open watch holds one, so this
+        /// must exceed the number of watches (the Flux object source runs one per kind and namespace, plus
+        /// Events) or a watch waits for a connection that never frees. Default 128.
+        public var maxConnections: Int
 
         public init(
-            maxListBytes: Int = 64 << 20, maxEventBytes: Int = 16 << 20, requestTimeout: Duration = .seconds(60)
+            maxListBytes: Int = 64 << 20, maxEventBytes: Int = 16 << 20, requestTimeout: Duration = .seconds(60),
+            maxConnections: Int = 128
         ) {
             self.maxListBytes = maxListBytes
             self.maxEventBytes = maxEventBytes
             self.requestTimeout = requestTimeout
+            self.maxConnections = maxConnections
         }
     }
 
@@ -34,7 +40,8 @@ public final class KubernetesClient: Sendable {
         self.endpoint = endpoint
         self.limits = limits
         self.token = BearerToken(path: endpoint.tokenPath)
-        var configuration = HTTPClient.Configuration(connectTimeout: .seconds(10))
+        var configuration = HTTPClient.Configuration(
+            connectTimeout: .seconds(10), maxConnectionsPerHost: limits.maxConnections)
         if endpoint.baseURL.hasPrefix("https"), !endpoint.caPath.isEmpty {
             var tls = TLSConfiguration.makeClientConfiguration()
             tls.trustRoots = .file(endpoint.caPath)

@@ -1,3 +1,4 @@
+import OTLPWire
 import Testing
 
 @testable import FileLogReceiver

@@ -120,6 +120,11 @@ public final class FakeKubernetesAPI: Sendable {
         state.withLock { $0.store.groups[group] = versions }
     }
 
+    /// Answers 404 to a list or watch of a collection that was never loaded or written.
+    public func setUnknownCollectionsNotFound(_ on: Bool) {
+        state.withLock { $0.store.unknownCollectionsNotFound = on }
+    }
+
     /// Answers a too-old watch with HTTP 410 instead of an `ERROR` event in a 200 stream.
     public func setGoneAsStatus(_ on: Bool) { state.withLock { $0.goneAsStatus = on } }
 

@@ -42,6 +42,10 @@ public struct FakeKubernetesStore: Sendable {
     }
 
     public private(set) var objects: [Key: JSONValue] = [:]
+    /// Collections that were loaded or written. With `unknownCollectionsNotFound`, a list or watch of any
+    /// other collection is 404 (as a real server answers for a resource its version does not serve).
+    public private(set) var knownCollections: Set<String> = []
+    public var unknownCollectionsNotFound = false
     /// The last resourceVersion handed out.
     public private(set) var resourceVersion = 1000
     public private(set) var history: [Event] = []
@@ -60,6 +64,7 @@ public struct FakeKubernetesStore: Sendable {
     @discardableResult
     public mutating func put(_ object: JSONValue, in collection: String) -> Event {
         let key = Self.key(of: object, in: collection)
+        knownCollections.insert(collection)
         return record(objects[key] == nil ? "ADDED" : "MODIFIED", object, key)
     }
 
@@ -75,6 +80,7 @@ public struct FakeKubernetesStore: Sendable {
     /// counter moves to the largest of them and `resourceVersion`.
     public mutating func load(_ items: [JSONValue], in collection: String, resourceVersion: Int = 0) {
         self.resourceVersion = max(self.resourceVersion, resourceVersion)
+        knownCollections.insert(collection)
         for item in items {
             objects[Self.key(of: item, in: collection)] = item
             if let rv = Self.resourceVersion(of: item) { self.resourceVersion = max(self.resourceVersion, rv) }
@@ -101,10 +107,16 @@ public struct FakeKubernetesStore: Sendable {
 
     // MARK: reads
 
+    func checkServed(_ collection: String) throws(Failure) {
+        guard unknownCollectionsNotFound, !knownCollections.contains(collection) else { return }
+        throw Failure(code: 404, reason: "NotFound", message: "the server could not find the requested resource")
+    }
+
     /// A list page (`limit`, `continue`); all pages of one list share the first page's snapshot.
     public mutating func list(
         collection: String, namespace: String?, limit: Int?, continueToken: String?
     ) throws(Failure) -> JSONValue {
+        try checkServed(collection)
         let snapshot: (resourceVersion: Int, items: [JSONValue])
         var offset = 0
         if let continueToken, !continueToken.isEmpty {
@@ -140,6 +152,7 @@ public struct FakeKubernetesStore: Sendable {
     public func watchStart(
         collection: String, namespace: String?, resourceVersion from: String
     ) throws(Failure) -> [Event] {
+        try checkServed(collection)
         let matches = { (event: Event) in
             event.collection == collection && (namespace == nil || event.namespace == namespace)
         }

@@ -1,0 +1,332 @@
+public import FluxtelConfig
+public import Kubernetes
+public import Logging
+import OTLPJSON
+import OTLPWire
+public import Pipeline
+public import ServiceLifecycle
+import Synchronization
+
+/// `receivers.flux_objects`: lists, then watches, every Flux kind the API server serves (and Flux's
+/// Events), keeps what the signals need in a `FluxObjectStore`, and, while this agent leads (one writer
+/// per cluster), writes the resource-state metrics every `interval` and each Event once as a log record.
+/// Agents that do not lead keep their watches warm, so a new leader writes at once.
+public final class FluxObjectsReceiver: ServiceLifecycle.Service, Sendable {
+    struct State {
+        var store = FluxObjectStore()
+        var dedupe = EventDeduplicator()
+        /// Event records waiting for the next write.
+        var pendingEvents: [OTLP.LogRecord] = []
+        var running = false
+        /// `Kind.group` of every kind being watched.
+        var watched: Set<String> = []
+        /// Collections not listed yet: the first state write waits for all of them (no half picture).
+        var unlisted: Set<String> = []
+        /// A state write is due before the next interval: the first lists are in.
+        var stateDue = false
+    }
+
+    let config: FluxObjectsConfiguration
+    let client: KubernetesClient
+    /// Where the records and points go: `Pipeline.submit` (waits while the queue is full).
+    let sink: @Sendable (TelemetryChunk) async throws -> Void
+    public let elector: LeaderElector?
+    let rules: ResourceStateRules
+    let encoder: ResourceStateEncoder
+    let clock: TimerClock
+    let logger: Logger
+    private let state = Mutex(State())
+    /// Wakes the writer early (a new leader writes at once; events do not wait a whole interval).
+    private let wake = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+
+    public init(
+        config: FluxObjectsConfiguration, client: KubernetesClient,
+        sink: @escaping @Sendable (TelemetryChunk) async throws -> Void,
+        environment: [String: String], clock: TimerClock = .continuous, logger: Logger, version: String
+    ) {
+        self.config = config
+        self.client = client
+        self.sink = sink
+        self.clock = clock
+        var logger = logger
+        logger[metadataKey: "component"] = "flux_objects"
+        self.logger = logger
+        rules = ResourceStateRules(config.resourceMetrics)
+        encoder = ResourceStateEncoder(rules: rules, version: version)
+        if config.leaderElection.enabled {
+            let namespace = Self.leaseNamespace(config.leaderElection, environment: environment)
+            let identity =
+                (environment["POD_NAME"] ?? "fluxtel") + "_" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+            let wake = self.wake.continuation
+            elector = LeaderElector(
+                client: client, config: config.leaderElection, namespace: namespace, identity: identity, clock: clock,
+                logger: logger, onChange: { leading in if leading { wake.yield() } })
+        } else {
+            elector = nil
+        }
+    }
+
+    /// `lease_namespace`, else `POD_NAMESPACE`, else the service account's namespace file, else `default`.
+    static func leaseNamespace(_ config: LeaderElectionConfiguration, environment: [String: String]) -> String {
+        if !config.leaseNamespace.isEmpty { return config.leaseNamespace }
+        if let namespace = environment["POD_NAMESPACE"], !namespace.isEmpty { return namespace }
+        if let bytes = readSmallFile(KubernetesEndpoint.serviceAccountDirectory + "/namespace"),
+            let text = String(validating: bytes, as: UTF8.self)?.trimmingWhitespace(), !text.isEmpty
+        {
+            return text
+        }
+        return "default"
+    }
+
+    /// Whether this agent writes: it leads, or leader election is off.
+    public var isLeading: Bool { elector?.isLeading ?? true }
+
+    /// For `/status`: whether it runs, the objects it holds and the kinds it watches.
+    public var status: (running: Bool, objects: Int, kinds: Int) {
+        state.withLock { ($0.running, $0.store.count, $0.watched.count) }
+    }
+
+    /// How many objects the watches hold (tests, `/status`).
+    public var objectCount: Int { state.withLock { $0.store.count } }
+
+    /// The `Ready` status of the object called `name` (tests).
+    public func ready(of name: String) -> String? {
+        state.withLock { $0.store.objects.values.first { $0.identity.name == name }?.ready }
+    }
+
+    public func run() async throws {
+        state.withLock { $0.running = true }
+        defer { state.withLock { $0.running = false } }
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.watchObjects() }
+                if self.config.events { group.addTask { await self.watchEvents() } }
+                if let elector = self.elector { group.addTask { await elector.run() } }
+                group.addTask { await self.writeLoop() }
+            }
+        }
+        await client.shutdown()
+    }
+
+    // MARK: watching
+
+    /// Finds the served version of each Flux group, then watches every configured kind it serves.
+    func watchObjects() async {
+        var kinds: [(FluxKind, String)] = []
+        while !Task.isCancelled {
+            do {
+                kinds = try await servedKinds()
+                break
+            } catch {
+                logger.warning("cannot discover the Flux API groups; retrying", metadata: ["error": "\(error)"])
+                do { try await clock.sleep(for: .seconds(5)) } catch { return }
+            }
+        }
+        if kinds.isEmpty { logger.warning("the API server serves none of the configured Flux kinds") }
+        let namespaces = config.namespaces.isEmpty ? [""] : config.namespaces
+        state.withLock { state in
+            for (kind, version) in kinds {
+                for namespace in namespaces {
+                    state.unlisted.insert(path(kind, version: version, namespace: namespace))
+                }
+            }
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for (kind, version) in kinds {
+                for namespace in namespaces {
+                    group.addTask { await self.watch(kind, version: version, namespace: namespace) }
+                }
+            }
+        }
+    }
+
+    /// The configured kinds the server serves, each at the first version of its group that serves it, the
+    /// preferred one first (in Flux 2.9 the notification group prefers `v1`, which serves Receivers, while
+    /// Alerts and Providers are `v1beta3`). A group that is not installed (404) or a kind none of its
+    /// versions serves is left out, and said once.
+    func servedKinds() async throws -> [(FluxKind, String)] {
+        var result: [(FluxKind, String)] = []
+        let wanted = FluxKind.all.filter { config.kinds.isEmpty || config.kinds.contains($0.kind) }
+        for group in FluxKind.groups where wanted.contains(where: { $0.group == group }) {
+            guard let served = try await client.servedVersions(group: group) else {
+                logger.info("Flux API group not installed", metadata: ["group": "\(group)"])
+                continue
+            }
+            let versions = [served.preferred] + served.versions.filter { $0 != served.preferred }
+            for kind in wanted where kind.group == group {
+                var found: String?
+                for version in versions where try await client.serves(path: path(kind, version: version, namespace: ""))
+                {
+                    found = version
+                    break
+                }
+                if let found {
+                    result.append((kind, found))
+                } else {
+                    logger.info("Flux kind not served", metadata: ["kind": "\(kind)"])
+                }
+            }
+        }
+        state.withLock { $0.watched = Set(result.map { "\($0.0)" }) }
+        return result
+    }
+
+    func path(_ kind: FluxKind, version: String, namespace: String) -> String {
+        let scope = namespace.isEmpty ? "" : "/namespaces/\(namespace)"
+        return "/apis/\(kind.group)/\(version)\(scope)/\(kind.resource)"
+    }
+
+    func watch(_ kind: FluxKind, version: String, namespace: String) async {
+        let collection = path(kind, version: version, namespace: namespace)
+        let listWatch = ListWatch(client: client, path: collection, clock: clock, logger: logger)
+        await listWatch.run { update in
+            let rules = self.rules
+            switch update {
+            case .listed(let list):
+                let objects = list.items.compactMap { FluxObject($0, kind: kind, version: version, rules: rules) }
+                let synced = state.withLock { state in
+                    state.store.replace(kind: kind, namespace: namespace, with: objects)
+                    guard state.unlisted.remove(collection) != nil, state.unlisted.isEmpty else { return false }
+                    state.stateDue = true
+                    return true
+                }
+                if synced { wake.continuation.yield() }
+            case .event(let event):
+                guard let object = FluxObject(event.object, kind: kind, version: version, rules: rules) else { return }
+                state.withLock { state in
+                    if event.type == .deleted {
+                        state.store.delete(uid: object.identity.uid)
+                    } else {
+                        state.store.upsert(object)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Flux's Kubernetes Events (`events.k8s.io/v1`), each occurrence once.
+    func watchEvents() async {
+        await withTaskGroup(of: Void.self) { group in
+            for namespace in config.namespaces.isEmpty ? [""] : config.namespaces {
+                group.addTask {
+                    let scope = namespace.isEmpty ? "" : "/namespaces/\(namespace)"
+                    let events = ListWatch(
+                        client: self.client, path: "/apis/events.k8s.io/v1\(scope)/events", clock: self.clock,
+                        logger: self.logger)
+                    await events.run { update in
+                        switch update {
+                        case .listed(let list): self.received(list.items)
+                        case .event(let event):
+                            if event.type == .deleted {
+                                if let uid = event.object["metadata"]?["uid"]?.string {
+                                    self.state.withLock { $0.dedupe.forget(uid: uid) }
+                                }
+                            } else {
+                                self.received([event.object])
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// New occurrences become records when this agent leads; an agent that does not lead only remembers
+    /// them, so that it never sends what the leader sent (an Event that happens while the leader is gone
+    /// and before a new one took over is not sent: at most one lease duration).
+    func received(_ objects: [JSONValue]) {
+        let leading = isLeading
+        let now = Timestamp.now()
+        var added = false
+        state.withLock { state in
+            for object in objects {
+                guard let event = FluxEvent(object), state.dedupe.shouldSend(uid: event.uid, count: event.count)
+                else { continue }
+                if leading {
+                    state.pendingEvents.append(event.logRecord(observedAt: now))
+                    added = true
+                }
+            }
+        }
+        if added { wake.continuation.yield() }
+    }
+
+    // MARK: writing
+
+    enum Tick { case interval, wake }
+
+    /// Writes the resource state every `interval`, and at once when it is due early (the first lists are
+    /// in, leadership was just won); writes waiting Event records whenever woken.
+    func writeLoop() async {
+        let (ticks, tick) = AsyncStream<Tick>.makeStream()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await _ in self.wake.stream { tick.yield(.wake) }
+            }
+            group.addTask {
+                while true {
+                    do { try await self.clock.sleep(for: self.config.interval) } catch { break }
+                    tick.yield(.interval)
+                }
+                tick.finish()
+            }
+            var wasLeading = false
+            for await reason in ticks {
+                if Task.isCancelled { break }
+                await writeEvents()
+                let due = state.withLock { state in
+                    defer { state.stateDue = false }
+                    return state.stateDue
+                }
+                // A new leader writes at once (it kept its watches warm while it followed).
+                let leading = isLeading
+                let wonLeadership = leading && !wasLeading
+                wasLeading = leading
+                if reason == .interval || due || wonLeadership { await writeState() }
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// The resource-state snapshot: points while leading; a standby only drains the ended series.
+    func writeState() async {
+        let leading = isLeading
+        let (objects, ended) = state.withLock { $0.store.snapshot() }
+        guard leading, !objects.isEmpty || !ended.isEmpty else { return }
+        let (body, points) = encoder.encode(objects: objects, ended: ended, now: Timestamp.now())
+        await submit(TelemetryChunk(signal: .metrics, bytes: body, itemCount: points))
+    }
+
+    func writeEvents() async {
+        let records = state.withLock { state in
+            defer { state.pendingEvents = [] }
+            return state.pendingEvents
+        }
+        guard !records.isEmpty else { return }
+        let request = OTLP.ExportLogsServiceRequest(resourceLogs: [
+            OTLP.ResourceLogs(scopeLogs: [
+                OTLP.ScopeLogs(
+                    scope: OTLP.InstrumentationScope(name: ResourceStateEncoder.scopeName, version: encoder.version),
+                    logRecords: records)
+            ])
+        ])
+        await submit(TelemetryChunk(signal: .logs, bytes: request.serializedBytes(), itemCount: records.count))
+    }
+
+    func submit(_ chunk: TelemetryChunk) async {
+        do {
+            try await sink(chunk)
+        } catch {
+            logger.debug("pipeline closed; flux object data not handed over", metadata: ["items": "\(chunk.itemCount)"])
+        }
+    }
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        var s = Substring(self)
+        while let c = s.first, c.isWhitespace { s.removeFirst() }
+        while let c = s.last, c.isWhitespace { s.removeLast() }
+        return String(s)
+    }
+}
