@@ -13,7 +13,7 @@ import PrometheusReceiver
 let target = TargetInfo(
     job: "fuzz", instance: "127.0.0.1:8080", scheme: "http", host: "127.0.0.1", port: 8080,
     labels: [("controller", "fuzz"), ("le", "x"), ("job", "ignored")])
-let relabelOptions = ConversionOptions(
+let relabelOptions = ConversionRules(
     filter: MetricFilter(include: ["*_*", "a*"], exclude: ["*_created"]), honorLabels: true,
     relabel: [
         try! RelabelRule(action: .drop, sourceLabels: ["__name__"], regex: "drop_.*"),
@@ -37,23 +37,23 @@ func check(_ converted: ConvertedScrape, _ what: String) {
     }
 }
 
-func scrape(_ exposition: Exposition, options: ConversionOptions, _ what: String) {
+func scrape(_ exposition: Exposition, rules: ConversionRules, _ what: String) {
     var tracker = SeriesTracker()
     let first = MetricsConverter.convert(
-        exposition, target: target, options: options, tracker: &tracker, scrapeTimeNanos: 1_700_000_000_000_000_000,
+        exposition, target: target, rules: rules, tracker: &tracker, scrapeTimeNanos: 1_700_000_000_000_000_000,
         durationSeconds: 0.01)
     check(first, what + " first scrape")
     precondition(first.staleSeries == 0, "\(what): stale series on a first scrape")
     precondition(first.report.seriesAdded == tracker.trackedSeries, "\(what): series added != tracked")
     let second = MetricsConverter.convert(
-        exposition, target: target, options: options, tracker: &tracker, scrapeTimeNanos: 1_700_000_030_000_000_000,
+        exposition, target: target, rules: rules, tracker: &tracker, scrapeTimeNanos: 1_700_000_030_000_000_000,
         durationSeconds: 0.01)
     check(second, what + " second scrape")
     precondition(second.staleSeries == 0 && second.report.seriesAdded == 0, "\(what): the same body changed the series")
     precondition(second.dataPoints == first.dataPoints, "\(what): the same body gave other points")
     let tracked = tracker.trackedSeries
     let failed = MetricsConverter.convert(
-        nil, target: target, options: options, tracker: &tracker, scrapeTimeNanos: 1_700_000_060_000_000_000,
+        nil, target: target, rules: rules, tracker: &tracker, scrapeTimeNanos: 1_700_000_060_000_000_000,
         durationSeconds: 0.01)
     check(failed, what + " failed scrape")
     precondition(failed.staleSeries == tracked && tracker.trackedSeries == 0, "\(what): staleness after a failed scrape")
@@ -71,8 +71,8 @@ public func fuzzPrometheus(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             continue
         }
         precondition(exposition.samples.allSatisfy { Int($0.family) < exposition.families.count })
-        scrape(exposition, options: ConversionOptions(), "\(format)")
-        scrape(exposition, options: relabelOptions, "\(format) relabeled")
+        scrape(exposition, rules: ConversionRules(), "\(format)")
+        scrape(exposition, rules: relabelOptions, "\(format) relabeled")
     }
     return 0
 }

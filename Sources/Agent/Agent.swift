@@ -51,7 +51,7 @@ public final class Agent: Sendable {
         let store = try Self.makePersistentQueue(queue, metrics: metrics, logger: logger)
         self.pipeline = Pipeline(
             batch: batch, queue: queue, metrics: metrics, splitter: split, enricher: resource.isEmpty ? nil : enrich,
-            store: store)
+            intakeFilter: Self.maxAgeFilter(configuration.processors.maxAge), store: store)
         let exporters =
             try overrideExporters ?? Self.makeExporters(configuration.exporters, metrics: metrics, logger: logger)
         self.pipelineService = PipelineService(
@@ -233,30 +233,11 @@ public final class Agent: Sendable {
 }
 
 extension Agent {
-    /// Maps `receivers.prometheus` onto the receiver (config was validated by the loader; a regex or
-    /// URL that still fails here is reported as an agent error).
+    /// Builds the receiver from `receivers.prometheus` and its pod discovery (config was validated by the
+    /// loader; a regex or URL that still fails here is reported as an agent error).
     static func makePrometheusReceiver(
         _ config: PrometheusReceiverConfiguration, pipeline: Pipeline, metrics: AgentMetrics, logger: Logger
     ) throws -> PrometheusReceiver {
-        let rules = try config.metricRelabelConfigs.map { rule in
-            try RelabelRule(
-                action: RelabelRule.Action(rawValue: rule.action.rawValue) ?? .replace, sourceLabels: rule.sourceLabels,
-                separator: rule.separator, regex: rule.regex, targetLabel: rule.targetLabel,
-                replacement: rule.replacement)
-        }
-        let targets = try config.targets.map { target in
-            do {
-                return try ScrapeEndpoint(
-                    url: target.url, labels: target.labels.map { KeyValueLabel($0.key, $0.value) })
-            } catch {
-                throw AgentError(message: "\(error)")
-            }
-        }
-        let settings = ScrapeSettings(
-            interval: config.scrapeInterval, timeout: config.scrapeTimeout, bodySizeLimit: config.bodySizeLimit,
-            conversion: ConversionOptions(
-                filter: MetricFilter(include: config.includeMetrics, exclude: config.excludeMetrics),
-                honorLabels: config.honorLabels, relabel: rules))
         var discovery: KubernetesPodDiscovery?
         let sd = config.kubernetesSD
         if sd.enabled {
@@ -271,9 +252,13 @@ extension Agent {
             discovery = KubernetesPodDiscovery(
                 config: sd, client: KubernetesClient(endpoint: endpoint), environment: environment, logger: logger)
         }
-        return PrometheusReceiver(
-            targets: targets, discovery: discovery, settings: settings, pipeline: pipeline, metrics: metrics,
-            logger: logger, version: FluxtelVersion.string)
+        do {
+            return try PrometheusReceiver(
+                configuration: config, discovery: discovery, pipeline: pipeline, metrics: metrics, logger: logger,
+                version: FluxtelVersion.string)
+        } catch {
+            throw AgentError(message: "\(error)")
+        }
     }
 }
 

@@ -1,3 +1,5 @@
+import Pipeline
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -55,24 +57,13 @@ struct CheckpointFile {
 
     /// Reads the checkpoints; nil when there is no file yet. Throws when the file is corrupt.
     func load() throws -> [AckLedger.Checkpoint]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 {
-            if errno == ENOENT { return nil }
-            throw CheckpointIOError(operation: "open", path: path, errno: errno)
+        let bytes: [UInt8]?
+        do {
+            bytes = try AtomicFile.contents(of: path, maxBytes: 64 << 20)
+        } catch  where error.errno == EFBIG {
+            throw CorruptError(line: 0, reason: "larger than 64 MiB")
         }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw CheckpointIOError(operation: "read", path: path, errno: errno)
-            }
-            if n == 0 { break }
-            bytes.append(contentsOf: buffer[0..<n])
-            if bytes.count > 64 << 20 { throw CorruptError(line: 0, reason: "larger than 64 MiB") }
-        }
+        guard let bytes else { return nil }
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw CorruptError(line: 0, reason: "not UTF-8")
         }
@@ -81,45 +72,6 @@ struct CheckpointFile {
 
     /// Replaces the checkpoint file atomically and durably.
     func store(_ checkpoints: [AckLedger.Checkpoint]) throws {
-        var partial = directory.hasPrefix("/") ? "" : "."
-        for component in directory.split(separator: "/") {
-            partial += "/" + component
-            _ = mkdir(partial, 0o755)  // mkdir -p; failures show up in open() below
-        }
-        let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw CheckpointIOError(operation: "open", path: temporary, errno: errno) }
-        var text = Self.encode(checkpoints)
-        let ok = text.withUTF8 { bytes -> Bool in
-            var written = 0
-            while written < bytes.count {
-                let n = write(fd, bytes.baseAddress! + written, bytes.count - written)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return false
-                }
-                written += n
-            }
-            return true
-        }
-        let synced = ok && fsync(fd) == 0
-        let saved = errno
-        close(fd)
-        guard synced else { throw CheckpointIOError(operation: "write", path: temporary, errno: saved) }
-        guard rename(temporary, path) == 0 else {
-            throw CheckpointIOError(operation: "rename", path: path, errno: errno)
-        }
-        let dir = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dir >= 0 {
-            _ = fsync(dir)
-            close(dir)
-        }
+        try AtomicFile.replace(path, in: directory, with: Array(Self.encode(checkpoints).utf8))
     }
-}
-
-struct CheckpointIOError: Error, CustomStringConvertible {
-    var operation: String
-    var path: String
-    var errno: Int32
-    var description: String { "\(operation) \(path): \(String(cString: strerror(errno)))" }
 }

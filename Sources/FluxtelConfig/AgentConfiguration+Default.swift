@@ -20,6 +20,7 @@ extension AgentConfiguration {
             sync_interval: 1s
             full_policy: backpressure
             max_age: 6h
+          max_age: 6h
         exporters:
           otlp_http:
             endpoint: "${env:DASH0_ENDPOINT:-}"

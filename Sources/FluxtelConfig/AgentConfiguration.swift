@@ -86,6 +86,9 @@ public struct PrometheusReceiverConfiguration: Sendable, Equatable {
     public var metricRelabelConfigs: [MetricRelabelConfig] = []
     /// `kubernetes_sd`: pod discovery (off by default).
     public var kubernetesSD = KubernetesSDConfiguration()
+    /// `state_dir`: where first-observation start times of targets without `process_start_time_seconds`
+    /// are kept across agent restarts (one small file per target); empty (default) keeps them in memory.
+    public var stateDirectory: String = ""
 
     public static let fluxTargets: [ScrapeTarget] = [
         "source-controller", "kustomize-controller", "helm-controller", "notification-controller",
@@ -198,6 +201,9 @@ public struct ProcessorsConfiguration: Sendable, Equatable {
     public var resourceAttributes: [KeyValuePair] = []
     public var batch: BatchConfiguration = .init()
     public var queue: QueueConfiguration = .init()
+    /// `max_age`: items whose own timestamp is older than this are dropped at intake (counted), default
+    /// 6h (Dash0 does not ingest older data); 0 turns it off.
+    public var maxAge: Duration = .seconds(6 * 3600)
     public init() {}
 }
 

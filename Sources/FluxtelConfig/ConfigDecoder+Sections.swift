@@ -46,7 +46,7 @@ extension ConfigDecoder {
         var config = PrometheusReceiverConfiguration()
         let known = [
             "scrape_interval", "scrape_timeout", "include_metrics", "exclude_metrics", "targets", "honor_labels",
-            "body_size_limit", "metric_relabel_configs", "kubernetes_sd",
+            "body_size_limit", "metric_relabel_configs", "kubernetes_sd", "state_dir",
         ]
         guard let fields = fields(node, path: path, known: known) else { return config }
         let intervalOK = read(fields["scrape_interval"], .duration(), into: &config.scrapeInterval)
@@ -63,6 +63,8 @@ extension ConfigDecoder {
         strings(fields["exclude_metrics"], into: &config.excludeMetrics)
         read(fields["honor_labels"], .bool, into: &config.honorLabels)
         read(fields["body_size_limit"], .size(1024...(1 << 30)), into: &config.bodySizeLimit)
+        read(fields["state_dir"], .string, into: &config.stateDirectory)
+        note("receivers.prometheus.state_dir", fields["state_dir"])
         if let relabelNode = fields["metric_relabel_configs"] {
             if relabelNode.isNull {
                 config.metricRelabelConfigs = []
@@ -232,9 +234,10 @@ extension ConfigDecoder {
 
     mutating func processors(_ node: YAMLNode?) -> ProcessorsConfiguration {
         var processors = ProcessorsConfiguration()
-        guard let fields = fields(node, path: "processors", known: ["resource", "batch", "queue"]) else {
+        guard let fields = fields(node, path: "processors", known: ["resource", "batch", "queue", "max_age"]) else {
             return processors
         }
+        read(fields["max_age"], .duration(minimum: .zero), into: &processors.maxAge)
         if let resource = self.fields(fields["resource"], path: "processors.resource", known: ["attributes"]) {
             processors.resourceAttributes = pairs(resource["attributes"], path: "processors.resource.attributes") ?? []
         }

@@ -53,6 +53,9 @@ enum Preflight {
                 readable("receivers.prometheus.kubernetes_sd.ca_path", sd.caPath)
             }
         }
+        if let prometheus = configuration.receivers.prometheus {
+            writable("receivers.prometheus.state_dir", prometheus.stateDirectory)
+        }
         if let filelog = configuration.receivers.filelog {
             writable("receivers.filelog.checkpoint_dir", filelog.checkpointDirectory)
         }

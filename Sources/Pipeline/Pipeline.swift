@@ -40,6 +40,8 @@ public final class Pipeline: Sendable {
     let metrics: AgentMetrics
     let splitter: ChunkSplitter?
     let enricher: ChunkEnricher?
+    /// Drops too-old items at intake (`Pipeline+IntakeFilter.swift`).
+    let intakeFilter: IntakeFilter?
     /// Where queued bodies live: `MemoryQueue`, or the persistent queue when `processors.queue.directory`
     /// is set (batches then hold `StoredRecord`s instead of bytes).
     public let queue: any ChunkQueue
@@ -56,7 +58,8 @@ public final class Pipeline: Sendable {
     ///   - store: the persistent queue, opened (and replayed) by the caller; nil keeps the queue in memory.
     public init(
         batch: BatchConfiguration = .init(), queue: QueueConfiguration = .init(), metrics: AgentMetrics,
-        splitter: ChunkSplitter? = nil, enricher: ChunkEnricher? = nil, store: (any ChunkQueue)? = nil,
+        splitter: ChunkSplitter? = nil, enricher: ChunkEnricher? = nil, intakeFilter: IntakeFilter? = nil,
+        store: (any ChunkQueue)? = nil,
         clock: TimerClock = .continuous
     ) {
         var batch = batch
@@ -67,6 +70,7 @@ public final class Pipeline: Sendable {
         self.metrics = metrics
         self.splitter = splitter
         self.enricher = enricher
+        self.intakeFilter = intakeFilter
         let queue = store ?? MemoryQueue(capacityBytes: max(1, queue.maxBytes))
         self.queue = queue
         self.maxBytes = queue.capacityBytes
@@ -86,7 +90,12 @@ public final class Pipeline: Sendable {
     /// acknowledgement (`.persisted`) and `queued` fire when it is durable: a tailer's checkpoint moves on
     /// durability, and the OTLP receiver answers within about one fsync, not a batch timeout. What the
     /// queue does not store (a memory queue: everything) is held within `max_bytes` and acknowledged on export.
-    public func offer(_ chunk: TelemetryChunk, queued: (@Sendable () -> Void)? = nil) -> OfferResult {
+    public func offer(_ offered: TelemetryChunk, queued: (@Sendable () -> Void)? = nil) -> OfferResult {
+        guard let chunk = applyIntakeFilter(offered, queued: queued) else { return .accepted }
+        return offerAdmitted(chunk, queued: queued)
+    }
+
+    func offerAdmitted(_ chunk: TelemetryChunk, queued: (@Sendable () -> Void)?) -> OfferResult {
         let parts = self.parts(of: chunk)
         let staged = queue.stage(parts.lazy.map { ($0.bytes, $0.items) }, signal: chunk.signal)
         var dropped: [PendingBatch] = []
@@ -138,9 +147,10 @@ public final class Pipeline: Sendable {
     /// Hands a chunk over, waiting while the queue is full (the caller is pushed back, e.g. the file
     /// tailer stops reading). Throws `PipelineClosedError` when the pipeline shuts down meanwhile,
     /// and `CancellationError` when the calling task is cancelled; nothing was taken then.
-    public func submit(_ chunk: TelemetryChunk) async throws {
+    public func submit(_ offered: TelemetryChunk) async throws {
+        guard let chunk = applyIntakeFilter(offered, queued: nil) else { return }
         while true {
-            switch offer(chunk) {
+            switch offerAdmitted(chunk, queued: nil) {
             case .accepted: return
             case .closed: throw PipelineClosedError()
             case .full:

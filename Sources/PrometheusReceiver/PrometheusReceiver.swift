@@ -1,3 +1,4 @@
+public import FluxtelConfig
 import HTTPClient
 public import Logging
 import NIOCore
@@ -16,10 +17,11 @@ public protocol TargetDiscovery: Sendable {
 /// The Prometheus receiver: scrapes each target every `interval` (targets spread over the interval by
 /// a hash of their id, so they don't fire together), converts to OTLP and offers the result to the
 /// pipeline. Static targets are fixed; a `TargetDiscovery` adds and removes targets at run time.
-public final class PrometheusReceiver: Service, Sendable {
+public final class PrometheusReceiver: ServiceLifecycle.Service, Sendable {
     let staticTargets: [ScrapeEndpoint]
     let discovery: (any TargetDiscovery)?
-    let settings: ScrapeSettings
+    let configuration: PrometheusReceiverConfiguration
+    let rules: ConversionRules
     let pipeline: Pipeline
     let registry: PrometheusCollectorRegistry
     let logger: Logger
@@ -30,19 +32,28 @@ public final class PrometheusReceiver: Service, Sendable {
     let health = TargetHealth()
     private let running = Mutex(false)
 
+    /// Takes its `receivers.prometheus` section (validated by the loader; a URL or regex that still
+    /// fails throws). `discovery` adds targets at run time (built by the agent from `kubernetes_sd`).
     public init(
-        targets: [ScrapeEndpoint], discovery: (any TargetDiscovery)? = nil, settings: ScrapeSettings,
+        configuration: PrometheusReceiverConfiguration, discovery: (any TargetDiscovery)? = nil,
         pipeline: Pipeline, metrics: AgentMetrics, logger: Logger, version: String = FluxtelVersion.string
-    ) {
-        self.staticTargets = targets
+    ) throws {
+        self.staticTargets = try configuration.targets.map { target in
+            try ScrapeEndpoint(url: target.url, labels: target.labels.map { KeyValueLabel($0.key, $0.value) })
+        }
         self.discovery = discovery
-        self.settings = settings
+        self.configuration = configuration
+        self.rules = try ConversionRules(configuration)
         self.pipeline = pipeline
         self.registry = metrics.registry
         var logger = logger
         logger[metadataKey: "component"] = "prometheus"
         self.logger = logger
         self.version = version
+    }
+
+    var stateStore: SeriesStateStore? {
+        configuration.stateDirectory.isEmpty ? nil : SeriesStateStore(directory: configuration.stateDirectory)
     }
 
     /// Ids of the targets currently scraped.
@@ -99,7 +110,11 @@ public final class PrometheusReceiver: Service, Sendable {
             var wanted: [String: ScrapeEndpoint] = [:]
             for target in targets { wanted[target.id] = target }
             let now = wallClockNanos()
-            parked = parked.filter { now &- $0.value.at < SeriesTracker.retention }
+            for (id, kept) in parked where now &- kept.at >= SeriesTracker.retention {
+                // Gone for good: so is its state file.
+                parked[id] = nil
+                stateStore?.remove(target: id)
+            }
             for (id, loop) in loops where wanted[id] != loop.endpoint {
                 loop.removed.flag.store(true, ordering: .releasing)
                 loop.task.cancel()
@@ -109,17 +124,18 @@ public final class PrometheusReceiver: Service, Sendable {
             }
             for (id, endpoint) in wanted where loops[id] == nil {
                 var scraper = TargetScraper(
-                    endpoint: endpoint, settings: settings, client: client, pipeline: pipeline, registry: registry,
-                    logger: logger, version: version)
+                    endpoint: endpoint, configuration: configuration, rules: rules, client: client,
+                    pipeline: pipeline, registry: registry, logger: logger, version: version)
                 if let kept = parked.removeValue(forKey: id) { scraper.tracker = await kept.loop.value }
                 scraper.health = health
-                let settings = self.settings
+                let interval = configuration.scrapeInterval
                 let removed = RemovalFlag()
                 let task = Task { [scraper] in
                     var scraper = scraper
-                    await Self.loop(&scraper, settings: settings)
+                    await Self.loop(&scraper, interval: interval)
                     // A target that went away (not a shutdown): its series end now.
                     if removed.flag.load(ordering: .acquiring) { scraper.markAllStale() }
+                    scraper.saveState()
                     return scraper.tracker
                 }
                 loops[id] = (endpoint, task, removed)
@@ -134,9 +150,8 @@ public final class PrometheusReceiver: Service, Sendable {
 
     /// Scrapes on a fixed grid: first at a per-target offset within the interval, then every interval
     /// (a scrape that overruns skips the ticks it missed).
-    static func loop(_ scraper: inout TargetScraper, settings: ScrapeSettings) async {
+    static func loop(_ scraper: inout TargetScraper, interval: Duration) async {
         let clock = ContinuousClock()
-        let interval = settings.interval
         let offset = interval * (Double(stableHash(scraper.endpoint.id) % 1000) / 1000)
         var next = clock.now + offset
         while !Task.isCancelled {
@@ -173,7 +188,5 @@ extension TargetScraper {
 
 /// FNV-1a over the id: the same target always gets the same offset.
 func stableHash(_ text: String) -> UInt64 {
-    var h: UInt64 = 0xcbf2_9ce4_8422_2325
-    for byte in text.utf8 { h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-    return h
+    fnv1a(Array(text.utf8))
 }

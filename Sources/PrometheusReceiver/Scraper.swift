@@ -1,4 +1,5 @@
 import Compression
+public import FluxtelConfig
 public import HTTPClient
 public import Logging
 import NIOCore
@@ -15,25 +16,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-
-/// Settings shared by every target of the receiver.
-public struct ScrapeSettings: Sendable {
-    public var interval: Duration
-    public var timeout: Duration
-    /// Largest body accepted, on the wire and after gunzip; larger bodies fail the scrape.
-    public var bodySizeLimit: Int
-    public var conversion: ConversionOptions
-
-    public init(
-        interval: Duration = .seconds(30), timeout: Duration = .seconds(10), bodySizeLimit: Int = 16 << 20,
-        conversion: ConversionOptions = ConversionOptions()
-    ) {
-        self.interval = interval
-        self.timeout = timeout
-        self.bodySizeLimit = bodySizeLimit
-        self.conversion = conversion
-    }
-}
 
 /// Why a scrape produced no samples.
 public struct ScrapeError: Error, Sendable, CustomStringConvertible {
@@ -65,7 +47,8 @@ struct ScrapeMetrics: Sendable {
 /// (public for the benchmark, which drives single scrapes).
 public struct TargetScraper: Sendable {
     let endpoint: ScrapeEndpoint
-    let settings: ScrapeSettings
+    let configuration: PrometheusReceiverConfiguration
+    let rules: ConversionRules
     let client: HTTPClient
     let pipeline: Pipeline
     let metrics: ScrapeMetrics
@@ -76,13 +59,20 @@ public struct TargetScraper: Sendable {
     var everScraped = false
     /// Where the outcome of each scrape is noted (the receiver's, for `/status`).
     var health: TargetHealth?
+    /// Where start times outlive the agent (`state_dir`); nil keeps them in memory only.
+    let stateStore: SeriesStateStore?
+    /// When the state file was last written (0: not yet).
+    var lastStateWrite: UInt64 = 0
 
+    /// Restores the target's series start times from `state_dir` when one is set.
     public init(
-        endpoint: ScrapeEndpoint, settings: ScrapeSettings, client: HTTPClient, pipeline: Pipeline,
-        registry: PrometheusCollectorRegistry, logger: Logger, version: String
+        endpoint: ScrapeEndpoint, configuration: PrometheusReceiverConfiguration, rules: ConversionRules,
+        client: HTTPClient, pipeline: Pipeline, registry: PrometheusCollectorRegistry, logger: Logger,
+        version: String
     ) {
         self.endpoint = endpoint
-        self.settings = settings
+        self.configuration = configuration
+        self.rules = rules
         self.client = client
         self.pipeline = pipeline
         self.metrics = ScrapeMetrics(registry: registry, target: endpoint.url)
@@ -90,6 +80,17 @@ public struct TargetScraper: Sendable {
         logger[metadataKey: "scrape.target"] = "\(endpoint.url)"
         self.logger = logger
         self.version = version
+        self.stateStore =
+            configuration.stateDirectory.isEmpty ? nil : SeriesStateStore(directory: configuration.stateDirectory)
+        if let stateStore {
+            let (entries, problem) = stateStore.load(target: endpoint.id)
+            if let problem {
+                logger.warning(
+                    "Series state file unreadable; this target's start times start fresh",
+                    metadata: ["error": "\(problem)"])
+            }
+            tracker.restore(entries, at: wallClockNanos())
+        }
     }
 
     /// Scrapes once and offers the result to the pipeline. Returns what was handed over (tests, benchmark).
@@ -108,9 +109,12 @@ public struct TargetScraper: Sendable {
         let elapsed = clock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let converted = MetricsConverter.convert(
-            exposition, target: endpoint.targetInfo, options: settings.conversion, tracker: &tracker,
+            exposition, target: endpoint.targetInfo, rules: rules, tracker: &tracker,
             scrapeTimeNanos: time, durationSeconds: seconds, version: version)
         report(failure: failure)
+        if SeriesStateStore.isDue(now: time, lastWrite: lastStateWrite, changed: tracker.startsChanged) {
+            saveState(now: time)
+        }
         // DESIGN says a scraper meeting a full queue drops the oldest batch; the simplest safe version
         // drops this scrape's data instead (the next scrape carries the cumulative values anyway) and counts it.
         let chunk = TelemetryChunk(signal: .metrics, bytes: converted.bytes, itemCount: converted.dataPoints)
@@ -141,20 +145,35 @@ public struct TargetScraper: Sendable {
         health?.set(endpoint.id, up: failure == nil)
     }
 
+    /// Writes the target's start times to `state_dir` (a failure is logged: start times then live in
+    /// memory only, as without a state directory).
+    mutating func saveState(now: UInt64 = wallClockNanos()) {
+        // With `process_start_time_seconds` that is the start time, after a restart too: nothing to keep.
+        guard let stateStore, tracker.processStart == 0 else { return }
+        lastStateWrite = now
+        tracker.startsChanged = false
+        do {
+            try stateStore.save(target: endpoint.id, tracker: tracker)
+        } catch {
+            logger.warning("Cannot write the series state file", metadata: ["error": "\(error)"])
+        }
+    }
+
     func fetchAndParse() async throws -> Exposition {
         var headers = HTTPHeaders()
         headers.add(name: "Accept", value: ExpositionFormat.acceptHeader)
         headers.add(name: "Accept-Encoding", value: "gzip")
         headers.add(name: "User-Agent", value: "fluxtel/\(version)")
         let timeoutSeconds =
-            Double(settings.timeout.components.seconds) + Double(settings.timeout.components.attoseconds) / 1e18
+            Double(configuration.scrapeTimeout.components.seconds) + Double(
+                configuration.scrapeTimeout.components.attoseconds) / 1e18
         let timeoutText = timeoutSeconds == timeoutSeconds.rounded() ? "\(Int(timeoutSeconds))" : "\(timeoutSeconds)"
         headers.add(name: "X-Prometheus-Scrape-Timeout-Seconds", value: timeoutText)
         let response: HTTPResponse
         do {
             response = try await client.execute(
-                HTTPRequest(url: endpoint.url, headers: headers), timeout: settings.timeout,
-                maxBodyBytes: settings.bodySizeLimit)
+                HTTPRequest(url: endpoint.url, headers: headers), timeout: configuration.scrapeTimeout,
+                maxBodyBytes: configuration.bodySizeLimit)
         } catch let error as HTTPClientError where error.isTimeout {
             throw ScrapeError(reason: "timeout after \(timeoutSeconds)s")
         } catch let error as HTTPClientError where error.code == .bodyTooLarge {
@@ -167,7 +186,7 @@ public struct TargetScraper: Sendable {
         if let encoding = response.headers.first(name: "Content-Encoding")?.lowercased(), encoding != "identity" {
             guard encoding == "gzip" else { throw ScrapeError(reason: "unsupported Content-Encoding \(encoding)") }
             do {
-                body = try Gzip.decompress(body, maxOutputBytes: settings.bodySizeLimit, format: .gzip)
+                body = try Gzip.decompress(body, maxOutputBytes: configuration.bodySizeLimit, format: .gzip)
             } catch {
                 throw ScrapeError(reason: "gzip body: \(error)")
             }

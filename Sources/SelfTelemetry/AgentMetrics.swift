@@ -105,12 +105,12 @@ public final class AgentMetrics: Sendable {
             labels: [("signal", signal.rawValue), ("reason", reason)])
     }
 
-    /// Items dropped on purpose instead of exported, by signal and reason (`no_endpoint`).
+    /// Items dropped on purpose instead of exported, by signal and reason (`no_endpoint`, `too_old`).
     public func discardedItems(_ signal: Signal, reason: String) -> Counter {
         registry.makeCounter(
             descriptor: d(
                 "fluxtel_items_discarded_total",
-                "Items dropped instead of exported (no_endpoint: no exporter has an endpoint)."),
+                "Items dropped instead of exported (no_endpoint: no exporter endpoint; too_old: older than max_age)."),
             labels: [("signal", signal.rawValue), ("reason", reason)])
     }
 

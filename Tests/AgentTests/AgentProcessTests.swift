@@ -5,6 +5,9 @@ import Testing
 
 /// End-to-end tests of the real `fluxtel` binary: a process, real sockets on 127.0.0.1, real signals.
 @Suite(.serialized) struct AgentProcessTests {
+    /// When the test spans started: the run's start, so that `processors.max_age` keeps them.
+    static let spanStart = UInt64(Date().timeIntervalSince1970) * 1_000_000_000
+
     /// A Flux-shaped span as notification-controller's `otel` Provider sends it (FLUX.md section 1).
     static func fluxSpan(_ index: Int) -> OTLP.Span {
         OTLP.Span(
@@ -13,8 +16,8 @@ import Testing
             flags: 0x301,
             name: "Kustomization: flux-system/apps-\(index)",
             kind: .internal,
-            startTimeUnixNano: 1_786_525_200_000_000_000,
-            endTimeUnixNano: 1_786_525_200_250_000_000,
+            startTimeUnixNano: spanStart,
+            endTimeUnixNano: spanStart + 250_000_000,
             attributes: [
                 .init("object.kind", "Kustomization"), .init("object.name", "apps-\(index)"),
                 .init("revision", "main@sha1:129d971f5eb5561984e5e2f7aed4ba493015be2b"),

@@ -28,6 +28,7 @@ import Testing
             poll_interval: 100ms
         processors:
           batch: { max_items: \(maxItems), timeout: 200ms }
+          max_age: 0  # the fixture lines carry fixed past timestamps
         exporters:
           otlp_http:
             endpoint: http://127.0.0.1:\(sink)

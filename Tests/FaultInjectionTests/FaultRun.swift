@@ -143,6 +143,7 @@ final class FaultRun: Sendable {
             checkpoint_dir: \(directory)/checkpoints
             poll_interval: 100ms
         processors:
+          max_age: 0  # the generated lines and spans carry fixed past timestamps
           batch: { max_items: \(options.maxBatchItems), timeout: 200ms\(options.batchMaxBytes.map { ", max_bytes: \($0)" } ?? "") }\(queue)
         exporters:
           otlp_http:

@@ -85,6 +85,10 @@ import Testing
             .replacingOccurrences(of: "/proc/fluxtel-queue", with: directory)
         #expect(problems(fine).isEmpty)
         #expect(!FileManager.default.fileExists(atPath: directory + "/new"), "checking creates nothing")
+        #expect(
+            problems("receivers:\n  prometheus:\n    state_dir: \(file)/series\n") == [
+                "fluxtel.yaml:3:16: receivers.prometheus.state_dir: cannot write to \(file)/series: \(file) is not a directory"
+            ])
         let left = try FileManager.default.contentsOfDirectory(atPath: directory).filter {
             $0.hasPrefix(".fluxtel-preflight")
         }

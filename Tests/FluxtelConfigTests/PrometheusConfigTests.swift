@@ -68,6 +68,21 @@ import Testing
     }
 }
 
+/// `receivers.prometheus.state_dir` and `processors.max_age` (issue 16, points 1 and 5).
+@Suite struct StateDirAndMaxAgeConfigTests {
+    @Test func defaultsAndKeys() throws {
+        let defaults = try #require(load("receivers:\n  prometheus: {}\n"))
+        #expect(defaults.receivers.prometheus?.stateDirectory == "")
+        #expect(defaults.processors.maxAge == .seconds(6 * 3600))
+        let set = try #require(
+            load("receivers:\n  prometheus: { state_dir: /var/lib/fluxtel }\nprocessors:\n  max_age: 90m\n"))
+        #expect(set.receivers.prometheus?.stateDirectory == "/var/lib/fluxtel")
+        #expect(set.processors.maxAge == .seconds(90 * 60))
+        #expect(load("receivers:\n  prometheus: {}\nprocessors:\n  max_age: 0\n")?.processors.maxAge == .zero)
+        #expect(!loadErrors("receivers:\n  prometheus: {}\nprocessors:\n  max_age: soon\n").isEmpty)
+    }
+}
+
 @Suite struct KubernetesSDConfigTests {
     @Test func defaultsAndKeys() throws {
         let off = try #require(load("receivers:\n  prometheus: {}\n")?.receivers.prometheus?.kubernetesSD)

@@ -11,11 +11,11 @@ let testTarget = TargetInfo(
 func convert(
     _ text: String, format: ExpositionFormat = .prometheusText, tracker: inout SeriesTracker,
     time: UInt64 = 1_000_000_000_000,
-    options: ConversionOptions = ConversionOptions(), target: TargetInfo = testTarget
+    rules: ConversionRules = ConversionRules(), target: TargetInfo = testTarget
 ) throws -> (OTLP.ResourceMetrics, ConvertedScrape) {
     let exposition = try ExpositionParser.parse(Array(text.utf8), format: format)
     let converted = MetricsConverter.convert(
-        exposition, target: target, options: options, tracker: &tracker, scrapeTimeNanos: time, durationSeconds: 0.01)
+        exposition, target: target, rules: rules, tracker: &tracker, scrapeTimeNanos: time, durationSeconds: 0.01)
     let request = try OTLP.ExportMetricsServiceRequest(decoding: converted.bytes)
     return (try #require(request.resourceMetrics.first), converted)
 }
@@ -171,7 +171,7 @@ extension Array where Element == OTLP.KeyValue {
         var tracker = SeriesTracker()
         _ = try convert("a 1\nb 2\n", tracker: &tracker)
         let converted = MetricsConverter.convert(
-            nil, target: testTarget, options: ConversionOptions(), tracker: &tracker, scrapeTimeNanos: 5,
+            nil, target: testTarget, rules: ConversionRules(), tracker: &tracker, scrapeTimeNanos: 5,
             durationSeconds: 0.5)
         #expect(converted.staleSeries == 2)
         #expect(converted.report.up == false)
@@ -187,10 +187,10 @@ extension Array where Element == OTLP.KeyValue {
 
     @Test func filterIsPerFamily() throws {
         var tracker = SeriesTracker()
-        let options = ConversionOptions(
+        let options = ConversionRules(
             filter: MetricFilter(include: ["gotk_*", "workqueue_*"], exclude: ["workqueue_depth"]))
         let text = String(decoding: try fixtureBytes(), as: UTF8.self)
-        let (resource, converted) = try convert(text, tracker: &tracker, options: options)
+        let (resource, converted) = try convert(text, tracker: &tracker, rules: options)
         let names = Set(resource.metrics.map(\.name))
         #expect(names.contains("gotk_reconcile_duration_seconds"))
         #expect(names.contains("workqueue_adds_total"))
@@ -237,7 +237,7 @@ extension Array where Element == OTLP.KeyValue {
         #expect(g1.dataPoints[0].attributes["exported_job"] == "x")
         #expect(g1.dataPoints[0].attributes["controller"] == "kustomize-controller")
         var tracker2 = SeriesTracker()
-        let (honored, _) = try convert(text, tracker: &tracker2, options: ConversionOptions(honorLabels: true))
+        let (honored, _) = try convert(text, tracker: &tracker2, rules: ConversionRules(honorLabels: true))
         guard case .gauge(let g2) = honored.metric("m")?.data else { return }
         #expect(g2.dataPoints[0].attributes["controller"] == "scraped")
         #expect(g2.dataPoints[0].attributes["job"] == "x")
@@ -256,7 +256,7 @@ extension Array where Element == OTLP.KeyValue {
             try RelabelRule(action: .labelkeep, regex: "kind|object|controller|result"),
         ]
         let text = String(decoding: try fixtureBytes(), as: UTF8.self)
-        let (resource, converted) = try convert(text, tracker: &tracker, options: ConversionOptions(relabel: rules))
+        let (resource, converted) = try convert(text, tracker: &tracker, rules: ConversionRules(relabel: rules))
         #expect(resource.metric("go_goroutines") == nil)
         guard case .histogram(let h) = resource.metric("gotk_reconcile_duration_seconds")?.data else {
             Issue.record("histogram dropped")

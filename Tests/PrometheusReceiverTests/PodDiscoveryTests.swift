@@ -45,9 +45,8 @@ import Testing
             config: config,
             client: KubernetesClient(endpoint: KubernetesEndpoint(baseURL: api.baseURL, tokenPath: tokenFile.path)),
             environment: [:], logger: quietLogger)
-        let receiver = PrometheusReceiver(
-            targets: [], discovery: discovery,
-            settings: ScrapeSettings(interval: .milliseconds(100), timeout: .milliseconds(90)),
+        let receiver = try PrometheusReceiver(
+            configuration: scrapeConfig(interval: .milliseconds(100), timeout: .milliseconds(90)), discovery: discovery,
             pipeline: makePipeline(),
             metrics: AgentMetrics(), logger: quietLogger)
         func scrapedPaths() -> Set<String> { Set(metrics.requests.map(\.path)) }

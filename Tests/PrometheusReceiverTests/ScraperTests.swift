@@ -126,7 +126,7 @@ private func fixture(requeueAfter value: Int) throws -> [UInt8] {
         try await sink.shutdown()
         let client = HTTPClient()
         var scraper = try makeScraper(
-            url: url, settings: ScrapeSettings(timeout: .seconds(1)), pipeline: makePipeline(), client: client)
+            url: url, configuration: scrapeConfig(timeout: .seconds(1)), pipeline: makePipeline(), client: client)
         let converted = await scraper.scrapeOnce()
         await client.shutdown()
         #expect(!converted.report.up)
@@ -140,7 +140,7 @@ private func fixture(requeueAfter value: Int) throws -> [UInt8] {
             fallback: .init(status: .ok, headers: [textContentType], body: Array("m 1\n".utf8), delay: .seconds(3)))
         let client = HTTPClient()
         var scraper = try makeScraper(
-            url: "\(sink.baseURL)/metrics", settings: ScrapeSettings(timeout: .milliseconds(300)),
+            url: "\(sink.baseURL)/metrics", configuration: scrapeConfig(timeout: .milliseconds(300)),
             pipeline: makePipeline(),
             client: client)
         let converted = await scraper.scrapeOnce()
@@ -163,7 +163,8 @@ private func fixture(requeueAfter value: Int) throws -> [UInt8] {
             ])
         let client = HTTPClient()
         var scraper = try makeScraper(
-            url: "\(sink.baseURL)/metrics", settings: ScrapeSettings(bodySizeLimit: 16 << 10), pipeline: makePipeline(),
+            url: "\(sink.baseURL)/metrics", configuration: scrapeConfig(bodySizeLimit: 16 << 10),
+            pipeline: makePipeline(),
             client: client)
         let plain = await scraper.scrapeOnce()
         #expect(!plain.report.up)
@@ -241,9 +242,8 @@ private func fixture(requeueAfter value: Int) throws -> [UInt8] {
         let client = HTTPClient()
         let metrics = AgentMetrics()
         let pipeline = Pipeline(queue: QueueConfiguration(maxBytes: 1024), metrics: metrics)
-        var scraper = TargetScraper(
-            endpoint: try ScrapeEndpoint(url: "\(sink.baseURL)/metrics"), settings: ScrapeSettings(), client: client,
-            pipeline: pipeline, registry: metrics.registry, logger: quietLogger, version: "test")
+        var scraper = try makeScraper(
+            url: "\(sink.baseURL)/metrics", pipeline: pipeline, client: client, metrics: metrics)
         // The first scrape fits an empty queue (an oversize chunk is taken when nothing else is held);
         // the second meets a full one.
         _ = await scraper.scrapeOnce()
@@ -261,10 +261,10 @@ private func fixture(requeueAfter value: Int) throws -> [UInt8] {
         let pipeline = makePipeline()
         let service = PipelineService(
             pipeline: pipeline, exporters: [exporter], workers: 1, drainTimeout: .seconds(5), logger: quietLogger)
-        let receiver = PrometheusReceiver(
-            targets: [try ScrapeEndpoint(url: "\(sink.baseURL)/metrics")],
-            settings: ScrapeSettings(interval: .milliseconds(200), timeout: .milliseconds(150)), pipeline: pipeline,
-            metrics: AgentMetrics(), logger: quietLogger)
+        let receiver = try PrometheusReceiver(
+            configuration: scrapeConfig(
+                targets: ["\(sink.baseURL)/metrics"], interval: .milliseconds(200), timeout: .milliseconds(150)),
+            pipeline: pipeline, metrics: AgentMetrics(), logger: quietLogger)
         try await testGracefulShutdown { trigger in
             async let pipelineRun: Void = service.run()
             async let receiverRun: Void = receiver.run()

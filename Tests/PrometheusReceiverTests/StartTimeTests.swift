@@ -28,14 +28,14 @@ import Testing
     }
 
     /// Only `gotk_*` kept, as the default config does: `process_start_time_seconds` is read all the same.
-    static let gotkOnly = ConversionOptions(
+    static let gotkOnly = ConversionRules(
         filter: MetricFilter(include: ["gotk_*", "controller_runtime_*"], exclude: []))
 
     /// Start times of the counter and the histogram after one scrape (nil: not in the scrape).
     func starts(_ text: String?, tracker: inout SeriesTracker, at time: UInt64) throws -> [UInt64?] {
         let exposition = try text.map { try ExpositionParser.parse(Array($0.utf8), format: .prometheusText) }
         let converted = MetricsConverter.convert(
-            exposition, target: testTarget, options: Self.gotkOnly, tracker: &tracker, scrapeTimeNanos: time,
+            exposition, target: testTarget, rules: Self.gotkOnly, tracker: &tracker, scrapeTimeNanos: time,
             durationSeconds: 0.01)
         let resource = try #require(
             try OTLP.ExportMetricsServiceRequest(decoding: converted.bytes).resourceMetrics.first)

@@ -39,6 +39,8 @@ func testConfiguration(sinkPort: Int, batchTimeout: Duration = .seconds(3600)) -
     otlp.endpoint = "127.0.0.1:0"
     configuration.receivers = Receivers(otlp: otlp)
     configuration.processors.batch.timeout = batchTimeout
+    // The fixtures carry fixed past timestamps (byte-identical checks); MaxAgeTests turns it on.
+    configuration.processors.maxAge = .zero
     var exporter = OTLPHTTPExporterConfiguration(endpoint: "http://127.0.0.1:\(sinkPort)")
     exporter.retry.initialInterval = .milliseconds(20)
     exporter.retry.maxInterval = .milliseconds(200)

@@ -13,16 +13,32 @@ import Testing
 
 let quietLogger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
+/// A `receivers.prometheus` section for tests: the given targets, every metric kept.
+func scrapeConfig(
+    targets: [String] = [], interval: Duration = .seconds(30), timeout: Duration = .seconds(10),
+    bodySizeLimit: Int = 16 << 20, stateDirectory: String = ""
+) -> PrometheusReceiverConfiguration {
+    var config = PrometheusReceiverConfiguration()
+    config.targets = targets.map { ScrapeTarget(url: $0) }
+    config.includeMetrics = []
+    config.scrapeInterval = interval
+    config.scrapeTimeout = timeout
+    config.bodySizeLimit = bodySizeLimit
+    config.stateDirectory = stateDirectory
+    return config
+}
+
 /// A scraper for one target, with a shared client the caller shuts down.
 func makeScraper(
-    url: String, settings: ScrapeSettings = ScrapeSettings(), pipeline: Pipeline, client: HTTPClient
+    url: String, configuration: PrometheusReceiverConfiguration = scrapeConfig(), pipeline: Pipeline,
+    client: HTTPClient, metrics: AgentMetrics = AgentMetrics()
 )
     throws -> TargetScraper
 {
     TargetScraper(
         endpoint: try ScrapeEndpoint(url: url, labels: [KeyValueLabel("controller", "kustomize-controller")]),
-        settings: settings, client: client, pipeline: pipeline, registry: AgentMetrics().registry,
-        logger: quietLogger, version: "test")
+        configuration: configuration, rules: try ConversionRules(configuration), client: client, pipeline: pipeline,
+        registry: metrics.registry, logger: quietLogger, version: "test")
 }
 
 func makePipeline(queueBytes: Int = 64 << 20, clock: TimerClock = .continuous) -> Pipeline {

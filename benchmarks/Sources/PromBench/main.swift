@@ -76,12 +76,12 @@ var tracker = SeriesTracker()
 var outputBytes = 0
 // Warm the tracker (steady state: every series already known, as on every scrape but the first).
 _ = MetricsConverter.convert(
-    try ExpositionParser.parse(bigBytes), target: target, options: ConversionOptions(), tracker: &tracker,
+    try ExpositionParser.parse(bigBytes), target: target, rules: ConversionRules(), tracker: &tracker,
     scrapeTimeNanos: 1, durationSeconds: 0)
 let convertSeconds = try best(7) {
     let exposition = try ExpositionParser.parse(bigBytes)
     let converted = MetricsConverter.convert(
-        exposition, target: target, options: ConversionOptions(), tracker: &tracker, scrapeTimeNanos: 2,
+        exposition, target: target, rules: ConversionRules(), tracker: &tracker, scrapeTimeNanos: 2,
         durationSeconds: 0)
     outputBytes = converted.bytes.count
 }
@@ -140,8 +140,10 @@ let metrics = AgentMetrics()
 let pipeline = Pipeline(queue: QueueConfiguration(maxBytes: 1 << 30), metrics: metrics)
 let scrapes = 300
 func measureScrapes(_ endpoint: ScrapeEndpoint) async -> (cpu: Double, wall: Duration, points: Int) {
+    var configuration = PrometheusReceiverConfiguration()
+    configuration.includeMetrics = []
     var scraper = TargetScraper(
-        endpoint: endpoint, settings: ScrapeSettings(conversion: ConversionOptions()), client: client,
+        endpoint: endpoint, configuration: configuration, rules: ConversionRules(), client: client,
         pipeline: pipeline, registry: metrics.registry, logger: logger, version: "bench")
     for _ in 0..<20 { await scraper.scrapeOnce() }  // warm-up: connections, series state
     let cpuStart = cpuSeconds()
