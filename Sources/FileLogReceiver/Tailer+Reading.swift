@@ -1,3 +1,4 @@
+import OTLPWire
 import Pipeline
 
 #if canImport(Glibc)
@@ -58,7 +59,7 @@ extension Tailer {
     }
 
     func decodeBuffered(_ file: TailedFile, final: Bool) {
-        let now = Self.wallClockNanos()
+        let now = Timestamp.now()
         file.chunk.open(reservingCapacity: min(file.filled * 2 + 1024, 4 << 20))
         let maxLineBytes = self.maxLineBytes
         let consumed: Int = file.storage.withUnsafeBytes { raw in
@@ -139,11 +140,5 @@ extension Tailer {
             ledger.acknowledge(key, token, .failed)
             throw error
         }
-    }
-
-    static func wallClockNanos() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
     }
 }

@@ -142,11 +142,7 @@ public final class DiskQueue: ChunkQueue {
         SegmentIO.close(directoryFD)
     }
 
-    public static let systemWallClock: WallClock = {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) &* 1_000_000_000 &+ Int64(ts.tv_nsec)
-    }
+    public static let systemWallClock: WallClock = { Int64(clamping: Timestamp.now()) }
 
     public var capacityBytes: Int { configuration.maxBytes }
     public var isPersistent: Bool { true }

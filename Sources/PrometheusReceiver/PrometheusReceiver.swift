@@ -2,6 +2,7 @@ public import FluxtelConfig
 import HTTPClient
 public import Logging
 import NIOCore
+import OTLPWire
 public import Pipeline
 import Prometheus
 public import SelfTelemetry
@@ -109,7 +110,7 @@ public final class PrometheusReceiver: ServiceLifecycle.Service, Sendable {
             if Task.isCancelled { break }
             var wanted: [String: ScrapeEndpoint] = [:]
             for target in targets { wanted[target.id] = target }
-            let now = wallClockNanos()
+            let now = Timestamp.now()
             for (id, kept) in parked where now &- kept.at >= SeriesTracker.retention {
                 // Gone for good: so is its state file.
                 parked[id] = nil
@@ -181,7 +182,7 @@ extension TargetScraper {
     mutating func markAllStale() {
         guard tracker.trackedSeries > 0 else { return }
         let converted = MetricsConverter.staleOnly(
-            target: endpoint.targetInfo, tracker: &tracker, time: wallClockNanos(), version: version)
+            target: endpoint.targetInfo, tracker: &tracker, time: Timestamp.now(), version: version)
         _ = pipeline.offer(TelemetryChunk(signal: .metrics, bytes: converted.bytes, itemCount: converted.dataPoints))
     }
 }

@@ -89,7 +89,7 @@ public struct TargetScraper: Sendable {
                     "Series state file unreadable; this target's start times start fresh",
                     metadata: ["error": "\(problem)"])
             }
-            tracker.restore(entries, at: wallClockNanos())
+            tracker.restore(entries, at: Timestamp.now())
         }
     }
 
@@ -98,7 +98,7 @@ public struct TargetScraper: Sendable {
     public mutating func scrapeOnce() async -> ConvertedScrape {
         let clock = ContinuousClock()
         let started = clock.now
-        let time = wallClockNanos()
+        let time = Timestamp.now()
         var exposition: Exposition?
         var failure: String?
         do {
@@ -147,7 +147,7 @@ public struct TargetScraper: Sendable {
 
     /// Writes the target's start times to `state_dir` (a failure is logged: start times then live in
     /// memory only, as without a state directory).
-    mutating func saveState(now: UInt64 = wallClockNanos()) {
+    mutating func saveState(now: UInt64 = Timestamp.now()) {
         // With `process_start_time_seconds` that is the start time, after a restart too: nothing to keep.
         guard let stateStore, tracker.processStart == 0 else { return }
         lastStateWrite = now
@@ -198,11 +198,4 @@ public struct TargetScraper: Sendable {
             throw ScrapeError(reason: "malformed exposition at line \(error.line): \(error.reason)")
         }
     }
-}
-
-/// Nanoseconds since the Unix epoch (no Foundation).
-func wallClockNanos() -> UInt64 {
-    var spec = timespec()
-    clock_gettime(CLOCK_REALTIME, &spec)
-    return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
 }

@@ -161,7 +161,7 @@ public final class OTLPHTTPExporter: BatchExporter {
             let failure: RetryStateMachine<ContinuousClock.Instant>.Failure
             switch outcome {
             case .accepted(let partial):
-                metrics.status.exportSucceeded(batch.signal, at: Self.wallClockNanos())
+                metrics.status.exportSucceeded(batch.signal, at: Timestamp.now())
                 guard let partial else {
                     counters.exported.increment(by: items)
                     logger.debug("Exported batch", metadata: ["batch.items": "\(items)"])
@@ -185,7 +185,7 @@ public final class OTLPHTTPExporter: BatchExporter {
                 failure = .status(status, retryAfter: retryAfter)
                 metrics.status.exportFailed(
                     batch.signal, error: message.isEmpty ? "HTTP \(status)" : "HTTP \(status): \(message)",
-                    at: Self.wallClockNanos())
+                    at: Timestamp.now())
                 if !RetryStateMachine<ContinuousClock.Instant>.isRetryable(status: status) {
                     counters.dropped.increment(by: items)
                     var metadata: Logger.Metadata = [
@@ -208,7 +208,7 @@ public final class OTLPHTTPExporter: BatchExporter {
                 failure = .transport
                 // In words: "connection refused (127.0.0.1:4318)", not NIO's "(errno: 111)".
                 let words = TransportErrorText.describe(error, host: request.url.host, port: request.url.port)
-                metrics.status.exportFailed(batch.signal, error: words, at: Self.wallClockNanos())
+                metrics.status.exportFailed(batch.signal, error: words, at: Timestamp.now())
                 var metadata: Logger.Metadata = ["error": "\(words)", "url.full": "\(request.url)"]
                 switch kind {
                 case .tlsVerification:
@@ -281,7 +281,7 @@ public final class OTLPHTTPExporter: BatchExporter {
                 return .accepted(isProtobuf ? PartialSuccess.parse(body) : nil)
             }
             let retryAfter = response.headers.first(name: "retry-after").flatMap {
-                RetryAfter.parse($0, nowUnixSeconds: Self.wallClockSeconds())
+                RetryAfter.parse($0, nowUnixSeconds: Int64(Timestamp.now() / 1_000_000_000))
             }
             let message = ResponseBody.errorMessage(body, contentType: response.headers.first(name: "content-type"))
             return .status(status, retryAfter: retryAfter, message: message)
@@ -305,17 +305,5 @@ public final class OTLPHTTPExporter: BatchExporter {
         if let clientError = error as? HTTPClientError, clientError.isTimeout { return .timeout }
         if text.lowercased().contains("timeout") || text.lowercased().contains("timed out") { return .timeout }
         return .connection
-    }
-
-    static func wallClockNanos() -> UInt64 {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
-    }
-
-    static func wallClockSeconds() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return Int64(now.tv_sec)
     }
 }
