@@ -145,5 +145,31 @@ struct FluxObjectsReceiverTests {
         clock.advance(by: .seconds(30))
         #expect(await eventually { sink.metricRequests.count == 3 })
         #expect(sink.logRecords.count == 25)
+
+        // The watches end; meanwhile one more Event is written and the server forgets its history, so the
+        // next watch gets 410 Gone and lists again: the 25 it already sent are not sent twice.
+        api.endWatches()
+        var fresh = repeated
+        fresh["metadata"]?["uid"] = .string("5e1f3a70-0000-4000-8000-000000000001")
+        fresh["metadata"]?["name"] = .string("fresh.18cb05000000")
+        api.put(fresh, in: events)
+        api.compact()
+        func eventLists() -> Int { api.requests.filter { $0.path == events && !$0.isWatch }.count }
+        let listsBefore = eventLists()
+        var steps = 0
+        while eventLists() == listsBefore, steps < 200 {
+            clock.advance(by: .seconds(1))
+            try await Task.sleep(for: .milliseconds(5))
+            steps += 1
+        }
+        #expect(eventLists() > listsBefore)
+        #expect(await eventually { sink.logRecords.count >= 26 })
+        #expect(sink.logRecords.count == 26)
+        #expect(
+            sink.logRecords.filter { record in
+                record.attributes.contains {
+                    $0.key == "k8s.event.uid" && $0.value == .string("5e1f3a70-0000-4000-8000-000000000001")
+                }
+            }.count == 1)
     }
 }
