@@ -1,12 +1,14 @@
 // swift-tools-version:6.1
 //
 // fluxtel: an OpenTelemetry agent for FluxCD. Modules follow the data flow of DESIGN.md:
-//   sources (receivers) -> Processors -> Pipeline (-> PersistentQueue) -> Exporters
-// (Processors: resource attributes, splitting; Pipeline: batching, the in-flight budget, acknowledgements,
-// over a queue in memory or, with a directory, PersistentQueue's segment files), with the OTLP wire format (OTLPWire), gzip (Compression), configuration (FluxtelConfig) and the
-// agent's own telemetry (SelfTelemetry) underneath, and a thin `fluxtel` executable on top (Agent wires it).
-// Kubernetes (the one API client: list, watch, discovery, Leases) sits under the sources that use it
-// (pod discovery in PrometheusReceiver), over HTTPClient and the one JSON reader (OTLPJSON's).
+//   sources (OTLPReceiver, PrometheusReceiver, FileLogReceiver, FluxObjects)
+//     -> Processors -> Pipeline (-> PersistentQueue) -> Exporters
+// Processors: resource attributes, splitting. Pipeline: batching, the in-flight budget, acknowledgements,
+// over a queue in memory or, with a directory, PersistentQueue's segment files. Underneath: the OTLP wire
+// format (OTLPWire), OTLP/JSON and the one JSON reader (OTLPJSON), gzip (Compression), configuration
+// (FluxtelConfig), the agent's own telemetry (SelfTelemetry), and Kubernetes (the one API client: list,
+// watch, discovery, Leases) under the sources that use it (pod discovery, FluxObjects). A thin `fluxtel`
+// executable on top; Agent wires it.
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
