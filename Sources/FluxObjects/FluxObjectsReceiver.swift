@@ -17,6 +17,9 @@ public final class FluxObjectsReceiver: ServiceLifecycle.Service, Sendable {
         var dedupe = EventDeduplicator()
         /// Event records waiting for the next write.
         var pendingEvents: [OTLP.LogRecord] = []
+        /// Event records seen while no agent was known to lead (at start, while a dead leader's Lease runs
+        /// out): sent if this agent wins, dropped once another agent is seen leading. Bounded.
+        var unsent: [OTLP.LogRecord] = []
         var running = false
         /// `Kind.group` of every kind being watched.
         var watched: Set<String> = []
@@ -24,6 +27,9 @@ public final class FluxObjectsReceiver: ServiceLifecycle.Service, Sendable {
         var unlisted: Set<String> = []
         /// A state write is due before the next interval: the first lists are in.
         var stateDue = false
+        /// Every collection has listed once: no state is written before (it would be a partial picture,
+        /// and the objects not yet listed would look deleted).
+        var synced = false
     }
 
     let config: FluxObjectsConfiguration
@@ -187,6 +193,7 @@ public final class FluxObjectsReceiver: ServiceLifecycle.Service, Sendable {
                 let synced = state.withLock { state in
                     state.store.replace(kind: kind, namespace: namespace, with: objects)
                     guard state.unlisted.remove(collection) != nil, state.unlisted.isEmpty else { return false }
+                    state.synced = true
                     state.stateDue = true
                     return true
                 }
@@ -231,25 +238,33 @@ public final class FluxObjectsReceiver: ServiceLifecycle.Service, Sendable {
         }
     }
 
-    /// New occurrences become records when this agent leads; an agent that does not lead only remembers
-    /// them, so that it never sends what the leader sent (an Event that happens while the leader is gone
-    /// and before a new one took over is not sent: at most one lease duration).
+    /// New occurrences become records when this agent leads. An agent that follows a live leader only
+    /// remembers them, so that it never sends what the leader sent; one that knows of no leader (at start,
+    /// or once a dead leader's Lease ran out) keeps them, and sends them if it wins. An Event that happens
+    /// while a dead leader's Lease still runs (at most one lease duration) is not sent.
     func received(_ objects: [JSONValue]) {
         let leading = isLeading
+        let followed = elector?.followsLiveLeader ?? false
         let now = Timestamp.now()
         var added = false
         state.withLock { state in
+            if followed { state.unsent.removeAll() }
             for object in objects {
                 guard let event = FluxEvent(object), state.dedupe.shouldSend(uid: event.uid, count: event.count)
                 else { continue }
                 if leading {
                     state.pendingEvents.append(event.logRecord(observedAt: now))
                     added = true
+                } else if !followed, state.unsent.count < Self.maxUnsent {
+                    state.unsent.append(event.logRecord(observedAt: now))
                 }
             }
         }
         if added { wake.continuation.yield() }
     }
+
+    /// At most this many records wait for an election.
+    static let maxUnsent = 10_000
 
     // MARK: writing
 
@@ -270,7 +285,8 @@ public final class FluxObjectsReceiver: ServiceLifecycle.Service, Sendable {
                 }
                 tick.finish()
             }
-            var wasLeading = false
+            // Without leader election this agent always writes: nothing to win.
+            var wasLeading = elector == nil
             for await reason in ticks {
                 if Task.isCancelled { break }
                 await writeEvents()
@@ -282,6 +298,15 @@ public final class FluxObjectsReceiver: ServiceLifecycle.Service, Sendable {
                 let leading = isLeading
                 let wonLeadership = leading && !wasLeading
                 wasLeading = leading
+                if wonLeadership {
+                    state.withLock { state in
+                        state.pendingEvents.insert(contentsOf: state.unsent, at: 0)
+                        state.unsent = []
+                    }
+                    await writeEvents()
+                } else if elector?.followsLiveLeader == true {
+                    state.withLock { $0.unsent = [] }
+                }
                 if reason == .interval || due || wonLeadership { await writeState() }
             }
             group.cancelAll()
@@ -291,6 +316,7 @@ public final class FluxObjectsReceiver: ServiceLifecycle.Service, Sendable {
     /// The resource-state snapshot: points while leading; a standby only drains the ended series.
     func writeState() async {
         let leading = isLeading
+        guard state.withLock({ $0.synced }) else { return }
         let (objects, ended) = state.withLock { $0.store.snapshot() }
         guard leading, !objects.isEmpty || !ended.isEmpty else { return }
         let (body, points) = encoder.encode(objects: objects, ended: ended, now: Timestamp.now())

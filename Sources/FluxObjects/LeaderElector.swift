@@ -18,6 +18,8 @@ public final class LeaderElector: Sendable {
     let clock: TimerClock
     let logger: Logger
     private let machine: Mutex<LeaseElectionStateMachine>
+    /// Whether the last round saw another agent's live Lease (it writes now).
+    private let followingLiveLeader = Mutex(false)
     private let onChange: @Sendable (Bool) -> Void
 
     public init(
@@ -42,6 +44,10 @@ public final class LeaderElector: Sendable {
 
     /// Whether this agent may write now (a renewal was accepted less than `renew_deadline` ago).
     public var isLeading: Bool { machine.withLock { $0.isLeading(at: clock.now()) } }
+
+    /// Whether another agent leads: its Lease was live at the last round. False before the first round,
+    /// and while nobody leads (no Lease, an expired or released one).
+    public var followsLiveLeader: Bool { followingLiveLeader.withLock { $0 } }
 
     /// Runs rounds until cancelled, then releases the Lease if it leads.
     public func run() async {
@@ -78,6 +84,9 @@ public final class LeaderElector: Sendable {
             return
         }
         let decision = machine.withLock { $0.observe(lease.map(LeaseRecord.init(lease:)), at: clock.now()) }
+        followingLiveLeader.withLock {
+            if case .follow = decision { $0 = true } else { $0 = false }
+        }
         let now = Self.microTime(Timestamp.now())
         do {
             switch decision {
