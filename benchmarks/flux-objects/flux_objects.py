@@ -92,6 +92,7 @@ class Cluster:
         self.ready = []
         self.watches = {}  # resource -> set of queues
         self.stopping = threading.Event()
+        self.generation = 0  # end_watches() ends the watches opened before it
 
     def populate(self, n):
         with self.lock:
@@ -147,6 +148,12 @@ class Cluster:
         with self.lock:
             items = [self.kustomization(i) for i in range(start, end)]
         return items, (str(end) if end < self.objects else "")
+
+    def end_watches(self):
+        """Ends every open watch (those of an agent that was stopped), so that only the next agent's count."""
+        with self.lock:
+            self.generation += 1
+            self.watches = {}
 
     def subscribe(self, resource):
         q = queue.Queue()
@@ -231,6 +238,7 @@ def handler(cluster):
             self.reply(200, json.dumps(body).encode())
 
         def watch(self, resource, timeout):
+            generation = cluster.generation
             sub = cluster.subscribe(resource)
             try:
                 self.send_response(200)
@@ -239,7 +247,7 @@ def handler(cluster):
                 self.end_headers()
                 self.wfile.flush()
                 deadline = time.monotonic() + timeout
-                while not cluster.stopping.is_set() and time.monotonic() < deadline:
+                while not cluster.stopping.is_set() and cluster.generation == generation and time.monotonic() < deadline:
                     try:
                         line = sub.get(timeout=0.5)
                     except queue.Empty:
@@ -386,6 +394,7 @@ def main():
         time.sleep(a.settle_seconds)
         baseline = proc_status(base.pid)
         base.stop()
+        cluster.end_watches()
 
         # (2) the same cluster with --objects Kustomizations.
         cluster.populate(a.objects)
