@@ -31,6 +31,9 @@ The agent (release build, `receivers.flux_objects` alone, `leader_election.enabl
 `interval` is 1h, so the periodic state write (one per interval, not per event) stays out of the watch
 figure; its cost is in objects.list_cpu_ms (the first write after the lists).
 
+One file on purpose (about 480 lines): the fake API server exists only for this benchmark (the tests'
+one is Swift, Tests/TestSupport/FakeKubernetesAPI.swift), and the benchmark scripts stand alone.
+
 usage: flux_objects.py --binary PATH [--objects 10000] [--rate 100] [--seconds 30] [--settle-seconds 5]
                        [--idle-seconds 5]
 """
