@@ -184,12 +184,18 @@ public final class FluxObjectsReceiver: ServiceLifecycle.Service, Sendable {
 
     func watch(_ kind: FluxKind, version: String, namespace: String) async {
         let collection = path(kind, version: version, namespace: namespace)
-        let listWatch = ListWatch(client: client, path: collection, clock: clock, logger: logger)
+        // Page by page: only what the signals need of each object is kept, never the whole list decoded.
+        let listWatch = ListWatch(client: client, path: collection, pages: true, clock: clock, logger: logger)
+        var listing: [FluxObject] = []
         await listWatch.run { update in
             let rules = self.rules
             switch update {
-            case .listed(let list):
-                let objects = list.items.compactMap { FluxObject($0, kind: kind, version: version, rules: rules) }
+            case .page(let items, let first):
+                if first { listing = [] }
+                listing += items.compactMap { FluxObject($0, kind: kind, version: version, rules: rules) }
+            case .listed:
+                let objects = listing
+                listing = []
                 let synced = state.withLock { state in
                     state.store.replace(kind: kind, namespace: namespace, with: objects)
                     guard state.unlisted.remove(collection) != nil, state.unlisted.isEmpty else { return false }
@@ -218,11 +224,12 @@ public final class FluxObjectsReceiver: ServiceLifecycle.Service, Sendable {
                 group.addTask {
                     let scope = namespace.isEmpty ? "" : "/namespaces/\(namespace)"
                     let events = ListWatch(
-                        client: self.client, path: "/apis/events.k8s.io/v1\(scope)/events", clock: self.clock,
-                        logger: self.logger)
+                        client: self.client, path: "/apis/events.k8s.io/v1\(scope)/events", pages: true,
+                        clock: self.clock, logger: self.logger)
                     await events.run { update in
                         switch update {
-                        case .listed(let list): self.received(list.items)
+                        case .page(let items, _): self.received(items)
+                        case .listed: break
                         case .event(let event):
                             if event.type == .deleted {
                                 if let uid = event.object["metadata"]?["uid"]?.string {

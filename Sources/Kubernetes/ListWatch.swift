@@ -1,4 +1,5 @@
 public import Logging
+public import OTLPJSON
 public import Pipeline
 
 /// List, then watch, a collection for as long as the task runs: an informer without a cache. The caller
@@ -7,8 +8,12 @@ public import Pipeline
 /// jitter are handled here, decided by ``ListWatchStateMachine``.
 public struct ListWatch: Sendable {
     public enum Update: Sendable, Equatable {
-        /// The whole collection as of `list.resourceVersion`; everything held before is replaced.
+        /// The whole collection as of `list.resourceVersion`; everything held before is replaced. With
+        /// `pages`, the items came before as ``page(_:first:)`` and `list.items` is empty.
         case listed(KubernetesList)
+        /// One page of a list being read (only with `pages`): `first` starts a new list (drop the pages of
+        /// a list that failed halfway); ``listed(_:)`` ends it.
+        case page([JSONValue], first: Bool)
         /// ADDED, MODIFIED or DELETED (DELETED carries the object's last state).
         case event(WatchEvent)
     }
@@ -17,6 +22,7 @@ public struct ListWatch: Sendable {
     let path: String
     let query: [(String, String)]
     let pageSize: Int
+    let pages: Bool
     let backoff: ListWatchStateMachine.Backoff
     let clock: TimerClock
     let jitter: @Sendable () -> Double
@@ -25,17 +31,20 @@ public struct ListWatch: Sendable {
     /// - Parameters:
     ///   - path: the collection (`/api/v1/namespaces/flux-system/pods`, `/apis/<group>/<version>/<resource>`).
     ///   - query: selectors sent with both list and watch.
+    ///   - pages: hand over each list page as it arrives (``Update/page(_:first:)``), so that a caller that
+    ///     keeps only what it needs of each item never holds a large list decoded all at once.
     ///   - clock: the back-off's clock (tests advance a manual one).
     ///   - jitter: a random number in [0, 1) per back-off and per watch timeout.
     public init(
         client: KubernetesClient, path: String, query: [(String, String)] = [], pageSize: Int = 500,
-        backoff: ListWatchStateMachine.Backoff = .init(), clock: TimerClock = .continuous,
+        pages: Bool = false, backoff: ListWatchStateMachine.Backoff = .init(), clock: TimerClock = .continuous,
         jitter: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }, logger: Logger
     ) {
         self.client = client
         self.path = path
         self.query = query
         self.pageSize = pageSize
+        self.pages = pages
         self.backoff = backoff
         self.clock = clock
         self.jitter = jitter
@@ -48,6 +57,14 @@ public struct ListWatch: Sendable {
         while !Task.isCancelled {
             do {
                 switch machine.step {
+                case .list where pages:
+                    var first = true
+                    let resourceVersion = try await client.list(path: path, query: query, pageSize: pageSize) {
+                        await handle(.page($0, first: first))
+                        first = false
+                    }
+                    machine.listed(resourceVersion: resourceVersion)
+                    await handle(.listed(KubernetesList(items: [], resourceVersion: resourceVersion)))
                 case .list:
                     let list = try await client.list(path: path, query: query, pageSize: pageSize)
                     machine.listed(resourceVersion: list.resourceVersion)

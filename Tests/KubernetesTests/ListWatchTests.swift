@@ -24,12 +24,23 @@ import Testing
             client = KubernetesClient(endpoint: KubernetesEndpoint(baseURL: api.baseURL))
         }
 
-        func start() {
+        /// List requests the server had seen when each page was handed over.
+        let requestsAtPage = Mutex<[Int]>([])
+
+        func start(pages: Bool = false) {
             let loop = ListWatch(
-                client: client, path: Fixtures.kustomizations, pageSize: 5, clock: clock.clock, jitter: { 0.5 },
-                logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+                client: client, path: Fixtures.kustomizations, pageSize: 5, pages: pages, clock: clock.clock,
+                jitter: { 0.5 }, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
             task.withLock {
-                $0 = Task { [self] in await loop.run { update in self.updates.withLock { $0.append(update) } } }
+                $0 = Task { [self] in
+                    await loop.run { update in
+                        if case .page = update {
+                            let seen = api.requests.filter { $0.path == Fixtures.kustomizations && !$0.isWatch }.count
+                            requestsAtPage.withLock { $0.append(seen) }
+                        }
+                        updates.withLock { $0.append(update) }
+                    }
+                }
             }
         }
 
@@ -76,6 +87,24 @@ import Testing
         #expect(h.events.first?.resourceVersion == "\(rv)")
         #expect(h.watchRequests.first?.query["resourceVersion"] == "483571")
         #expect(h.watchRequests.first?.query["allowWatchBookmarks"] == "true")
+    }
+
+    /// With `pages`, each page is handed over before the next is asked for (no list is held decoded whole),
+    /// then `.listed` with the list's resourceVersion ends it.
+    @Test func pagesArriveOneAtATimeThenListedEndsTheList() async throws {
+        let h = try await Harness()
+        h.start(pages: true)
+        #expect(await eventually { h.lists.count == 1 && h.api.openWatches == 1 })
+        try await h.stop()
+        let pages = h.updates.withLock {
+            $0.compactMap { if case .page(let items, let first) = $0 { (items.count, first) } else { nil } }
+        }
+        #expect(pages.map(\.0) == [5, 3])
+        #expect(pages.map(\.1) == [true, false])
+        #expect(h.requestsAtPage.withLock { $0 } == [1, 2])
+        #expect(h.lists.first?.items.isEmpty == true)
+        #expect(h.lists.first?.resourceVersion == "483571")
+        #expect(h.watchRequests.first?.query["resourceVersion"] == "483571")
     }
 
     @Test func aDroppedWatchResumesFromTheLastResourceVersionWithoutAReList() async throws {

@@ -63,6 +63,9 @@ HEADLINE = [
     ("span path, 100 spans/request, CPU s per M spans", "span-path", "spans100.cpu_s_per_M_spans", 1, "CPU s", "≤ 5", lambda v: v <= 5),
     ("span path, 100 spans/request, CPU s per M spans offered (accepted or refused with 429)", "span-path", "spans100.cpu_s_per_M_offered_spans", 1, "CPU s", "", None),
     ("span path, peak RSS, 100 spans/request", "span-path", "spans100.peak_rss", MB, "MB", "≤ 50 MB", lambda v: v <= 50 * MB),
+    ("Flux objects, 10,000 Kustomizations held: extra RSS over an empty cluster", "flux-objects", "objects.extra_rss", MB, "MB", "", None),
+    ("Flux objects, peak RSS of the initial 10,000-object list", "flux-objects", "objects.peak_rss", MB, "MB", "", None),
+    ("Flux objects, CPU per 1,000 watch events at 100/s (10,000 objects held)", "flux-objects", "watch.cpu_ms_per_1k_events", 1, "ms CPU", "", None),
 ]
 
 m = latest["machine"]

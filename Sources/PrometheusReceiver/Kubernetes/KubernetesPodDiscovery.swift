@@ -80,6 +80,7 @@ public struct KubernetesPodDiscovery: TargetDiscovery {
                 }
                 state.pods.withLock { $0[namespace] = targets }
                 publish()
+            case .page: break  // not asked for
             case .event(let event):
                 guard let name = event.object["metadata"]?["name"]?.string else { return }
                 let target = event.type == .deleted ? nil : Self.target(for: event.object, nodeName: nodeName)
