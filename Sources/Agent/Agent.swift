@@ -127,6 +127,9 @@ public final class Agent: Sendable {
         }
     }
 
+    /// The exporters batches go to, by name (`otlp_http`, `debug`, `none`).
+    public var exporterNames: [String] { pipelineService.exporterNames }
+
     /// The services in start order (see the type's doc for why the order matters).
     public var services: [any Service] {
         var services: [any Service] = []
@@ -187,6 +190,12 @@ public final class Agent: Sendable {
         }
         if exporters.isEmpty, let reason = configuration.missingEndpoint {
             exporters.append(DiscardingExporter(reason: reason, metrics: metrics, logger: logger))
+        } else if exporters.isEmpty, configuration.fallback == .none {
+            // `fallback: none` with no exporter at all: drop and count, as with an empty endpoint.
+            exporters.append(
+                DiscardingExporter(
+                    reason: "no exporter configured and exporters.fallback is none: set exporters.otlp_http.endpoint",
+                    metrics: metrics, logger: logger))
         } else if exporters.isEmpty {
             exporters.append(DebugExporter(metrics: metrics))
         }

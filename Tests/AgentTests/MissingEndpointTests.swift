@@ -37,6 +37,16 @@ import Testing
                 == "fluxtel.yaml:7:15: exporters.otlp_http has no endpoint: set DASH0_ENDPOINT to export to Dash0")
     }
 
+    /// `fallback: none` and no `otlp_http` section at all: nothing is printed or counted as exported.
+    @Test func fallbackNoneWithNoExporterAtAllDiscards() throws {
+        let configuration = try ConfigLoader.load(
+            yaml: "receivers: { otlp: { endpoint: 127.0.0.1:0 } }\nexporters: { fallback: none }\n",
+            fileName: "fluxtel.yaml", environment: [:])
+        let agent = try Agent(
+            configuration: configuration, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        #expect(agent.exporterNames == ["none"])
+    }
+
     @Test func theEmbeddedDefaultsFallBackToDebugAndSaySo() throws {
         let configuration = try ConfigLoader.loadDefault(environment: [:])
         #expect(configuration.exporters.debug != nil)
