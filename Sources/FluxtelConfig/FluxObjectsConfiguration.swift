@@ -90,156 +90,76 @@ public struct CustomResourceStateMetric: Sendable, Equatable {
     /// `monitoring/controllers/kube-prometheus-stack/kube-state-metrics-config.yaml`, commit 7ab65dc8),
     /// rule for rule; `FluxObjectsTests` checks it against that file.
     public static let flux: [CustomResourceStateMetric] = [
-        .init(
-            group: "kustomize.toolkit.fluxcd.io", version: "v1", kind: "Kustomization", name: "gotk_resource_info",
-            help: "The current state of a Flux Kustomization resource.",
-            objectLabels: [.init("name", ["metadata", "name"])],
-            labels: [
-                .init("exported_namespace", ["metadata", "namespace"]),
-                .init("ready", ["status", "conditions", "[type=Ready]", "status"]),
-                .init("suspended", ["spec", "suspend"]),
+        gotk(
+            "kustomize.toolkit.fluxcd.io", "v1", "Kustomization", ready: true,
+            [
                 .init("revision", ["status", "lastAppliedRevision"]),
                 .init("source_name", ["spec", "sourceRef", "name"]),
-            ]
-        ),
-        .init(
-            group: "helm.toolkit.fluxcd.io", version: "v2", kind: "HelmRelease", name: "gotk_resource_info",
-            help: "The current state of a Flux HelmRelease resource.",
-            objectLabels: [.init("name", ["metadata", "name"])],
-            labels: [
-                .init("exported_namespace", ["metadata", "namespace"]),
-                .init("ready", ["status", "conditions", "[type=Ready]", "status"]),
-                .init("suspended", ["spec", "suspend"]),
+            ]),
+        gotk(
+            "helm.toolkit.fluxcd.io", "v2", "HelmRelease", ready: true,
+            [
                 .init("revision", ["status", "history", "0", "chartVersion"]),
                 .init("chart_name", ["status", "history", "0", "chartName"]),
                 .init("chart_app_version", ["status", "history", "0", "appVersion"]),
                 .init("chart_ref_name", ["spec", "chartRef", "name"]),
                 .init("chart_source_name", ["spec", "chart", "spec", "sourceRef", "name"]),
-            ]
-        ),
-        .init(
-            group: "source.toolkit.fluxcd.io", version: "v1", kind: "GitRepository", name: "gotk_resource_info",
-            help: "The current state of a Flux GitRepository resource.",
-            objectLabels: [.init("name", ["metadata", "name"])],
-            labels: [
-                .init("exported_namespace", ["metadata", "namespace"]),
-                .init("ready", ["status", "conditions", "[type=Ready]", "status"]),
-                .init("suspended", ["spec", "suspend"]),
-                .init("revision", ["status", "artifact", "revision"]),
-                .init("url", ["spec", "url"]),
-            ]
-        ),
-        .init(
-            group: "source.toolkit.fluxcd.io", version: "v1", kind: "Bucket", name: "gotk_resource_info",
-            help: "The current state of a Flux Bucket resource.",
-            objectLabels: [.init("name", ["metadata", "name"])],
-            labels: [
-                .init("exported_namespace", ["metadata", "namespace"]),
-                .init("ready", ["status", "conditions", "[type=Ready]", "status"]),
-                .init("suspended", ["spec", "suspend"]),
-                .init("revision", ["status", "artifact", "revision"]),
-                .init("endpoint", ["spec", "endpoint"]),
+            ]),
+        gotk(
+            "source.toolkit.fluxcd.io", "v1", "GitRepository", ready: true,
+            [.init("revision", ["status", "artifact", "revision"]), .init("url", ["spec", "url"])]),
+        gotk(
+            "source.toolkit.fluxcd.io", "v1", "Bucket", ready: true,
+            [
+                .init("revision", ["status", "artifact", "revision"]), .init("endpoint", ["spec", "endpoint"]),
                 .init("bucket_name", ["spec", "bucketName"]),
-            ]
-        ),
-        .init(
-            group: "source.toolkit.fluxcd.io", version: "v1", kind: "HelmRepository", name: "gotk_resource_info",
-            help: "The current state of a Flux HelmRepository resource.",
-            objectLabels: [.init("name", ["metadata", "name"])],
-            labels: [
-                .init("exported_namespace", ["metadata", "namespace"]),
-                .init("ready", ["status", "conditions", "[type=Ready]", "status"]),
-                .init("suspended", ["spec", "suspend"]),
-                .init("revision", ["status", "artifact", "revision"]),
-                .init("url", ["spec", "url"]),
-            ]
-        ),
-        .init(
-            group: "source.toolkit.fluxcd.io", version: "v1", kind: "HelmChart", name: "gotk_resource_info",
-            help: "The current state of a Flux HelmChart resource.",
-            objectLabels: [.init("name", ["metadata", "name"])],
-            labels: [
-                .init("exported_namespace", ["metadata", "namespace"]),
-                .init("ready", ["status", "conditions", "[type=Ready]", "status"]),
-                .init("suspended", ["spec", "suspend"]),
-                .init("revision", ["status", "artifact", "revision"]),
-                .init("chart_name", ["spec", "chart"]),
+            ]),
+        gotk(
+            "source.toolkit.fluxcd.io", "v1", "HelmRepository", ready: true,
+            [.init("revision", ["status", "artifact", "revision"]), .init("url", ["spec", "url"])]),
+        gotk(
+            "source.toolkit.fluxcd.io", "v1", "HelmChart", ready: true,
+            [
+                .init("revision", ["status", "artifact", "revision"]), .init("chart_name", ["spec", "chart"]),
                 .init("chart_version", ["spec", "version"]),
-            ]
-        ),
-        .init(
-            group: "source.toolkit.fluxcd.io", version: "v1", kind: "OCIRepository", name: "gotk_resource_info",
-            help: "The current state of a Flux OCIRepository resource.",
-            objectLabels: [.init("name", ["metadata", "name"])],
-            labels: [
-                .init("exported_namespace", ["metadata", "namespace"]),
-                .init("ready", ["status", "conditions", "[type=Ready]", "status"]),
-                .init("suspended", ["spec", "suspend"]),
-                .init("revision", ["status", "artifact", "revision"]),
-                .init("url", ["spec", "url"]),
-            ]
-        ),
-        .init(
-            group: "notification.toolkit.fluxcd.io", version: "v1beta3", kind: "Alert", name: "gotk_resource_info",
-            help: "The current state of a Flux Alert resource.",
-            objectLabels: [.init("name", ["metadata", "name"])],
-            labels: [
-                .init("exported_namespace", ["metadata", "namespace"]),
-                .init("suspended", ["spec", "suspend"]),
-            ]
-        ),
-        .init(
-            group: "notification.toolkit.fluxcd.io", version: "v1beta3", kind: "Provider", name: "gotk_resource_info",
-            help: "The current state of a Flux Provider resource.",
-            objectLabels: [.init("name", ["metadata", "name"])],
-            labels: [
-                .init("exported_namespace", ["metadata", "namespace"]),
-                .init("suspended", ["spec", "suspend"]),
-            ]
-        ),
-        .init(
-            group: "notification.toolkit.fluxcd.io", version: "v1", kind: "Receiver", name: "gotk_resource_info",
-            help: "The current state of a Flux Receiver resource.",
-            objectLabels: [.init("name", ["metadata", "name"])],
-            labels: [
-                .init("exported_namespace", ["metadata", "namespace"]),
-                .init("ready", ["status", "conditions", "[type=Ready]", "status"]),
-                .init("suspended", ["spec", "suspend"]),
-                .init("webhook_path", ["status", "webhookPath"]),
-            ]
-        ),
-        .init(
-            group: "image.toolkit.fluxcd.io", version: "v1", kind: "ImageRepository", name: "gotk_resource_info",
-            help: "The current state of a Flux ImageRepository resource.",
-            objectLabels: [.init("name", ["metadata", "name"])],
-            labels: [
-                .init("exported_namespace", ["metadata", "namespace"]),
-                .init("ready", ["status", "conditions", "[type=Ready]", "status"]),
-                .init("suspended", ["spec", "suspend"]),
-                .init("image", ["spec", "image"]),
-            ]
-        ),
-        .init(
-            group: "image.toolkit.fluxcd.io", version: "v1", kind: "ImagePolicy", name: "gotk_resource_info",
-            help: "The current state of a Flux ImagePolicy resource.",
-            objectLabels: [.init("name", ["metadata", "name"])],
-            labels: [
-                .init("exported_namespace", ["metadata", "namespace"]),
-                .init("ready", ["status", "conditions", "[type=Ready]", "status"]),
-                .init("suspended", ["spec", "suspend"]),
-                .init("source_name", ["spec", "imageRepositoryRef", "name"]),
-            ]
-        ),
-        .init(
-            group: "image.toolkit.fluxcd.io", version: "v1", kind: "ImageUpdateAutomation", name: "gotk_resource_info",
-            help: "The current state of a Flux ImageUpdateAutomation resource.",
-            objectLabels: [.init("name", ["metadata", "name"])],
-            labels: [
-                .init("exported_namespace", ["metadata", "namespace"]),
-                .init("ready", ["status", "conditions", "[type=Ready]", "status"]),
-                .init("suspended", ["spec", "suspend"]),
-                .init("source_name", ["spec", "sourceRef", "name"]),
-            ]
-        ),
+            ]),
+        gotk(
+            "source.toolkit.fluxcd.io", "v1", "OCIRepository", ready: true,
+            [.init("revision", ["status", "artifact", "revision"]), .init("url", ["spec", "url"])]),
+        gotk(
+            "notification.toolkit.fluxcd.io", "v1beta3", "Alert", ready: false,
+            []),
+        gotk(
+            "notification.toolkit.fluxcd.io", "v1beta3", "Provider", ready: false,
+            []),
+        gotk(
+            "notification.toolkit.fluxcd.io", "v1", "Receiver", ready: true,
+            [.init("webhook_path", ["status", "webhookPath"])]),
+        gotk(
+            "image.toolkit.fluxcd.io", "v1", "ImageRepository", ready: true,
+            [.init("image", ["spec", "image"])]),
+        gotk(
+            "image.toolkit.fluxcd.io", "v1", "ImagePolicy", ready: true,
+            [.init("source_name", ["spec", "imageRepositoryRef", "name"])]),
+        gotk(
+            "image.toolkit.fluxcd.io", "v1", "ImageUpdateAutomation", ready: true,
+            [.init("source_name", ["spec", "sourceRef", "name"])]),
     ]
+
+    /// One `gotk_resource_info` rule of Flux's configuration: `name` from `metadata.name`; every kind has
+    /// `exported_namespace` and `suspended`, all but Alert and Provider `ready`; then its own labels.
+    static func gotk(
+        _ group: String, _ version: String, _ kind: String, ready: Bool, _ labels: [Label]
+    )
+        -> CustomResourceStateMetric
+    {
+        var common: [Label] = [.init("exported_namespace", ["metadata", "namespace"])]
+        if ready { common.append(.init("ready", ["status", "conditions", "[type=Ready]", "status"])) }
+        common.append(.init("suspended", ["spec", "suspend"]))
+        return CustomResourceStateMetric(
+            group: group, version: version, kind: kind, name: "gotk_resource_info",
+            help: "The current state of a Flux \(kind) resource.", objectLabels: [.init("name", ["metadata", "name"])],
+            labels: common + labels)
+    }
+
 }

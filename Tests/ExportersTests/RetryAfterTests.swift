@@ -1,3 +1,4 @@
+import OTLPWire
 import Testing
 
 @testable import Exporters
@@ -41,8 +42,8 @@ import Testing
     }
 
     @Test func daysFromCivil() {
-        #expect(RetryAfter.daysFromCivil(year: 1970, month: 1, day: 1) == 0)
-        #expect(RetryAfter.daysFromCivil(year: 2000, month: 3, day: 1) == 11_017)
-        #expect(RetryAfter.daysFromCivil(year: 1969, month: 12, day: 31) == -1)
+        #expect(Timestamp.daysFromCivil(year: 1970, month: 1, day: 1) == 0)
+        #expect(Timestamp.daysFromCivil(year: 2000, month: 3, day: 1) == 11_017)
+        #expect(Timestamp.daysFromCivil(year: 1969, month: 12, day: 31) == -1)
     }
 }

@@ -1,3 +1,5 @@
+import OTLPWire
+
 /// Parses an HTTP `Retry-After` value (RFC 9110 §10.2.3): either delay-seconds, or an HTTP-date in
 /// IMF-fixdate form (`Wed, 21 Oct 2015 07:28:00 GMT`) or one of the two obsolete forms recipients must
 /// accept (RFC 850 `Wednesday, 21-Oct-15 07:28:00 GMT`, asctime `Wed Oct 21 07:28:00 2015`).
@@ -55,7 +57,7 @@ public enum RetryAfter {
             (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(day),
             (1...9999).contains(year)
         else { return nil }
-        let days = daysFromCivil(year: year, month: month, day: day)
+        let days = Timestamp.daysFromCivil(year: year, month: month, day: day)
         return Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second)
     }
 
@@ -82,14 +84,4 @@ public enum RetryAfter {
         }
     }
 
-    /// Days since 1970-01-01 (Howard Hinnant's `days_from_civil`).
-    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = (month + 9) % 12
-        let doy = (153 * mp + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
-    }
 }
