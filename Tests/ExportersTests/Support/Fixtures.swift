@@ -1,5 +1,6 @@
 import Exporters
 import FluxtelConfig
+import FluxtelTestSupport
 import Foundation
 import OTLPWire
 import Pipeline
@@ -42,7 +43,8 @@ enum Fixtures {
     )
         -> OTLPHTTPExporterConfiguration
     {
-        OTLPHTTPExporterConfiguration(endpoint: endpoint, timeout: .seconds(5), retry: retry)
+        // The request deadline is a hang bound, not a figure under test: a loaded machine may take seconds.
+        OTLPHTTPExporterConfiguration(endpoint: endpoint, timeout: TestTime.patience, retry: retry)
     }
 
     /// Varint-encoded protobuf helpers for scripted response bodies.
