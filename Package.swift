@@ -138,7 +138,7 @@ let package = Package(
         // parses on bytes and writes OTLP metrics straight into the pipeline.
         // Flux objects from the Kubernetes API: resource state (`gotk_resource_info`), Events as logs.
         .target(
-            name: "FluxObjects", dependencies: ["OTLPWire", "OTLPJSON", "FluxtelConfig", "Kubernetes"],
+            name: "FluxObjects", dependencies: ["OTLPWire", "OTLPJSON", "FluxtelConfig", "Kubernetes", "Processors"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -213,7 +213,10 @@ let package = Package(
 
         .testTarget(
             name: "FluxObjectsTests",
-            dependencies: ["FluxObjects", "FluxtelConfig", "OTLPWire", "OTLPJSON", "Kubernetes", "FluxtelTestSupport"],
+            dependencies: [
+                "FluxObjects", "FluxtelConfig", "OTLPWire", "OTLPJSON", "Kubernetes", "Processors",
+                "FluxtelTestSupport",
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -349,7 +352,7 @@ let package = Package(
             name: "AgentTests",
             dependencies: [
                 "Agent", "FluxtelTestSupport", "FluxtelConfig", "OTLPWire", "Compression", "OTLPReceiver", "Pipeline",
-                "PersistentQueue",
+                "PersistentQueue", "Processors",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),

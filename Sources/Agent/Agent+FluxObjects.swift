@@ -1,14 +1,17 @@
+import FileLogReceiver
 import FluxObjects
 import FluxtelConfig
 import Kubernetes
 import Logging
+import OTLPWire
 import Pipeline
+import Processors
 import SelfTelemetry
 
 extension Agent {
     /// `receivers.flux_objects` → the source, with its own API client (in-cluster, or `api_server`).
     static func makeFluxObjectsReceiver(
-        _ config: FluxObjectsConfiguration, pipeline: Pipeline, logger: Logger
+        _ config: FluxObjectsConfiguration, pipeline: Pipeline, logger: Logger, correlation: FluxCorrelation? = nil
     ) throws -> FluxObjectsReceiver {
         let environment = KubernetesEndpoint.processEnvironment()
         let endpoint: KubernetesEndpoint
@@ -21,6 +24,27 @@ extension Agent {
         }
         return FluxObjectsReceiver(
             config: config, client: KubernetesClient(endpoint: endpoint), sink: { try await pipeline.submit($0) },
-            environment: environment, logger: logger, version: FluxtelVersion.string)
+            environment: environment, logger: logger, version: FluxtelVersion.string, correlation: correlation)
+    }
+
+    /// The tailer's trace-id lookup (issue 18, part 1), answered by the correlation the Flux object source feeds.
+    static func traceLookup(_ correlation: FluxCorrelation) -> FluxTraceLookup {
+        { kind, namespace, name, revision, message in
+            correlation.line(kind: kind, namespace: namespace, name: name, revision: revision, message: message)
+        }
+    }
+
+    /// The pipeline's enrich step: `processors.resource`, and with the Flux object source the span tree
+    /// (issue 18, part 2) on trace chunks. nil when there is nothing to do.
+    static func enricher(resource: ResourceAttributes, correlation: FluxCorrelation?) -> ChunkEnricher? {
+        switch (resource.isEmpty, correlation) {
+        case (true, nil): return nil
+        case (false, nil): return { try resource.enrich($0, $1) }
+        case (let noResource, let correlation?):
+            return { signal, bytes in
+                let placed = signal == .traces ? correlation.rewriteSpans(bytes) ?? bytes : bytes
+                return noResource ? placed : try resource.enrich(signal, placed)
+            }
+        }
     }
 }

@@ -46,11 +46,13 @@ public final class Agent: Sendable {
         let resource = ResourceAttributes(configuration.processors.resourceAttributes)
         let splitter = Splitter()
         let split: ChunkSplitter = { try splitter.split($0, $1, maxBytes: $2, maxItems: $3) }
-        let enrich: ChunkEnricher = { try resource.enrich($0, $1) }
+        // Issue 18: the Flux object source feeds it; the tailer's trace ids and the span tree read it.
+        let correlation = configuration.receivers.fluxObjects == nil ? nil : FluxCorrelation()
+        let enrich = Self.enricher(resource: resource, correlation: correlation)
         // The persistent queue is opened (and replayed) here, before any source starts.
         let store = try Self.makePersistentQueue(queue, metrics: metrics, logger: logger)
         self.pipeline = Pipeline(
-            batch: batch, queue: queue, metrics: metrics, splitter: split, enricher: resource.isEmpty ? nil : enrich,
+            batch: batch, queue: queue, metrics: metrics, splitter: split, enricher: enrich,
             intakeFilter: Self.maxAgeFilter(configuration.processors.maxAge), store: store)
         let exporters =
             try overrideExporters ?? Self.makeExporters(configuration.exporters, metrics: metrics, logger: logger)
@@ -81,13 +83,13 @@ public final class Agent: Sendable {
                 configuration: filelog, shutdownWait: configuration.service.shutdownTimeout,
                 // One batch plus up to 1 MiB of the next, never more than the queue.
                 maxInFlightBytes: min(batch.maxBytes + min(batch.maxBytes, 1 << 20), queue.maxBytes),
-                pipeline: pipeline, metrics: metrics, logger: logger)
+                pipeline: pipeline, metrics: metrics, logger: logger, traceLookup: correlation.map(Self.traceLookup))
         } else {
             self.fileLogReceiver = nil
         }
         if let fluxObjects = configuration.receivers.fluxObjects {
             self.fluxObjectsReceiver = try Agent.makeFluxObjectsReceiver(
-                fluxObjects, pipeline: pipeline, logger: logger)
+                fluxObjects, pipeline: pipeline, logger: logger, correlation: correlation)
         } else {
             self.fluxObjectsReceiver = nil
         }

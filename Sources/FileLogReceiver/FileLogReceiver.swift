@@ -38,6 +38,8 @@ public final class FileLogReceiver: ServiceLifecycle.Service, Sendable {
     let pipeline: Pipeline
     let metrics: AgentMetrics
     let logger: Logger
+    /// Trace ids for lines about traced Flux objects (issue 18); nil: lines carry none.
+    let traceLookup: FluxTraceLookup?
 
     private let live = FileLogState()
 
@@ -46,18 +48,20 @@ public final class FileLogReceiver: ServiceLifecycle.Service, Sendable {
 
     public convenience init(
         configuration: FileLogReceiverConfiguration, shutdownWait: Duration, maxInFlightBytes: Int,
-        pipeline: Pipeline, metrics: AgentMetrics, logger: Logger
+        pipeline: Pipeline, metrics: AgentMetrics, logger: Logger, traceLookup: FluxTraceLookup? = nil
     ) {
         self.init(
             configuration: configuration, shutdownWait: shutdownWait, maxInFlightBytes: maxInFlightBytes,
-            readSize: Tailer.defaultReadSize, pipeline: pipeline, metrics: metrics, logger: logger)
+            readSize: Tailer.defaultReadSize, pipeline: pipeline, metrics: metrics, logger: logger,
+            traceLookup: traceLookup)
     }
 
     init(
         configuration: FileLogReceiverConfiguration, shutdownWait: Duration, maxInFlightBytes: Int, readSize: Int,
-        pipeline: Pipeline, metrics: AgentMetrics, logger: Logger
+        pipeline: Pipeline, metrics: AgentMetrics, logger: Logger, traceLookup: FluxTraceLookup? = nil
     ) {
         self.configuration = configuration
+        self.traceLookup = traceLookup
         self.shutdownWait = shutdownWait
         self.maxInFlightBytes = max(1, maxInFlightBytes)
         self.readSize = max(4096, readSize)
@@ -83,6 +87,7 @@ public final class FileLogReceiver: ServiceLifecycle.Service, Sendable {
             metrics: metrics, logger: logger)
         let live = self.live
         tailer.onOpenFiles = { live.filesTailed = $0 }
+        tailer.encoder.traceLookup = traceLookup
         live.running = true
         defer { live.running = false }
         logger.info(

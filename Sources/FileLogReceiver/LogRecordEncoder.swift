@@ -18,6 +18,9 @@ import Glibc
 struct LogRecordEncoder {
     private var scratch: [UInt8] = []
     private var keys: [(start: Int, count: Int)] = []
+    /// Sets `trace_id` (field 9) on lines about a traced Flux object (issue 18); nil: never.
+    var traceLookup: FluxTraceLookup?
+    private var lineObject = FluxLineObject()
     /// Largest nesting depth parsed as structure; deeper lines are exported raw. Each JSON object level
     /// costs 3 protobuf levels (AnyValue > KeyValueList > KeyValue), under 5 for the record's attribute:
     /// 20 keeps every record within `ProtoReader.defaultMaxDepth` (64), which the pipeline's splitter uses.
@@ -76,6 +79,11 @@ struct LogRecordEncoder {
                 w.writeStringAlways(3, text)
             }
         }
+        if parsed, let lookup = traceLookup, let base = record.content.baseAddress?.assumingMemoryBound(to: UInt8.self),
+            let traceID = lineObject.traceID(base, lookup: lookup)
+        {
+            w.bytes(9, traceID)
+        }
         if !hasTime && record.time != 0 { w.fixed64(1, record.time) }
         w.fixed64(11, record.time != 0 ? record.time : observedNow)
         w.writeRawBytes(fileAttributes)
@@ -125,6 +133,7 @@ struct LogRecordEncoder {
         var s = JSONScanner(p, count: n)
         guard s.consume(UInt8(ascii: "{")) else { return nil }
         keys.removeAll(keepingCapacity: true)
+        lineObject.reset()
         var hasTime = false
         var hasBody = false
         let objectStart = w.count
@@ -147,6 +156,7 @@ struct LogRecordEncoder {
                 }
                 keys.append((key.start, key.count))
                 let k = p + key.start
+                if traceLookup != nil { lineObject.note(key: k, count: key.count, scanner: s) }
                 switch key.count {
                 case 2 where k[0] == UInt8(ascii: "t") && k[1] == UInt8(ascii: "s"):
                     let save = s.i

@@ -1,6 +1,7 @@
 public import FluxtelConfig
 public import OTLPJSON
 import OTLPWire
+public import Processors
 
 /// What the agent keeps of one Flux object: only the fields its signals need, not the object.
 public struct FluxObject: Sendable, Equatable {
@@ -20,11 +21,13 @@ public struct FluxObject: Sendable, Equatable {
     /// The object's current revision (FLUX-OBJECTS.md §6): a source's artifact revision, a Kustomization's
     /// last applied revision, a HelmRelease's `history[0]` (`<appVersion>@<ociDigest>` for OCI charts).
     public var revision: String?
+    /// Source, owner, Alert and Provider fields for correlation (issue 18).
+    public var links: FluxLinks
 
     public init(
         identity: FluxObjectIdentity, version: String, resourceVersion: String = "", series: [ResourceSeries] = [],
         ready: String? = nil, readyTransitionTime: UInt64? = nil, lastAttemptedRevision: String? = nil,
-        lastAppliedRevision: String? = nil, revision: String? = nil
+        lastAppliedRevision: String? = nil, revision: String? = nil, links: FluxLinks = FluxLinks()
     ) {
         self.identity = identity
         self.version = version
@@ -35,6 +38,7 @@ public struct FluxObject: Sendable, Equatable {
         self.lastAttemptedRevision = lastAttemptedRevision
         self.lastAppliedRevision = lastAppliedRevision
         self.revision = revision
+        self.links = links
     }
 
     /// Reads an object of `kind` served at `version`; nil when it has no name or uid (not an object).
@@ -54,6 +58,7 @@ public struct FluxObject: Sendable, Equatable {
         ready = readyCondition?["status"]?.string
         readyTransitionTime = readyCondition?["lastTransitionTime"]?.string.flatMap { Timestamp.parseISO8601($0) }
         lastAttemptedRevision = status?["lastAttemptedRevision"]?.string
+        links = FluxLinks(object, kind: kind.kind, namespace: metadata?["namespace"]?.string ?? "", name: name)
         let latest = status?["history"]?.array?.first
         switch kind.kind {
         case "Kustomization":
@@ -77,5 +82,13 @@ public struct FluxObject: Sendable, Equatable {
     public var revisionPending: Bool? {
         guard let attempted = lastAttemptedRevision, !attempted.isEmpty else { return nil }
         return attempted != lastAppliedRevision
+    }
+
+    /// The object as `FluxCorrelation` keeps it.
+    public var correlated: FluxCorrelatedObject {
+        FluxCorrelatedObject(
+            uid: identity.uid,
+            ref: FluxObjectRef(kind: identity.kind, namespace: identity.namespace, name: identity.name),
+            lastAttemptedRevision: lastAttemptedRevision, revision: revision, links: links)
     }
 }

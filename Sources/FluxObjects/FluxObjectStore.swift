@@ -26,8 +26,9 @@ public struct FluxObjectStore: Sendable {
     }
 
     /// The result of a (re-)list of one kind (in one namespace; empty: all): objects of that kind the list
-    /// no longer has were deleted while the watch was away.
-    public mutating func replace(kind: FluxKind, namespace: String = "", with listed: [FluxObject]) {
+    /// no longer has were deleted while the watch was away. Returns the uids of those.
+    @discardableResult
+    public mutating func replace(kind: FluxKind, namespace: String = "", with listed: [FluxObject]) -> [String] {
         let present = Set(listed.map(\.identity.uid))
         let gone = objects.values.filter {
             $0.identity.kind == kind.kind && $0.identity.group == kind.group
@@ -35,6 +36,7 @@ public struct FluxObjectStore: Sendable {
         }
         for object in gone { delete(uid: object.identity.uid) }
         for object in listed { upsert(object) }
+        return gone.map(\.identity.uid)
     }
 
     /// The objects in a stable order, and the series that ended since the last call (minus any that are live

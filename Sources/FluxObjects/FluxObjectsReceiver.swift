@@ -4,6 +4,7 @@ public import Logging
 import OTLPJSON
 import OTLPWire
 public import Pipeline
+public import Processors
 public import ServiceLifecycle
 import Synchronization
 
@@ -37,6 +38,8 @@ public final class FluxObjectsReceiver: ServiceLifecycle.Service, Sendable {
     /// Where the records and points go: `Pipeline.submit` (waits while the queue is full).
     let sink: @Sendable (TelemetryChunk) async throws -> Void
     public let elector: LeaderElector?
+    /// Told every object the watches see (issue 18: trace ids on logs, the span tree); nil without.
+    let correlation: FluxCorrelation?
     let rules: ResourceStateRules
     let encoder: ResourceStateEncoder
     let clock: TimerClock
@@ -48,9 +51,11 @@ public final class FluxObjectsReceiver: ServiceLifecycle.Service, Sendable {
     public init(
         config: FluxObjectsConfiguration, client: KubernetesClient,
         sink: @escaping @Sendable (TelemetryChunk) async throws -> Void,
-        environment: [String: String], clock: TimerClock = .continuous, logger: Logger, version: String
+        environment: [String: String], clock: TimerClock = .continuous, logger: Logger, version: String,
+        correlation: FluxCorrelation? = nil
     ) {
         self.config = config
+        self.correlation = correlation
         self.client = client
         self.sink = sink
         self.clock = clock
@@ -196,12 +201,16 @@ public final class FluxObjectsReceiver: ServiceLifecycle.Service, Sendable {
             case .listed:
                 let objects = listing
                 listing = []
-                let synced = state.withLock { state in
-                    state.store.replace(kind: kind, namespace: namespace, with: objects)
-                    guard state.unlisted.remove(collection) != nil, state.unlisted.isEmpty else { return false }
+                let (synced, gone) = state.withLock { state in
+                    let gone = state.store.replace(kind: kind, namespace: namespace, with: objects)
+                    guard state.unlisted.remove(collection) != nil, state.unlisted.isEmpty else { return (false, gone) }
                     state.synced = true
                     state.stateDue = true
-                    return true
+                    return (true, gone)
+                }
+                if let correlation {
+                    correlation.delete(uids: gone)
+                    correlation.upsert(objects.map(\.correlated))
                 }
                 if synced { wake.continuation.yield() }
             case .event(let event):
@@ -212,6 +221,11 @@ public final class FluxObjectsReceiver: ServiceLifecycle.Service, Sendable {
                     } else {
                         state.store.upsert(object)
                     }
+                }
+                if event.type == .deleted {
+                    correlation?.delete(uids: [object.identity.uid])
+                } else {
+                    correlation?.upsert([object.correlated])
                 }
             }
         }

@@ -1,0 +1,126 @@
+public import OTLPWire
+
+/// Turns notification-controller's flat spans into a tree (issue 18, parts 2 and 3), with the ids of
+/// fluxcd/notification-controller#1172, so nothing changes once Flux derives them itself:
+///
+/// - A span is Flux's when it carries `object.uid` and `object.kind` (NC's first attributes) and **has no
+///   parent**. Every other span, and every span of a request without such a span, is left as it came: the
+///   request's bytes are not touched (`rewrite` returns nil).
+/// - Its revision is NC v1.9.3's: `<app-version>@<oci-digest>` when both attributes exist, else `revision`,
+///   else `unknown`; so the span's trace (NC's `sha256("<AlertUID>:<revision>")`) is that revision's.
+/// - span id = `sha256("<objectUID>:<revision>")[0..<8]`; the id NC sent is kept as `fluxtel.flux.original_span_id`
+///   (hex).
+/// - parent = the object's source at that revision (`FluxCorrelationState.parent`): a Kustomization's span is a
+///   child of its GitRepository's span at the same commit, in the same trace.
+/// - Several events about one object at one revision (a Kustomization's change set, then its health check)
+///   would get one id: the first span seen takes it, later ones keep NC's id and become its children. The
+///   same holds when a synthesised parent's real span arrives afterwards.
+/// - A parent not seen in that trace is synthesised once per trace: named as NC names spans
+///   (`<Kind>: <namespace>/<name>`), NC's `object.*` and `revision` attributes, `fluxtel.flux.synthesized = true`,
+///   start and end at its child's start.
+/// - When the object's reconcile duration at that revision is known (its "Reconciliation finished in …"
+///   log line), start = end − duration.
+///
+/// A value: the ids it has seen and synthesised per trace are bounded (`memory` each, oldest forgotten).
+public struct FluxSpanTree: Sendable {
+    public static let originalSpanIDKey = "fluxtel.flux.original_span_id"
+    public static let synthesizedKey = "fluxtel.flux.synthesized"
+
+    private var seen = BoundedSet()
+    private var synthesized = BoundedSet()
+
+    public init(memory: Int = 4096) {
+        seen = BoundedSet(capacity: memory)
+        synthesized = BoundedSet(capacity: memory)
+    }
+
+    /// The request with Flux's parentless spans placed in the tree; nil when it has none (keep the bytes).
+    public mutating func rewrite(
+        _ body: [UInt8], state: FluxCorrelationState, duration: (String, String) -> UInt64? = { _, _ in nil }
+    ) throws -> [UInt8]? {
+        var request = try OTLP.ExportTraceServiceRequest(decoding: body)
+        var changed = false
+        for r in request.resourceSpans.indices {
+            for s in request.resourceSpans[r].scopeSpans.indices {
+                var added: [OTLP.Span] = []
+                for i in request.resourceSpans[r].scopeSpans[s].spans.indices {
+                    var span = request.resourceSpans[r].scopeSpans[s].spans[i]
+                    guard span.parentSpanID.isEmpty, let uid = Self.string(span, "object.uid"),
+                        Self.string(span, "object.kind") != nil
+                    else { continue }
+                    changed = true
+                    added += place(&span, uid: uid, state: state, duration: duration)
+                    request.resourceSpans[r].scopeSpans[s].spans[i] = span
+                }
+                request.resourceSpans[r].scopeSpans[s].spans += added
+            }
+        }
+        return changed ? request.serializedBytes() : nil
+    }
+
+    /// NC v1.9.3's revision of a span (`getRevision`).
+    public static func revision(of span: OTLP.Span) -> String {
+        if let app = string(span, "app-version"), let digest = string(span, "oci-digest") { return "\(app)@\(digest)" }
+        return string(span, "revision") ?? "unknown"
+    }
+
+    /// Sets the span's id, parent and start; returns the parent to synthesise, if any.
+    private mutating func place(
+        _ span: inout OTLP.Span, uid: String, state: FluxCorrelationState, duration: (String, String) -> UInt64?
+    ) -> [OTLP.Span] {
+        let revision = Self.revision(of: span)
+        let id = FluxCorrelationState.spanID(uid: uid, revision: revision)
+        let own = span.traceID + id
+        if seen.contains(own) || synthesized.contains(own) {
+            // A further event about the object at this revision (or the real span of a synthesised parent):
+            // it keeps its id and becomes a child of the object's span, so no id is used twice.
+            span.parentSpanID = id
+            return []
+        }
+        if span.spanID != id {
+            span.attributes.append(.init(Self.originalSpanIDKey, Self.hex(span.spanID)))
+            span.spanID = id
+        }
+        seen.insert(own)
+        if let nanos = duration(uid, revision), nanos > 0, span.endTimeUnixNano > nanos {
+            span.startTimeUnixNano = span.endTimeUnixNano - nanos
+        }
+        guard let parent = state.parent(ofUID: uid, traceRevision: revision) else { return [] }
+        span.parentSpanID = parent.spanID
+        let key = span.traceID + parent.spanID
+        guard !seen.contains(key), !synthesized.contains(key) else { return [] }
+        synthesized.insert(key)
+        let ref = parent.object.ref
+        var synthetic = OTLP.Span(traceID: span.traceID)
+        synthetic.spanID = parent.spanID
+        synthetic.flags = span.flags
+        synthetic.name = "\(ref.kind): \(ref.namespace)/\(ref.name)"
+        synthetic.kind = span.kind
+        synthetic.startTimeUnixNano = span.startTimeUnixNano
+        synthetic.endTimeUnixNano = span.startTimeUnixNano
+        synthetic.attributes = [
+            .init("object.uid", parent.object.uid), .init("object.kind", ref.kind), .init("object.name", ref.name),
+            .init("object.namespace", ref.namespace), .init("revision", revision),
+            .init(key: Self.synthesizedKey, value: .bool(true)),
+        ]
+        return [synthetic]
+    }
+
+    static func string(_ span: OTLP.Span, _ key: String) -> String? {
+        for attribute in span.attributes where attribute.key == key {
+            if case .string(let value) = attribute.value { return value }
+        }
+        return nil
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 15)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
