@@ -58,6 +58,10 @@ def nanos(ts):
 
 def flux_identity(pairs):
     """flux.object.* and flux.revision as README "Flux object identity on log records" states them."""
+    def plain(v):  # nested objects arrive as Obj pairs
+        return {k: plain(x) for k, x in v} if isinstance(v, Obj) else v
+
+    pairs = [(k, plain(v)) for k, v in pairs]
     top = dict(pairs)
 
     def text(v):
@@ -161,7 +165,11 @@ def main():
             "attributes": attributes,
         }
         for field in want:
-            if got_cmp[field] != want[field]:
+            if field == "attributes" and got_cmp[field] != want[field]:
+                keys = sorted(k for k in set(got_cmp[field]) | set(want[field]) if got_cmp[field].get(k) != want[field].get(k))
+                diff = {k: [got_cmp[field].get(k), want[field].get(k)] for k in keys}
+                problems.append(f"line {i + 1}: attributes differ (got, want): {json.dumps(diff)[:400]}")
+            elif got_cmp[field] != want[field]:
                 problems.append(f"line {i + 1}: {field}: got {json.dumps(got_cmp[field])[:300]} want {json.dumps(want[field])[:300]}")
         want_resource = {
             "service.name": {"stringValue": "source-controller"},
