@@ -34,6 +34,23 @@ struct FluxIdentityTests {
         #expect(point.attributes.map(\.key) == ["controller", "result"])
     }
 
+    @Test func gotkSeriesNameTheirFluxObject() throws {
+        var tracker = SeriesTracker()
+        let (resource, _) = try convert(Self.exposition, tracker: &tracker)
+        guard case .sum(let gotk) = resource.metric("gotk_reconcile_duration_seconds_count")?.data,
+            case .sum(let runtime) = resource.metric("controller_runtime_reconcile_total")?.data
+        else {
+            Issue.record("missing families")
+            return
+        }
+        let point = try #require(gotk.dataPoints.first)
+        #expect(point.attributes["flux.object.kind"] == "Kustomization")
+        #expect(point.attributes["flux.object.name"] == "apps")
+        #expect(point.attributes["flux.object.namespace"] == "flux-system")
+        #expect(point.attributes["name"] == "apps")  // the original labels stay
+        #expect(runtime.dataPoints.first?.attributes["flux.object.kind"] == nil)
+    }
+
     static func pod(labels: String = #""app":"kustomize-controller""#, owners: String = "") throws -> JSONValue {
         try JSONValue.parse(
             Array(
