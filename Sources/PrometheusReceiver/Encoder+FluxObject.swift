@@ -43,20 +43,9 @@ extension Encoder {
             }
         }
         guard let kind, let name, let namespace else { return }
-        func write(_ key: [UInt8], _ value: UnsafeBufferPointer<UInt8>) {
-            let kv = w.beginMessage(field)
-            w.writeTag(1, .lengthDelimited)
-            w.writeVarint(UInt64(key.count))
-            w.writeRawBytes(key)
-            let any = w.beginMessage(2)
-            w.writeTag(1, .lengthDelimited)
-            w.writeVarint(UInt64(value.count))
-            w.writeRawBytes(UnsafeRawBufferPointer(value))
-            w.endMessage(any)
-            w.endMessage(kv)
-        }
-        write(fluxKindKey, kind)
-        write(fluxNameKey, name)
-        write(fluxNamespaceKey, namespace)
+        MetricsConverter.writeKeyValue(&w, field: field, key: fluxKindKey, value: UnsafeRawBufferPointer(kind))
+        MetricsConverter.writeKeyValue(&w, field: field, key: fluxNameKey, value: UnsafeRawBufferPointer(name))
+        MetricsConverter.writeKeyValue(
+            &w, field: field, key: fluxNamespaceKey, value: UnsafeRawBufferPointer(namespace))
     }
 }
