@@ -159,7 +159,7 @@ let package = Package(
         .target(
             name: "FileLogReceiver",
             dependencies: [
-                "OTLPWire", "FluxtelConfig", "Pipeline", "SelfTelemetry",
+                "OTLPWire", "FluxtelConfig", "Pipeline", "SelfTelemetry", "Kubernetes",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),

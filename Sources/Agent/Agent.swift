@@ -83,7 +83,9 @@ public final class Agent: Sendable {
                 configuration: filelog, shutdownWait: configuration.service.shutdownTimeout,
                 // One batch plus up to 1 MiB of the next, never more than the queue.
                 maxInFlightBytes: min(batch.maxBytes + min(batch.maxBytes, 1 << 20), queue.maxBytes),
-                pipeline: pipeline, metrics: metrics, logger: logger, traceLookup: correlation.map(Self.traceLookup))
+                pipeline: pipeline, metrics: metrics,
+                nodeName: KubernetesEndpoint.processEnvironment()["NODE_NAME"] ?? "", logger: logger,
+                traceLookup: correlation.map(Self.traceLookup))
         } else {
             self.fileLogReceiver = nil
         }

@@ -1,5 +1,6 @@
 public import FluxtelConfig
 public import Logging
+import OTLPWire
 public import Pipeline
 public import SelfTelemetry
 public import ServiceLifecycle
@@ -40,26 +41,35 @@ public final class FileLogReceiver: ServiceLifecycle.Service, Sendable {
     let logger: Logger
     /// Trace ids for lines about traced Flux objects (issue 18); nil: lines carry none.
     let traceLookup: FluxTraceLookup?
+    /// This agent's node (`NODE_NAME` from the downward API): `k8s.node.name` of the files' resources.
+    let nodeName: String
 
     private let live = FileLogState()
+    /// The `flux_*` counters derived from the lines (`FluxLogCounters`), exported every `countersInterval`
+    /// and once more on shutdown.
+    let counters = FluxLogCounters()
+    static let countersInterval: Duration = .seconds(30)
 
     /// Whether it runs and how many files it tails (for `/status`).
     public var state: (running: Bool, filesTailed: Int) { (live.running, live.filesTailed) }
 
     public convenience init(
         configuration: FileLogReceiverConfiguration, shutdownWait: Duration, maxInFlightBytes: Int,
-        pipeline: Pipeline, metrics: AgentMetrics, logger: Logger, traceLookup: FluxTraceLookup? = nil
+        pipeline: Pipeline, metrics: AgentMetrics, nodeName: String = "", logger: Logger,
+        traceLookup: FluxTraceLookup? = nil
     ) {
         self.init(
             configuration: configuration, shutdownWait: shutdownWait, maxInFlightBytes: maxInFlightBytes,
-            readSize: Tailer.defaultReadSize, pipeline: pipeline, metrics: metrics, logger: logger,
-            traceLookup: traceLookup)
+            readSize: Tailer.defaultReadSize, pipeline: pipeline, metrics: metrics, nodeName: nodeName,
+            logger: logger, traceLookup: traceLookup)
     }
 
     init(
         configuration: FileLogReceiverConfiguration, shutdownWait: Duration, maxInFlightBytes: Int, readSize: Int,
-        pipeline: Pipeline, metrics: AgentMetrics, logger: Logger, traceLookup: FluxTraceLookup? = nil
+        pipeline: Pipeline, metrics: AgentMetrics, nodeName: String = "", logger: Logger,
+        traceLookup: FluxTraceLookup? = nil
     ) {
+        self.nodeName = nodeName
         self.configuration = configuration
         self.traceLookup = traceLookup
         self.shutdownWait = shutdownWait
@@ -88,6 +98,8 @@ public final class FileLogReceiver: ServiceLifecycle.Service, Sendable {
         let live = self.live
         tailer.onOpenFiles = { live.filesTailed = $0 }
         tailer.encoder.traceLookup = traceLookup
+        tailer.nodeName = nodeName
+        tailer.encoder.counters = counters
         live.running = true
         defer { live.running = false }
         logger.info(
@@ -104,9 +116,20 @@ public final class FileLogReceiver: ServiceLifecycle.Service, Sendable {
                 }
             }
             await cancelWhenGracefulShutdown {
-                await tailer.run()
+                await withTaskGroup(of: Void.self) { inner in
+                    inner.addTask { await tailer.run() }
+                    inner.addTask {
+                        while !Task.isCancelled {
+                            try? await Task.sleep(for: Self.countersInterval)
+                            if !Task.isCancelled { self.exportCounters() }
+                        }
+                    }
+                    await inner.next()
+                    inner.cancelAll()
+                }
             }
             tailer.closeAll()
+            exportCounters()
             // Let the pipeline deliver what was handed over, then write the final checkpoints.
             let deadline = ContinuousClock.now + shutdownWait
             while ledger.pendingChunks > 0 && ContinuousClock.now < deadline {
@@ -118,5 +141,11 @@ public final class FileLogReceiver: ServiceLifecycle.Service, Sendable {
             store.persistIfChanged()
         }
         logger.info("Stopped tailing log files")
+    }
+
+    /// Hands the derived counters' current values to the pipeline (nothing before the first count).
+    func exportCounters() {
+        guard let (body, points) = counters.encode(now: Timestamp.now(), version: FluxtelVersion.string) else { return }
+        _ = pipeline.offer(TelemetryChunk(signal: .metrics, bytes: body, itemCount: points))
     }
 }

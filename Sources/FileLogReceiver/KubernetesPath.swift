@@ -1,3 +1,4 @@
+import Kubernetes
 import OTLPWire
 
 /// What the kubelet's log path says about a container:
@@ -24,35 +25,18 @@ struct KubernetesPath: Equatable {
         restartCount = Int(file)
     }
 
-    /// The workload behind the pod name: `<deployment>-<pod-template-hash>-<5>` → deployment,
-    /// `<statefulset>-<ordinal>` → statefulset, `<daemonset|job>-<5>` → daemonset/job; else the pod name.
-    var workload: (name: String, isDeployment: Bool) {
-        let parts = podName.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count >= 2 else { return (podName, false) }
-        let last = parts[parts.count - 1]
-        if parts.count >= 3, Self.isGenerated(last, 5...5), Self.isGenerated(parts[parts.count - 2], 6...10) {
-            return (parts.dropLast(2).joined(separator: "-"), true)
-        }
-        if last.allSatisfy(\.isNumber) || Self.isGenerated(last, 5...5) {
-            return (parts.dropLast().joined(separator: "-"), false)
-        }
-        return (podName, false)
-    }
+    /// The workload behind the pod name (see `PodWorkload`).
+    var workload: PodWorkload { PodWorkload(podName: podName) }
 
-    /// Kubernetes' random suffixes use `bcdfghjklmnpqrstvwxz2456789` (no vowels, no look-alikes).
-    private static func isGenerated(_ s: Substring, _ lengths: ClosedRange<Int>) -> Bool {
-        lengths.contains(s.utf8.count)
-            && s.utf8.allSatisfy { c in
-                (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z") && !"aeiouy".utf8.contains(c))
-                    || (c >= UInt8(ascii: "2") && c <= UInt8(ascii: "9") && c != UInt8(ascii: "3"))
-            }
-    }
-
-    /// Resource attributes, following the OpenTelemetry semantic conventions for Kubernetes.
-    var resourceAttributes: [OTLP.KeyValue] {
+    /// Resource attributes, following the OpenTelemetry semantic conventions for Kubernetes: the same
+    /// `service.name`, `service.namespace`, `k8s.*` identity as pod discovery gives the pod's metrics.
+    /// `nodeName`: the node the agent runs on (`NODE_NAME`), which is the pod's: the kubelet writes these
+    /// files on its own node; empty: left out.
+    func resourceAttributes(nodeName: String = "") -> [OTLP.KeyValue] {
         let workload = self.workload
         var attributes: [OTLP.KeyValue] = [
             .init("service.name", workload.name),
+            .init("service.namespace", namespace),
             .init("k8s.namespace.name", namespace),
             .init("k8s.pod.name", podName),
             .init("k8s.pod.uid", podUID),
@@ -62,6 +46,7 @@ struct KubernetesPath: Equatable {
             attributes.append(.init(key: "k8s.container.restart_count", value: .int(Int64(restartCount))))
         }
         if workload.isDeployment { attributes.append(.init("k8s.deployment.name", workload.name)) }
+        if !nodeName.isEmpty { attributes.append(.init("k8s.node.name", nodeName)) }
         return attributes
     }
 }

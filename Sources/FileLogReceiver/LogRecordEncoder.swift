@@ -12,6 +12,8 @@ import Glibc
 /// - `msg` → body; `error` → attribute `exception.message`
 /// - every other key → an attribute: objects as key-value lists, arrays as arrays, numbers and booleans typed.
 ///   Duplicate keys keep their first value (Flux writes `event` twice).
+/// - the Flux object the line is about → `flux.object.*` and `flux.revision` (`FluxObjectFields`), and the
+///   derived `flux_*` counters (`FluxLogCounters`)
 ///
 /// A line that is not a JSON object is exported with its raw text as the body. Strings are always
 /// written as valid UTF-8 (invalid sequences become U+FFFD), so the official decoders accept them.
@@ -21,6 +23,13 @@ struct LogRecordEncoder {
     /// Sets `trace_id` (field 9) on lines about a traced Flux object (issue 18); nil: never.
     var traceLookup: FluxTraceLookup?
     private var lineObject = FluxLineObject()
+    /// The Flux object the line is about (`flux.object.*`, `flux.revision`; see `FluxObjectFields`).
+    private var flux = FluxObjectFields()
+    /// Where the derived `flux_*` counters are counted (nil: not counted), and the metric resource of the
+    /// file being encoded (`LogChunkBuilder.metricResourceField`).
+    var counters: FluxLogCounters?
+    var countersResource: [UInt8] = []
+    private var observedNow: UInt64 = 0
     /// Largest nesting depth parsed as structure; deeper lines are exported raw. Each JSON object level
     /// costs 3 protobuf levels (AnyValue > KeyValueList > KeyValue), under 5 for the record's attribute:
     /// 20 keeps every record within `ProtoReader.defaultMaxDepth` (64), which the pipeline's splitter uses.
@@ -41,6 +50,7 @@ struct LogRecordEncoder {
     ) {
         let mark = w.beginMessage(2)
         let start = w.count
+        self.observedNow = observedNow
         var parsed = false
         var hasTime = false
         var hasBody = false
@@ -134,6 +144,7 @@ struct LogRecordEncoder {
         guard s.consume(UInt8(ascii: "{")) else { return nil }
         keys.removeAll(keepingCapacity: true)
         lineObject.reset()
+        flux.reset()
         var hasTime = false
         var hasBody = false
         let objectStart = w.count
@@ -143,6 +154,7 @@ struct LogRecordEncoder {
         func incomplete(_ w: inout ProtoWriter) -> (time: Bool, body: Bool)? {
             guard prefixOnly, memberStart > objectStart else { return nil }
             w.truncate(to: memberStart)
+            finishFlux(p, into: &w)
             return (hasTime, hasBody)
         }
         if !s.consume(UInt8(ascii: "}")) {
@@ -157,6 +169,7 @@ struct LogRecordEncoder {
                 keys.append((key.start, key.count))
                 let k = p + key.start
                 if traceLookup != nil { lineObject.note(key: k, count: key.count, scanner: s) }
+                let valueStart = s.i
                 switch key.count {
                 case 2 where k[0] == UInt8(ascii: "t") && k[1] == UInt8(ascii: "s"):
                     let save = s.i
@@ -180,6 +193,7 @@ struct LogRecordEncoder {
                     guard writeValue(&s, into: &w, depth: 0) else { return incomplete(&w) }
                     w.endMessage(body)
                     hasBody = true
+                    flux.observe(key: key, valueStart: valueStart, valueEnd: s.i, p)
                     continue
                 case 5 where matches(k, "error"):
                     let kv = w.beginMessage(6)
@@ -198,13 +212,22 @@ struct LogRecordEncoder {
                 guard writeValue(&s, into: &w, depth: 0) else { return incomplete(&w) }
                 w.endMessage(value)
                 w.endMessage(kv)
+                flux.observe(key: key, valueStart: valueStart, valueEnd: s.i, p)
             } while s.consume(UInt8(ascii: ","))
             memberStart = w.count
             guard s.consume(UInt8(ascii: "}")) else { return incomplete(&w) }
         }
         s.skipWhitespace()
         guard s.atEnd else { return nil }
+        finishFlux(p, into: &w)
         return (hasTime, hasBody)
+    }
+
+    /// The line's Flux object identity as record attributes.
+    private mutating func finishFlux(_ p: UnsafePointer<UInt8>, into w: inout ProtoWriter) {
+        flux.finish(p)
+        flux.write(field: 6, into: &w, p)
+        counters?.count(flux, p, resource: countersResource, now: observedNow)
     }
 
     private func isDuplicate(_ key: JSONScanner.RawString, _ p: UnsafePointer<UInt8>) -> Bool {

@@ -23,7 +23,7 @@ final class TailedFile {
 
     init(
         key: FileKey, path: String, fd: Int32, offset: Int64, format: LineFormat, maxLogSize: Int,
-        fingerprint: Fingerprint, resolvedPath: String
+        fingerprint: Fingerprint, resolvedPath: String, nodeName: String = ""
     ) {
         self.key = key
         self.path = path
@@ -33,7 +33,7 @@ final class TailedFile {
         self.bufferOffset = offset
         self.storage = []
         self.decoder = LineDecoder(format: format, maxLogSize: maxLogSize)
-        self.chunk = LogChunkBuilder(path: path, resolvedPath: resolvedPath)
+        self.chunk = LogChunkBuilder(path: path, resolvedPath: resolvedPath, nodeName: nodeName)
         self.fingerprint = fingerprint
         self.lastGrowth = .now
     }

@@ -61,6 +61,7 @@ extension Tailer {
     func decodeBuffered(_ file: TailedFile, final: Bool) {
         let now = Timestamp.now()
         file.chunk.open(reservingCapacity: min(file.filled * 2 + 1024, 4 << 20))
+        encoder.countersResource = file.chunk.metricResourceField
         let maxLineBytes = self.maxLineBytes
         let consumed: Int = file.storage.withUnsafeBytes { raw in
             let base = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)

@@ -57,6 +57,8 @@ final class Tailer: @unchecked Sendable {
     let maxLineBytes: Int
     let counters: FileLogMetrics
     let budget: InFlightBudget
+    /// This agent's node (`NODE_NAME`), put on every file's resource as `k8s.node.name`; empty: left out.
+    var nodeName = ""
 
     init(
         configuration: FileLogReceiverConfiguration, readSize: Int = Tailer.defaultReadSize, maxInFlightBytes: Int,
@@ -222,7 +224,7 @@ final class Tailer: @unchecked Sendable {
         let file = TailedFile(
             key: key, path: path, fd: fd, offset: offset, format: format,
             maxLogSize: maxLogSize, fingerprint: fingerprint,
-            resolvedPath: labels?.resolved ?? Self.realPath(path))
+            resolvedPath: labels?.resolved ?? Self.realPath(path), nodeName: nodeName)
         files[key] = file
         order.append(key)
         openFilesChanged()

@@ -95,7 +95,7 @@ public struct PrometheusReceiverConfiguration: Sendable, Equatable {
     ].map {
         ScrapeTarget(
             url: "http://\($0)-metrics.flux-system.svc:8080/metrics",
-            labels: [KeyValuePair("controller", $0)]
+            labels: [KeyValuePair("job", $0)]
         )
     }
 

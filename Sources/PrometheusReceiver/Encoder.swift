@@ -109,6 +109,7 @@ struct Encoder {
             for label in relabeled where !label.name.hasPrefix("__") && !label.value.isEmpty {
                 MetricsConverter.writeStringAttribute(&w, field: field, key: label.name, value: label.value)
             }
+            writeFluxObject(&w, field: field, sample: sample, relabeled: relabeled)
             return
         }
         let first = Int(sample.labelStart)
@@ -151,6 +152,7 @@ struct Encoder {
             if context.honorLabels, sampleHas(sample, label.name) { continue }
             MetricsConverter.writeKeyValue(&w, field: field, key: label.name, value: label.value)
         }
+        writeFluxObject(&w, field: field, sample: sample, relabeled: nil)
     }
 
     func sampleHas(_ sample: Sample, _ name: [UInt8]) -> Bool {

@@ -188,6 +188,11 @@ public enum MetricsConverter {
 
     @inline(__always)
     static func writeKeyValue(_ w: inout ProtoWriter, field: UInt32, key: [UInt8], value: [UInt8]) {
+        value.withUnsafeBytes { writeKeyValue(&w, field: field, key: key, value: $0) }
+    }
+
+    @inline(__always)
+    static func writeKeyValue(_ w: inout ProtoWriter, field: UInt32, key: [UInt8], value: UnsafeRawBufferPointer) {
         let kv = w.beginMessage(field)
         w.writeTag(1, .lengthDelimited)
         w.writeVarint(UInt64(key.count))

@@ -236,11 +236,11 @@ def test_metrics_services_match_the_scrape_targets(rendered, overlay):
         url = urlparse(target["url"])
         assert url.path == "/metrics"
         if url.hostname == "127.0.0.1":  # the sidecar scrapes its own pod
-            assert overlay == "sidecar" and target["labels"]["controller"] == "notification-controller"
+            assert overlay == "sidecar" and target["labels"]["job"] == "notification-controller"
             continue
         name, namespace, *_ = url.hostname.split(".")
         assert namespace == "flux-system" and name in services and url.port == 8080
-        assert target["labels"]["controller"] == services[name]["spec"]["selector"]["app"]
+        assert target["labels"]["job"] == services[name]["spec"]["selector"]["app"]
 
 
 # ---- the Flux side -------------------------------------------------------------------------------

@@ -56,6 +56,54 @@ def nanos(ts):
     return calendar.timegm(dt.utctimetuple()) * 10**9 + dt.microsecond * 1000
 
 
+def flux_identity(pairs):
+    """flux.object.* and flux.revision as README "Flux object identity on log records" states them."""
+    def plain(v):  # nested objects arrive as Obj pairs
+        return {k: plain(x) for k, x in v} if isinstance(v, Obj) else v
+
+    pairs = [(k, plain(v)) for k, v in pairs]
+    top = dict(pairs)
+
+    def text(v):
+        return v if isinstance(v, str) and v and "\\" not in json.dumps(v)[1:-1] else None
+
+    found, strength = None, -1
+    for key, value in pairs:
+        if key in ("eventInvolvedObject", "object") and isinstance(value, dict):
+            ref = {k: text(value.get(k)) for k in ("kind", "name", "namespace", "uid")}
+            if strength < 3 and ref["kind"] and ref["name"]:
+                found, strength = ref, 3
+        elif isinstance(value, dict) and strength < 2 and key not in ("annotations", "output"):
+            kind = top.get("controllerKind")
+            if key[:1].isupper() or (isinstance(kind, str) and key.lower() == kind.lower() and key != "eventInvolvedObject"):
+                if text(value.get("name")):
+                    found = {"kind": key if key[:1].isupper() else kind, "name": text(value.get("name")),
+                             "namespace": text(value.get("namespace")), "uid": None}
+                    strength = 2
+    loose = text(top.get("reconciler kind")) or text(top.get("kind"))
+    if strength < 1 and text(top.get("object")):
+        parts = top["object"].split("/")
+        if len(parts) == 3:
+            found, strength = {"kind": parts[0], "namespace": parts[1], "name": parts[2], "uid": None}, 1
+        elif len(parts) == 2 and loose:
+            found, strength = {"kind": loose, "namespace": parts[0], "name": parts[1], "uid": None}, 1
+    if strength < 0:
+        kind = text(top.get("controllerKind")) or loose
+        if kind and text(top.get("name")):
+            found = {"kind": kind, "name": text(top.get("name")), "namespace": text(top.get("namespace")), "uid": None}
+    attributes = {}
+    if found:
+        for k in ("kind", "name", "namespace", "uid"):
+            if found.get(k):
+                attributes[f"flux.object.{k}"] = {"stringValue": found[k]}
+    revision = text(top.get("revision"))
+    if not revision and isinstance(top.get("annotations"), dict):
+        revision = next((text(v) for k, v in top["annotations"].items() if len(k) > 9 and k.endswith("/revision")), None)
+    if revision:
+        attributes["flux.revision"] = {"stringValue": revision}
+    return attributes
+
+
 def expected(line, cri_ns):
     pairs = json.loads(line, object_pairs_hook=first_wins)
     top = dict(pairs)
@@ -65,6 +113,7 @@ def expected(line, cri_ns):
             continue
         attributes["exception.message" if key == "error" else key] = any_value(value)
     attributes["log.iostream"] = {"stringValue": "stderr"}
+    attributes.update(flux_identity(pairs))
     record = {
         "timeUnixNano": str(nanos(top["ts"])),
         "observedTimeUnixNano": str(cri_ns),
@@ -116,12 +165,17 @@ def main():
             "attributes": attributes,
         }
         for field in want:
-            if got_cmp[field] != want[field]:
+            if field == "attributes" and got_cmp[field] != want[field]:
+                keys = sorted(k for k in set(got_cmp[field]) | set(want[field]) if got_cmp[field].get(k) != want[field].get(k))
+                diff = {k: [got_cmp[field].get(k), want[field].get(k)] for k in keys}
+                problems.append(f"line {i + 1}: attributes differ (got, want): {json.dumps(diff)[:400]}")
+            elif got_cmp[field] != want[field]:
                 problems.append(f"line {i + 1}: {field}: got {json.dumps(got_cmp[field])[:300]} want {json.dumps(want[field])[:300]}")
         want_resource = {
             "service.name": {"stringValue": "source-controller"},
             "k8s.deployment.name": {"stringValue": "source-controller"},
             "k8s.namespace.name": {"stringValue": "flux-system"},
+            "service.namespace": {"stringValue": "flux-system"},
             "k8s.pod.name": {"stringValue": "source-controller-6d8f9c7b5-x2x9z"},
             "k8s.pod.uid": {"stringValue": "0d6a1b2c-1111-2222-3333-444455556666"},
             "k8s.container.name": {"stringValue": "manager"},

@@ -67,7 +67,11 @@ extension Array where Element == OTLP.KeyValue {
         #expect(apps.bucketCounts == [0, 0, 0, 0, 12, 0, 1, 1, 0, 0, 0])
         #expect(apps.count == 14)
         #expect(apps.sum == 72.35523105)
-        #expect(apps.attributes.map(\.key) == ["kind", "name", "namespace", "controller"])
+        #expect(
+            apps.attributes.map(\.key) == [
+                "kind", "name", "namespace", "controller", "flux.object.kind", "flux.object.name",
+                "flux.object.namespace",
+            ])
         // The fixture serves process_start_time_seconds 1.78651920041e+09: the start of its cumulative series.
         #expect(apps.startTimeUnixNano == 1_786_519_200_410_000_000)
         #expect(apps.timeUnixNano == 1_000_000_000_000)

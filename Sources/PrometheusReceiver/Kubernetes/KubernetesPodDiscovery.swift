@@ -111,16 +111,39 @@ public struct KubernetesPodDiscovery: TargetDiscovery {
         if !path.hasPrefix("/") { path = "/" + path }
         let scheme = annotations["prometheus.io/scheme"] == "https" ? "https" : "http"
         let host = ip.contains(":") ? "[\(ip)]" : ip
+        let identity = Self.identity(of: pod, name: name, namespace: namespace)
+        return try? ScrapeEndpoint(
+            url: "\(scheme)://\(host):\(port)\(path)", labels: [KeyValueLabel("job", identity.service)],
+            resourceAttributes: identity.resource, id: "\(namespace)/\(name)")
+    }
+
+    /// The pod's identity, the same one its log files get (`PodWorkload`): `service.name` = the
+    /// `app.kubernetes.io/name` or `app` label, else the Deployment, else the workload of the pod name; the
+    /// `job` target label carries it to the resource (never a point label: controller-runtime's metrics
+    /// have their own `controller` label). `k8s.deployment.name` comes from the ReplicaSet owner's name (or
+    /// the pod name's shape), no extra watch.
+    static func identity(
+        of pod: JSONValue, name: String, namespace: String
+    ) -> (service: String, resource: [KeyValueLabel]) {
+        let metadata = pod["metadata"]
         let labels = metadata?["labels"]?.stringMap ?? [:]
-        let controller = labels["app.kubernetes.io/name"] ?? labels["app"] ?? name
+        let workload = PodWorkload(podName: name)
+        var replicaSet: String?
+        if case .array(let owners)? = metadata?["ownerReferences"] {
+            replicaSet = owners.first { $0["kind"]?.string == "ReplicaSet" }?["name"]?.string
+        }
+        let deployment =
+            replicaSet.flatMap { PodWorkload.deployment(ofReplicaSet: $0) }
+            ?? (workload.isDeployment ? workload.name : nil)
+        let service = labels["app.kubernetes.io/name"] ?? labels["app"] ?? deployment ?? workload.name
         var resource = [
-            KeyValueLabel("k8s.namespace.name", namespace), KeyValueLabel("k8s.pod.name", name),
+            KeyValueLabel("service.namespace", namespace), KeyValueLabel("k8s.namespace.name", namespace),
+            KeyValueLabel("k8s.pod.name", name),
         ]
         if let uid = metadata?["uid"]?.string { resource.append(KeyValueLabel("k8s.pod.uid", uid)) }
+        if let deployment { resource.append(KeyValueLabel("k8s.deployment.name", deployment)) }
         if let node = pod["spec"]?["nodeName"]?.string { resource.append(KeyValueLabel("k8s.node.name", node)) }
-        return try? ScrapeEndpoint(
-            url: "\(scheme)://\(host):\(port)\(path)", labels: [KeyValueLabel("controller", controller)],
-            resourceAttributes: resource, id: "\(namespace)/\(name)")
+        return (service, resource)
     }
 }
 
