@@ -10,43 +10,44 @@ import Glibc
 extension Tailer {
     /// Reads up to `readSize` new bytes of one file and hands their records over. False when there was nothing new.
     func readSome(_ file: TailedFile) async throws -> Bool {
+        let fd = file.fd
         var st = stat()
-        guard fstat(file.fd, &st) == 0 else { return false }
-        var size = Int64(st.st_size)
-        if let truncation = RotationPolicy.truncationBeforeRead(
-            size: size, readOffset: file.readOffset, fingerprintLength: file.fingerprint.length,
-            firstBytesMatch: readFingerprint(file.fd, length: file.fingerprint.length) == file.fingerprint)
-        {
-            try await truncated(file, reason: truncation.rawValue)
+        guard fstat(fd, &st) == 0 else { return false }
+        switch file.state.beforeRead(size: Int64(st.st_size), firstBytes: { readFingerprint(fd, length: $0) }) {
+        case .none: return false
+        case .read: return try await read(file, from: fd, size: Int64(st.st_size))
+        case .truncated(let truncation):
+            try await truncated(file, reason: truncation)
+            // read from the start again, as the file is now
+            guard fstat(fd, &st) == 0,
+                file.state.beforeRead(size: Int64(st.st_size), firstBytes: { readFingerprint(fd, length: $0) })
+                    == .read
+            else { return false }
+            return try await read(file, from: fd, size: Int64(st.st_size))
         }
-        guard fstat(file.fd, &st) == 0 else { return false }
-        size = Int64(st.st_size)
-        guard size > file.readOffset else { return false }
-        return try await read(file, from: file.fd, size: size)
     }
 
     /// Reads the next bytes at the file's read offset from `fd` (the file, or its copy) and hands their records over.
     func read(_ file: TailedFile, from fd: Int32, size: Int64) async throws -> Bool {
-        let want = Int(min(size - file.readOffset, Int64(readSize)))
+        let readOffset = file.state.readOffset
+        let want = Int(min(size - readOffset, Int64(readSize)))
         if file.storage.count < file.filled + want {
             file.storage.append(contentsOf: repeatElement(0, count: file.filled + want - file.storage.count))
         }
         let n = file.storage.withUnsafeMutableBytes { raw in
-            pread(fd, raw.baseAddress! + file.filled, want, off_t(file.readOffset))
+            pread(fd, raw.baseAddress! + file.filled, want, off_t(readOffset))
         }
         guard n > 0 else { return false }
-        if fd == file.fd && file.readOffset == 0 && file.filled == 0
-            && file.fingerprint.length < fingerprintSize
-        {
-            // The file's first bytes, as read (not as the file may hold by the time of the next poll).
-            file.fingerprint = file.storage.withUnsafeBytes {
-                Fingerprint.of(UnsafeRawBufferPointer(rebasing: $0[0..<min(n, fingerprintSize)]))
-            }
-            ledger.updateFingerprint(file.key, file.fingerprint)
-        }
+        let start = file.filled
+        let tookFingerprint = file.state.didRead(
+            n, fromCopy: fd != file.fd, now: clock.now(),
+            firstBytes: { length in
+                file.storage.withUnsafeBytes {
+                    Fingerprint.of(UnsafeRawBufferPointer(rebasing: $0[start..<start + length]))
+                }
+            })
+        if tookFingerprint { ledger.updateFingerprint(file.key, file.state.fingerprint) }
         file.filled += n
-        file.readOffset += Int64(n)
-        file.lastGrowth = clock.now()
         decodeBuffered(file, final: false)
         try await submit(file)
         return true

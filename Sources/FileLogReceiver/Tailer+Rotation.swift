@@ -3,7 +3,8 @@ import Glibc
 #endif
 
 /// Rotation and copy-truncate: finding what was rotated away unseen, and reading what a truncation left
-/// only in the copy. The rules are `RotationPolicy`'s; this is their I/O.
+/// only in the copy. Which neighbours are generations or copies is `RotationPolicy`'s rule, when a file
+/// was truncated its `TailedFileState`'s; this is their I/O.
 extension Tailer {
     /// After a restart, files that were rotated away (renamed in their directory) while the agent was
     /// down still hold lines past their checkpoint: find them by inode next to the path they had.
@@ -13,8 +14,7 @@ extension Tailer {
             let match = Self.entries(of: directory)?
                 .first { $0.inode == checkpoint.key.inode && !$0.name.hasSuffix(".gz") }
                 .map { directory + "/" + $0.name }
-            if let match, let file = open(match, expected: checkpoint.key, start: .checkpointOnly) {
-                file.matched = false
+            if let match, let file = open(match, expected: checkpoint.key, start: .checkpointOnly, matched: false) {
                 logger.info("Reading the rest of a file rotated while stopped", metadata: ["file.path": "\(match)"])
                 openMissedGenerations(after: file, base: (checkpoint.path, checkpoint.path), found: seen)
             }
@@ -51,11 +51,10 @@ extension Tailer {
         }
         for generation in generations.sorted(by: { $0.mtime < $1.mtime }) {
             guard
-                let file = open(
-                    generation.path, expected: generation.key, start: .checkpointOrBeginning,
-                    labels: base)
+                open(
+                    generation.path, expected: generation.key, start: .checkpointOrBeginning, matched: false,
+                    labels: base) != nil
             else { continue }
-            file.matched = false
             counters.missedGenerations.increment()
             logger.info(
                 "Reading a log file rotated away before it was seen",
@@ -76,40 +75,40 @@ extension Tailer {
     /// truncation are only in the copy: when a file next to it starts with the same fingerprint and
     /// is long enough, the missing tail is read from there first (closing copy-truncate's race). If the
     /// tailer fell more than one rotation behind, the newer copies (by modification time) are read whole.
-    func truncated(_ file: TailedFile, reason: String) async throws {
+    func truncated(_ file: TailedFile, reason: TailedFileState.Truncation) async throws {
         logger.info(
             "Log file truncated, reading it again from its start",
-            metadata: ["file.path": "\(file.path)", "reason": "\(reason)", "file.offset": "\(file.readOffset)"])
+            metadata: [
+                "file.path": "\(file.path)", "reason": "\(reason.rawValue)", "file.offset": "\(file.state.readOffset)",
+            ])
         counters.truncations.increment()
         let copies = findCopies(of: file)
         defer { for copy in copies { close(copy) } }
         for (index, copy) in copies.enumerated() {
-            if index > 0 {
-                file.readOffset = 0
+            if index > 0 {  // a newer copy, read whole
+                file.state.rewind(to: 0)
                 file.bufferOffset = 0
                 file.filled = 0
             }
             var st = stat()
             guard fstat(copy, &st) == 0 else { continue }
             let size = Int64(st.st_size)
-            while file.readOffset < size {
+            while file.state.readOffset < size {
                 guard try await read(file, from: copy, size: size) else { break }
             }
             try await flushTail(file)
         }
-        file.readOffset = 0
-        file.bufferOffset = 0
-        file.filled = 0
-        file.skipping = false
-        file.decoder.reset()
-        file.fingerprint = readFingerprint(file.fd, length: fingerprintSize)
-        ledger.reset(file.key, fingerprint: file.fingerprint)
+        let fd = file.fd
+        let fingerprint = file.state.restarted(firstBytes: { readFingerprint(fd, length: $0) })
+        file.clearBuffer()
+        ledger.reset(file.key, fingerprint: fingerprint)
     }
 
     /// Copies of the file's old content next to it: the one with the same fingerprint (at least as long
     /// as what was read), then any newer ones, oldest first. Empty when there is no such copy.
     func findCopies(of file: TailedFile) -> [Int32] {
-        guard file.fingerprint.length > 0 else { return [] }
+        let (fingerprint, readOffset) = (file.state.fingerprint, file.state.readOffset)
+        guard fingerprint.length > 0 else { return [] }
         let directory = Self.split(file.path).directory
         guard let entries = Self.entries(of: directory) else { return [] }
         var candidates: [RotationPolicy.CopyCandidate<Int32>] = []
@@ -128,10 +127,10 @@ extension Tailer {
                 .init(
                     id: fd, modified: Self.nanos(st.st_mtim), size: size,
                     // read only from copies long enough to be the one (the policy asks for that too)
-                    fingerprintMatches: size >= file.readOffset
-                        && readFingerprint(fd, length: file.fingerprint.length) == file.fingerprint))
+                    fingerprintMatches: size >= readOffset
+                        && readFingerprint(fd, length: fingerprint.length) == fingerprint))
         }
-        let chain = RotationPolicy.copiesToRead(candidates, readOffset: file.readOffset)
+        let chain = RotationPolicy.copiesToRead(candidates, readOffset: readOffset)
         for candidate in candidates where !chain.contains(candidate.id) { close(candidate.id) }
         return chain
     }

@@ -24,8 +24,10 @@ import Glibc
 ///   inside the rotating tool, between its copy and its truncate: lines written then are in neither file.
 /// - Offsets reach the ledger as chunks are handed over; the ledger advances them on acknowledgement.
 ///
-/// The rotation and copy-truncate rules are `RotationPolicy`'s (pure, tested as values); `Tailer+Rotation`
-/// does their I/O, `Tailer+Reading` turns bytes into chunks.
+/// What happens to each file (read, truncation recovery, flushing a half line, letting go) is decided by
+/// its `TailedFileState`, and which neighbours are its rotated generations or copies by `RotationPolicy`
+/// (both pure, tested as values); the tailer does the I/O and performs their actions. `Tailer+Rotation`
+/// finds and reads rotated files and copies, `Tailer+Reading` turns bytes into chunks.
 ///
 /// Confined to the one task that calls `run()` (hence `@unchecked Sendable`: it is handed to that task once).
 final class Tailer: @unchecked Sendable {
@@ -34,8 +36,8 @@ final class Tailer: @unchecked Sendable {
     /// Bytes read from one file at a time (one chunk for the pipeline at most).
     let readSize: Int
     static let defaultReadSize = 256 << 10
-    /// Bytes at the start of a file that identify it (with device and inode), at least 16.
-    let fingerprintSize: Int
+    /// The per-file rules' settings (`fingerprint_size` at least 16, the half-line flush, `start_at`).
+    let policy: TailedFileState.Policy
     /// Longest record after joining partial lines, at least 1.
     let maxLogSize: Int
     /// `format`, as the line decoder names it.
@@ -52,8 +54,6 @@ final class Tailer: @unchecked Sendable {
     var finished = FinishedFiles()
     var firstPoll = true
     var encoder = LogRecordEncoder()
-    /// Lines never wait longer than this for their `\n` once the file stops growing.
-    let flushAfter: Duration
     let maxLineBytes: Int
     let counters: FileLogMetrics
     let budget: InFlightBudget
@@ -67,7 +67,11 @@ final class Tailer: @unchecked Sendable {
     ) {
         self.configuration = configuration
         self.readSize = max(4096, readSize)
-        self.fingerprintSize = max(16, configuration.fingerprintSize)
+        // Lines never wait longer than `flushAfter` for their `\n` once the file stops growing.
+        self.policy = TailedFileState.Policy(
+            fingerprintSize: max(16, configuration.fingerprintSize),
+            flushAfter: max(.seconds(1), configuration.pollInterval * 2),
+            startAtBeginning: configuration.startAt == .beginning)
         self.maxLogSize = max(1, configuration.maxLogSize)
         self.format = LineFormat(rawValue: configuration.format.rawValue) ?? .auto
         self.pipeline = pipeline
@@ -77,7 +81,6 @@ final class Tailer: @unchecked Sendable {
         self.logger = logger
         self.finder = FileFinder(
             include: configuration.include.map(Glob.init), exclude: configuration.exclude.map(Glob.init))
-        self.flushAfter = max(.seconds(1), configuration.pollInterval * 2)
         // A physical line may carry runtime framing and escapes around up to max_log_size bytes.
         self.maxLineBytes = maxLogSize + maxLogSize / 4 + 4096
         self.counters = FileLogMetrics(metrics)
@@ -145,18 +148,13 @@ final class Tailer: @unchecked Sendable {
         // generations written and rotated away since the last poll are only next to it (the include
         // globs do not match rotated names): find and open them before the file that now has the path.
         for key in order {
-            guard let file = files[key], file.matched, !seen.contains(key) else { continue }
-            file.matched = false
+            guard let file = files[key], file.state.found(atPath: seen.contains(key)) else { continue }
             openMissedGenerations(after: file, base: (file.path, file.resolvedPath), found: seen)
         }
         // At the first poll, a file at a path whose earlier file has a checkpoint took that path while
         // the agent was stopped (a rotation): `start_at` does not apply to it, it is read whole.
         let rotatedWhileStopped = firstPoll ? Set(restored.values.map(\.path)) : []
-        for candidate in found {
-            if let file = files[candidate.key] {
-                file.matched = true
-                continue
-            }
+        for candidate in found where files[candidate.key] == nil {
             let start: Start =
                 firstPoll && !rotatedWhileStopped.contains(candidate.path)
                 ? .checkpointOrStartAt : .checkpointOrBeginning
@@ -173,16 +171,17 @@ final class Tailer: @unchecked Sendable {
         }
     }
 
-    typealias Start = RotationPolicy.Start
+    typealias Start = TailedFileState.Start
 
-    /// Opens a file and decides where to start: its checkpoint (same inode and fingerprint), else
-    /// `start_at` for files present at startup, else the beginning.
+    /// Opens a file and lets its state decide where to start: its checkpoint (same inode and
+    /// fingerprint), else `start_at` for files present at startup, else the beginning. `matched`: found
+    /// by the include globs (else a rotated file, read to its end and let go).
     ///
     /// `labels` names the file as it was named while it was written (a missed generation is read
     /// under the path and resource of the file it was rotated from); by default its own path.
     @discardableResult
     func open(
-        _ path: String, expected: FileKey, start: Start,
+        _ path: String, expected: FileKey, start: Start, matched: Bool = true,
         labels: (path: String, resolved: String)? = nil
     ) -> TailedFile? {
         let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
@@ -202,34 +201,25 @@ final class Tailer: @unchecked Sendable {
             close(fd)
             return nil
         }
-        let size = Int64(st.st_size)
-        var fingerprint = readFingerprint(fd, length: min(Int(size), fingerprintSize))
-        let checkpoint = restored[key]
         guard
-            let (offset, fromCheckpoint) = RotationPolicy.startOffset(
-                size: size, checkpointOffset: checkpoint?.offset,
-                checkpointMatches: checkpoint.map {
-                    readFingerprint(fd, length: $0.fingerprint.length) == $0.fingerprint
-                }
-                    ?? false,
-                start: start, startAtBeginning: configuration.startAt == .beginning)
+            let state = TailedFileState(
+                opening: key, size: Int64(st.st_size), checkpoint: restored[key].map { ($0.offset, $0.fingerprint) },
+                start: start, matched: matched, policy: policy, now: clock.now(),
+                firstBytes: { readFingerprint(fd, length: $0) })
         else {
             close(fd)
             return nil
         }
-        if fromCheckpoint, let checkpoint, checkpoint.fingerprint.length > fingerprint.length {
-            fingerprint = checkpoint.fingerprint
-        }
         let path = labels?.path ?? path
         let file = TailedFile(
-            key: key, path: path, fd: fd, offset: offset, format: format,
-            maxLogSize: maxLogSize, fingerprint: fingerprint,
-            resolvedPath: labels?.resolved ?? Self.realPath(path), nodeName: nodeName)
+            path: path, resolvedPath: labels?.resolved ?? Self.realPath(path), fd: fd, state: state, format: format,
+            maxLogSize: maxLogSize, nodeName: nodeName)
         files[key] = file
         order.append(key)
         openFilesChanged()
-        ledger.register(key, path: path, offset: offset, fingerprint: fingerprint)
-        logger.info("Tailing log file", metadata: ["file.path": "\(path)", "file.offset": "\(offset)"])
+        ledger.register(key, path: path, offset: state.readOffset, fingerprint: state.fingerprint)
+        logger.info(
+            "Tailing log file", metadata: ["file.path": "\(path)", "file.offset": "\(state.readOffset)"])
         return file
     }
 
@@ -263,41 +253,27 @@ final class Tailer: @unchecked Sendable {
         return bytes.withUnsafeBytes { Fingerprint.of(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
     }
 
-    /// Per poll: truncate-and-rewrite detection, fingerprint growth, half lines that waited long
-    /// enough, and letting go of files that were rotated away or deleted once read to their end.
+    /// Per poll: what the file's state makes of its size and first bytes (truncate-and-rewrite,
+    /// fingerprint growth, a half line that waited long enough, a rotated file read to its end).
     func check(_ file: TailedFile) async throws {
         var st = stat()
         guard fstat(file.fd, &st) == 0 else { return }
-        let size = Int64(st.st_size)
-        if let truncation = RotationPolicy.truncationAtPoll(
-            size: size, readOffset: file.readOffset, fingerprintLength: file.fingerprint.length,
-            firstBytesMatch: readFingerprint(file.fd, length: file.fingerprint.length) == file.fingerprint)
-        {
-            try await truncated(file, reason: truncation.rawValue)
-            return
+        let fd = file.fd
+        let action = file.state.atPoll(
+            size: Int64(st.st_size), waiting: file.filled > 0 || file.decoder.pendingStart != nil, now: clock.now(),
+            firstBytes: { readFingerprint(fd, length: $0) })
+        switch action {
+        case .truncated(let truncation):
+            try await truncated(file, reason: truncation)
+        case .tail(let fingerprintGrew, let flushTail, let letGo):
+            if fingerprintGrew { ledger.updateFingerprint(file.key, file.state.fingerprint) }
+            if flushTail { try await self.flushTail(file) }
+            if letGo { self.letGo(file) }
         }
-        // Extend a short fingerprint only while its prefix still matches (else the file was rewritten
-        // and the offset is stale: the check above or the next read catches it).
-        if RotationPolicy.shouldExtendFingerprint(
-            fingerprintLength: file.fingerprint.length, fingerprintSize: fingerprintSize, size: size)
-        {
-            let longer = readFingerprint(file.fd, length: min(Int(size), fingerprintSize))
-            if readFingerprint(file.fd, length: file.fingerprint.length) == file.fingerprint {
-                file.fingerprint = longer
-                ledger.updateFingerprint(file.key, file.fingerprint)
-            }
-        }
-        let atEnd = file.readOffset >= size
-        if atEnd { file.idlePolls += 1 } else { file.idlePolls = 0 }
-        let decision = RotationPolicy.atPoll(
-            atEnd: atEnd, waiting: file.filled > 0 || file.decoder.pendingStart != nil, matched: file.matched,
-            idlePolls: file.idlePolls, sinceGrowth: clock.now() - file.lastGrowth, flushAfter: flushAfter)
-        if decision.flushTail { try await flushTail(file) }
-        if decision.letGo { letGo(file) }
     }
 
     func letGo(_ file: TailedFile) {
-        finished.insert(file.key, fingerprint: file.fingerprint)
+        finished.insert(file.key, fingerprint: file.state.fingerprint)
         close(file.fd)
         files[file.key] = nil
         order.removeAll { $0 == file.key }
@@ -314,11 +290,8 @@ final class Tailer: @unchecked Sendable {
         logger.warning(
             "Export failed, reading the log file again from its checkpoint",
             metadata: ["file.path": "\(file.path)", "file.offset": "\(offset)"])
-        file.readOffset = offset
-        file.bufferOffset = offset
-        file.filled = 0
-        file.skipping = false
-        file.decoder.reset()
+        file.state.rewind(to: offset)
+        file.clearBuffer()
     }
 
     static func realPath(_ path: String) -> String {

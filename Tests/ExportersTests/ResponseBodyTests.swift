@@ -1,4 +1,5 @@
 import FluxtelTestSupport
+import OTLPWire
 import Testing
 
 @testable import Exporters
@@ -56,5 +57,44 @@ import Testing
             _ = PartialSuccess.parse(body)
             _ = ResponseBody.errorMessage(body, contentType: nil)
         }
+    }
+
+    /// The response reader and OTLPWire's model read a response alike: what the model writes, the
+    /// exporter reads back (both on `ProtoReader`).
+    @Test func aResponseWrittenByTheModelReadsBack() {
+        var generator = SeededRandom()  // FLUXTEL_TEST_SEED replays a failure
+        for _ in 0..<200 {
+            let rejected = Int64.random(in: -5...1_000_000, using: &generator)
+            let message = String(repeating: "ü", count: Int.random(in: 0..<4, using: &generator))
+            let body = OTLP.ExportServiceResponse(
+                partialSuccess: OTLP.PartialSuccess(rejected: rejected, errorMessage: message)
+            ).serializedBytes()
+            let expected =
+                rejected == 0 && message.isEmpty ? nil : PartialSuccess(rejected: rejected, errorMessage: message)
+            #expect(PartialSuccess.parse(body) == expected)
+        }
+    }
+
+    /// A backend's partial_success is read leniently: a message that is not UTF-8 is shown repaired, a
+    /// field 1 of another wire type is skipped, and what was read before malformed bytes is kept.
+    @Test func partialSuccessIsReadLeniently() {
+        let notUTF8 = Fixtures.lengthDelimited(
+            1, Fixtures.varint(1 << 3) + [2] + Fixtures.lengthDelimited(2, [0x61, 0xFF]))
+        #expect(PartialSuccess.parse(notUTF8) == PartialSuccess(rejected: 2, errorMessage: "a\u{FFFD}"))
+        let otherWireType = Fixtures.varint(1 << 3) + [7] + Fixtures.partialSuccess(rejected: 1, message: "")
+        #expect(PartialSuccess.parse(otherWireType)?.rejected == 1)
+        let thenGarbage = Fixtures.partialSuccess(rejected: 4, message: "kept") + [0x0A, 0x05, 0x08]
+        #expect(PartialSuccess.parse(thenGarbage) == PartialSuccess(rejected: 4, errorMessage: "kept"))
+    }
+
+    /// A google.rpc.Status is read strictly: another field, malformed bytes or a message that is not
+    /// UTF-8 mean the body is not one.
+    @Test func anythingButAStatusIsNotAStatus() {
+        let status = Fixtures.rpcStatus(code: 3, message: "bad")
+        #expect(ResponseBody.statusMessage(status + Fixtures.lengthDelimited(3, [0x0A, 0x00])) == "bad")
+        #expect(ResponseBody.statusMessage(status + Fixtures.lengthDelimited(4, [])) == nil)
+        #expect(ResponseBody.statusMessage(status + [0x12, 0x05, 0x61]) == nil)
+        #expect(ResponseBody.statusMessage(Fixtures.lengthDelimited(2, [0x61, 0xFF])) == nil)
+        #expect(ResponseBody.statusMessage(Fixtures.varint(1 << 3) + [3]) == nil, "no message")
     }
 }

@@ -59,14 +59,8 @@ import Testing
     /// are made and the file truncated twice.
     @Test(arguments: Rotation.all)
     func aGenerationCreatedAndRotatedAwayBetweenTwoPollsIsRead(rotation: Rotation) async throws {
-        let directory = try TemporaryDirectory()
-        let path = directory.file(Self.podDirectory + "/0.log")
-        let writer = LogWriter(path)
-        writer.write(lines(0..<100))
-        try await withTailer(filelogConfig(directory)) { tailer, exporter in
-            try await tailer.pollAndDrain()
-            try await exporter.waitForNumbers(0..<100)
-
+        try await Self.tailing(0..<100) { tailer, exporter, log in
+            let (writer, path) = (log.writer, log.path)
             // The tailer is starved (backpressure, a busy node): none of this is seen as it happens.
             writer.write(lines(100..<150))  // the unread tail of the tailed file
             rotation.rotate(writer, path: path, generation: 1)
@@ -89,13 +83,8 @@ import Testing
     /// Several generations missed at once are all read, and a rotated file that was already read
     /// whole (and let go) is not read again when it shows up next to a later rotation.
     @Test func severalMissedGenerationsAreReadAndFinishedOnesAreNotReadAgain() async throws {
-        let directory = try TemporaryDirectory()
-        let path = directory.file(Self.podDirectory + "/0.log")
-        let writer = LogWriter(path)
-        writer.write(lines(0..<10))
-        try await withTailer(filelogConfig(directory)) { tailer, exporter in
-            try await tailer.pollAndDrain()
-            try await exporter.waitForNumbers(0..<10)
+        try await Self.tailing(0..<10) { tailer, exporter, log in
+            let (writer, path) = (log.writer, log.path)
             writer.rotateByRename(to: path + ".1")
             writer.write(lines(10..<20))
             try await tailer.pollAndDrain()
@@ -118,27 +107,51 @@ import Testing
     /// generation is written and rotated away, and a new file takes the path.
     @Test(arguments: Naming.allCases)
     func aGenerationRotatedAwayWhileStoppedIsReadAfterTheRestart(naming: Naming) async throws {
-        let directory = try TemporaryDirectory()
-        let path = directory.file(Self.podDirectory + "/0.log")
-        let writer = LogWriter(path)
-        writer.write(lines(0..<100))
         var checkpoints: [FileKey: AckLedger.Checkpoint] = [:]
-        try await withTailer(filelogConfig(directory)) { tailer, exporter in
-            try await tailer.pollAndDrain()
-            try await exporter.waitForNumbers(0..<100)
+        let log = try await Self.tailing(0..<100) { tailer, _, _ in
             #expect(await eventually { tailer.ledger.pendingChunks == 0 })
             checkpoints = Dictionary(uniqueKeysWithValues: tailer.ledger.snapshot().checkpoints.map { ($0.key, $0) })
         }
+        let (writer, path) = (log.writer, log.path)
         writer.write(lines(100..<150))
         writer.rotateByRename(to: naming.name(path, 1))
         writer.write(lines(150..<350))
         writer.rotateByRename(to: naming.name(path, 2))
         writer.write(lines(350..<400))
-        try await withTailer(filelogConfig(directory, startAtBeginning: false), restored: checkpoints) {
+        try await withTailer(filelogConfig(log.directory, startAtBeginning: false), restored: checkpoints) {
             tailer, exporter in
             try await tailer.pollAndDrain()
             try await exporter.waitForNumbers(100..<400)
         }
+    }
+
+    /// A pod container's `0.log` in a temporary directory (removed when the last reference goes).
+    struct PodLog {
+        let directory: TemporaryDirectory
+        let path: String
+        let writer: LogWriter
+
+        init() throws {
+            directory = try TemporaryDirectory()
+            path = directory.file(RotationTests.podDirectory + "/0.log")
+            writer = LogWriter(path)
+        }
+    }
+
+    /// A `PodLog` holding lines `first`, and a step-driven tailer that has read them all; `body` goes on
+    /// from there. Returns the log, for a restart over the same directory.
+    @discardableResult
+    static func tailing(
+        _ first: Range<Int>, _ body: (Tailer, RecordingExporter, PodLog) async throws -> Void
+    ) async throws -> PodLog {
+        let log = try PodLog()
+        log.writer.write(lines(first))
+        try await withTailer(filelogConfig(log.directory)) { tailer, exporter in
+            try await tailer.pollAndDrain()
+            try await exporter.waitForNumbers(first)
+            try await body(tailer, exporter, log)
+        }
+        return log
     }
 
     /// Rotated files that were there before the agent first looked (written before the tailed file, as

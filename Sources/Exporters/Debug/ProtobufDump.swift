@@ -1,3 +1,5 @@
+import OTLPWire
+
 /// A schema-less protobuf pretty-printer (like `protoc --decode_raw`): field numbers and wire types,
 /// length-delimited fields shown as text when they are printable UTF-8, as nested messages when they
 /// parse as one, else as hex. Never traps; depth and output are bounded.
@@ -7,7 +9,7 @@ enum ProtobufDump {
 
     static func render(_ bytes: [UInt8], indent: String = "") -> String {
         var out = ""
-        if !dump(bytes[...], depth: 0, indent: indent, into: &out) {
+        if !dump(bytes, 0..<bytes.count, depth: 0, indent: indent, into: &out) {
             out += indent + "<not a protobuf message: \(bytes.count) bytes>\n"
         }
         return out
@@ -17,58 +19,35 @@ enum ProtobufDump {
         case varint(UInt64)
         case fixed64(UInt64)
         case fixed32(UInt32)
-        case bytes(ArraySlice<UInt8>)
+        case bytes(Range<Int>)
     }
 
-    /// Splits `bytes` into fields, or nil if it is not a well-formed message.
-    private static func fields(_ bytes: ArraySlice<UInt8>) -> [(UInt64, Field)]? {
-        var result: [(UInt64, Field)] = []
-        var i = bytes.startIndex
-        func varint() -> UInt64? {
-            var value: UInt64 = 0
-            var shift: UInt64 = 0
-            while i < bytes.endIndex, shift < 64 {
-                let b = bytes[i]
-                i += 1
-                value |= UInt64(b & 0x7F) << shift
-                if b & 0x80 == 0 { return value }
-                shift += 7
+    /// Splits `range` of `bytes` into fields (read with `OTLPWire`'s `ProtoReader`), or nil if it is not
+    /// a well-formed message.
+    private static func fields(_ bytes: [UInt8], _ range: Range<Int>) -> [(UInt32, Field)]? {
+        var reader = ProtoReader(bytes, range: range)
+        var result: [(UInt32, Field)] = []
+        do {
+            while let key = try reader.nextField() {
+                switch key.wireType {
+                case .varint: result.append((key.number, .varint(try reader.readVarint())))
+                case .fixed64: result.append((key.number, .fixed64(try reader.readFixed64())))
+                case .lengthDelimited: result.append((key.number, .bytes(try reader.readLengthDelimited())))
+                case .fixed32: result.append((key.number, .fixed32(try reader.readFixed32())))
+                case .startGroup, .endGroup: return nil
+                }
             }
+        } catch {
             return nil
-        }
-        func little(_ n: Int) -> UInt64? {
-            guard bytes.endIndex - i >= n else { return nil }
-            var value: UInt64 = 0
-            for k in 0..<n { value |= UInt64(bytes[i + k]) << (8 * UInt64(k)) }
-            i += n
-            return value
-        }
-        while i < bytes.endIndex {
-            guard let key = varint(), key >> 3 > 0, key >> 3 <= 536_870_911 else { return nil }
-            switch key & 7 {
-            case 0:
-                guard let v = varint() else { return nil }
-                result.append((key >> 3, .varint(v)))
-            case 1:
-                guard let v = little(8) else { return nil }
-                result.append((key >> 3, .fixed64(v)))
-            case 2:
-                guard let n = varint(), n <= UInt64(bytes.endIndex - i) else { return nil }
-                result.append((key >> 3, .bytes(bytes[i..<(i + Int(n))])))
-                i += Int(n)
-            case 5:
-                guard let v = little(4) else { return nil }
-                result.append((key >> 3, .fixed32(UInt32(v))))
-            default:
-                return nil
-            }
         }
         return result
     }
 
     @discardableResult
-    private static func dump(_ bytes: ArraySlice<UInt8>, depth: Int, indent: String, into out: inout String) -> Bool {
-        guard let fields = fields(bytes) else { return false }
+    private static func dump(
+        _ bytes: [UInt8], _ range: Range<Int>, depth: Int, indent: String, into out: inout String
+    ) -> Bool {
+        guard let fields = fields(bytes, range) else { return false }
         let pad = indent + String(repeating: "  ", count: depth)
         for (number, field) in fields {
             switch field {
@@ -78,12 +57,13 @@ enum ProtobufDump {
                 out += "\(pad)\(number): 0x\(hex(v, width: 16)) (fixed64 \(v), double \(Double(bitPattern: v)))\n"
             case .fixed32(let v):
                 out += "\(pad)\(number): 0x\(hex(UInt64(v), width: 8)) (fixed32)\n"
-            case .bytes(let slice):
+            case .bytes(let inner):
+                let slice = bytes[inner]
                 if let text = printableText(slice) {
                     out += "\(pad)\(number): \"\(escape(text))\"\n"
-                } else if depth < maxDepth, !slice.isEmpty, let _ = Self.fields(slice) {
+                } else if depth < maxDepth, !slice.isEmpty, let _ = Self.fields(bytes, inner) {
                     out += "\(pad)\(number) {\n"
-                    dump(slice, depth: depth + 1, indent: indent, into: &out)
+                    dump(bytes, inner, depth: depth + 1, indent: indent, into: &out)
                     out += "\(pad)}\n"
                 } else {
                     let shown = slice.prefix(maxBytesShown).map { hex(UInt64($0), width: 2) }.joined()

@@ -254,8 +254,6 @@ public final class OTLPHTTPExporter: BatchExporter {
         }
     }
 
-    enum TransportFailure: Equatable { case tlsVerification, tlsHandshake, timeout, connection }
-
     enum AttemptOutcome {
         case accepted(PartialSuccess?)
         case status(Int, retryAfter: Duration?, message: String)
@@ -287,23 +285,7 @@ public final class OTLPHTTPExporter: BatchExporter {
             return .status(status, retryAfter: retryAfter, message: message)
         } catch {
             if Task.isCancelled || error is CancellationError { return .cancelled }
-            return .transport(Self.classify(error), error)
+            return .transport(TransportFailure(error), error)
         }
-    }
-
-    static func classify(_ error: any Error) -> TransportFailure {
-        let text = String(describing: error)
-        if error is NIOSSLError || error is NIOSSLExtraError || text.contains("SSL") || text.contains("TLS") {
-            let lower = text.lowercased()
-            if lower.contains("certificate_verify_failed") || lower.contains("certificate verify")
-                || lower.contains("unable to get local issuer")
-            {
-                return .tlsVerification
-            }
-            return .tlsHandshake
-        }
-        if let clientError = error as? HTTPClientError, clientError.isTimeout { return .timeout }
-        if text.lowercased().contains("timeout") || text.lowercased().contains("timed out") { return .timeout }
-        return .connection
     }
 }

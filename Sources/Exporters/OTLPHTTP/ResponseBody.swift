@@ -1,83 +1,4 @@
-/// Just enough protobuf reading to understand an OTLP/HTTP response: a bounds-checked scanner over
-/// top-level fields that never traps, whatever the bytes.
-struct ProtoFieldScanner {
-    enum Value {
-        case varint(UInt64)
-        case bytes(ArraySlice<UInt8>)
-        case fixed64
-        case fixed32
-    }
-
-    private let bytes: ArraySlice<UInt8>
-    private var index: Int
-    /// Set when the input ended mid-field or used an invalid wire type.
-    private(set) var malformed = false
-
-    init(_ bytes: ArraySlice<UInt8>) {
-        self.bytes = bytes
-        self.index = bytes.startIndex
-    }
-
-    mutating func readVarint() -> UInt64? {
-        var result: UInt64 = 0
-        var shift: UInt64 = 0
-        while index < bytes.endIndex, shift < 64 {
-            let byte = bytes[index]
-            index += 1
-            result |= UInt64(byte & 0x7F) << shift
-            if byte & 0x80 == 0 { return result }
-            shift += 7
-        }
-        return nil
-    }
-
-    /// The next field, or nil at the end (or on malformed input, with `malformed` set).
-    mutating func next() -> (field: UInt64, value: Value)? {
-        guard index < bytes.endIndex else { return nil }
-        guard let key = readVarint() else {
-            malformed = true
-            return nil
-        }
-        let field = key >> 3
-        guard field > 0 else {
-            malformed = true
-            return nil
-        }
-        switch key & 7 {
-        case 0:
-            guard let v = readVarint() else {
-                malformed = true
-                return nil
-            }
-            return (field, .varint(v))
-        case 1:
-            guard bytes.endIndex - index >= 8 else {
-                malformed = true
-                return nil
-            }
-            index += 8
-            return (field, .fixed64)
-        case 2:
-            guard let length = readVarint(), length <= UInt64(bytes.endIndex - index) else {
-                malformed = true
-                return nil
-            }
-            let start = index
-            index += Int(length)
-            return (field, .bytes(bytes[start..<index]))
-        case 5:
-            guard bytes.endIndex - index >= 4 else {
-                malformed = true
-                return nil
-            }
-            index += 4
-            return (field, .fixed32)
-        default:
-            malformed = true
-            return nil
-        }
-    }
-}
+import OTLPWire
 
 /// `Export*ServiceResponse.partial_success = 1` →
 /// `Export*PartialSuccess { int64 rejected_<items> = 1; string error_message = 2; }`
@@ -87,22 +8,32 @@ struct PartialSuccess: Equatable {
     var rejected: Int64
     var errorMessage: String
 
-    /// nil when the body holds no (or an empty) `partial_success`, or does not parse.
+    /// nil when the body holds no (or an empty) `partial_success`, or does not parse. Read with
+    /// `OTLPWire`'s `ProtoReader`, leniently: unknown fields and wire types are skipped, the message need
+    /// not be UTF-8, and what was read before malformed bytes is kept.
     static func parse(_ body: [UInt8]) -> PartialSuccess? {
-        var outer = ProtoFieldScanner(body[...])
+        var outer = ProtoReader(body)
         var result = PartialSuccess(rejected: 0, errorMessage: "")
         var found = false
-        while let (field, value) = outer.next() {
-            guard field == 1, case .bytes(let inner) = value else { continue }
-            found = true
-            var scanner = ProtoFieldScanner(inner)
-            while let (innerField, innerValue) = scanner.next() {
-                switch (innerField, innerValue) {
-                case (1, .varint(let v)): result.rejected = Int64(bitPattern: v)
-                case (2, .bytes(let text)): result.errorMessage = String(decoding: text, as: UTF8.self)
-                default: break
+        do {
+            while let key = try outer.nextField() {
+                guard key.number == 1, key.wireType == .lengthDelimited else {
+                    try outer.skip(key)
+                    continue
+                }
+                found = true
+                var inner = try outer.nested(key)
+                while let innerKey = try inner.nextField() {
+                    switch (innerKey.number, innerKey.wireType) {
+                    case (1, .varint): result.rejected = Int64(bitPattern: try inner.readVarint())
+                    case (2, .lengthDelimited):
+                        result.errorMessage = String(decoding: body[try inner.readLengthDelimited()], as: UTF8.self)
+                    default: try inner.skip(innerKey)
+                    }
                 }
             }
+        } catch {
+            // malformed: keep what was read
         }
         guard found, result.rejected != 0 || !result.errorMessage.isEmpty else { return nil }
         return result
@@ -137,21 +68,25 @@ enum ResponseBody {
         return !head.contains { $0 < 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D || $0 == 0x7F }
     }
 
-    /// `google.rpc.Status { int32 code = 1; string message = 2; repeated Any details = 3; }`.
+    /// `google.rpc.Status { int32 code = 1; string message = 2; repeated Any details = 3; }`: its
+    /// message, nil when the body is not such a Status (another field, malformed, not UTF-8).
     static func statusMessage(_ body: [UInt8]) -> String? {
-        var scanner = ProtoFieldScanner(body[...])
+        var reader = ProtoReader(body)
         var message: String?
-        while let (field, value) = scanner.next() {
-            switch (field, value) {
-            case (1, .varint): break
-            case (2, .bytes(let text)):
-                guard let decoded = String(validating: text, as: UTF8.self) else { return nil }
-                message = decoded
-            case (3, .bytes): break
-            default: return nil  // not a Status
+        do {
+            while let key = try reader.nextField() {
+                switch (key.number, key.wireType) {
+                case (1, .varint), (3, .lengthDelimited): try reader.skip(key)
+                case (2, .lengthDelimited):
+                    guard let decoded = String(validating: body[try reader.readLengthDelimited()], as: UTF8.self)
+                    else { return nil }
+                    message = decoded
+                default: return nil  // not a Status
+                }
             }
+        } catch {
+            return nil
         }
-        guard !scanner.malformed else { return nil }
         return message
     }
 
