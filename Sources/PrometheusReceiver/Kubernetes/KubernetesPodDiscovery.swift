@@ -3,6 +3,7 @@ public import Kubernetes
 public import Logging
 import OTLPJSON
 public import Pipeline
+import SelfTelemetry
 import Synchronization
 
 /// Kubernetes pod discovery: lists and watches pods in the configured namespaces (label selector,
@@ -30,13 +31,11 @@ public struct KubernetesPodDiscovery: TargetDiscovery {
         self.config = config
         self.client = client
         self.clock = clock
-        var logger = logger
-        logger[metadataKey: "component"] = "kubernetes-sd"
-        self.logger = logger
+        self.logger = logger.component("kubernetes-sd")
         var nodeName = config.nodeName.isEmpty ? environment["NODE_NAME"] ?? "" : config.nodeName
         if nodeName == "*" { nodeName = "" }
         if nodeName.isEmpty, config.nodeName != "*" {
-            logger.warning("kubernetes_sd: NODE_NAME is not set; discovering pods on every node")
+            self.logger.warning("kubernetes_sd: NODE_NAME is not set; discovering pods on every node")
         }
         self.nodeName = nodeName
     }
@@ -114,12 +113,12 @@ public struct KubernetesPodDiscovery: TargetDiscovery {
         let labels = metadata?["labels"]?.stringMap ?? [:]
         let controller = labels["app.kubernetes.io/name"] ?? labels["app"] ?? name
         var resource = [
-            KeyValueLabel("k8s.namespace.name", namespace), KeyValueLabel("k8s.pod.name", name),
+            KeyValuePair("k8s.namespace.name", namespace), KeyValuePair("k8s.pod.name", name),
         ]
-        if let uid = metadata?["uid"]?.string { resource.append(KeyValueLabel("k8s.pod.uid", uid)) }
-        if let node = pod["spec"]?["nodeName"]?.string { resource.append(KeyValueLabel("k8s.node.name", node)) }
+        if let uid = metadata?["uid"]?.string { resource.append(KeyValuePair("k8s.pod.uid", uid)) }
+        if let node = pod["spec"]?["nodeName"]?.string { resource.append(KeyValuePair("k8s.node.name", node)) }
         return try? ScrapeEndpoint(
-            url: "\(scheme)://\(host):\(port)\(path)", labels: [KeyValueLabel("controller", controller)],
+            url: "\(scheme)://\(host):\(port)\(path)", labels: [KeyValuePair("controller", controller)],
             resourceAttributes: resource, id: "\(namespace)/\(name)")
     }
 }
