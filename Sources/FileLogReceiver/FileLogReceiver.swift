@@ -77,9 +77,7 @@ public final class FileLogReceiver: ServiceLifecycle.Service, Sendable {
         self.readSize = max(4096, readSize)
         self.pipeline = pipeline
         self.metrics = metrics
-        var logger = logger
-        logger[metadataKey: "component"] = "filelog"
-        self.logger = logger
+        self.logger = logger.component("filelog")
     }
 
     public func run() async throws {

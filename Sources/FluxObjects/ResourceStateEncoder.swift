@@ -25,7 +25,7 @@ public struct ResourceStateEncoder: Sendable {
             if points[series.name] == nil { order.append(series.name) }
             points[series.name, default: []].append(
                 OTLP.NumberDataPoint(
-                    attributes: series.labels.map { OTLP.KeyValue($0.name, $0.value) }, timeUnixNano: now,
+                    attributes: series.labels.map { OTLP.KeyValue($0.key, $0.value) }, timeUnixNano: now,
                     value: value, flags: value == nil ? OTLP.DataPointFlags.noRecordedValue : 0
                 )
             )

@@ -59,14 +59,8 @@ public struct ResourceStateRules: Sendable {
 /// One series of a resource-state metric: its name and its labels, sorted by label name (a later label of
 /// the same name wins, as in a Go map).
 public struct ResourceSeries: Sendable, Hashable, Comparable {
-    public struct Label: Sendable, Hashable {
-        public var name: String
-        public var value: String
-        public init(_ name: String, _ value: String) {
-            self.name = name
-            self.value = value
-        }
-    }
+    /// A label: its name is the pair's `key`.
+    public typealias Label = KeyValuePair
 
     public var name: String
     public private(set) var labels: [Label]
@@ -74,14 +68,14 @@ public struct ResourceSeries: Sendable, Hashable, Comparable {
     public init(name: String, labels: [Label]) {
         self.name = name
         var unique: [String: String] = [:]
-        for label in labels { unique[label.name] = label.value }
-        self.labels = unique.map { Label($0.key, $0.value) }.sorted { $0.name < $1.name }
+        for label in labels { unique[label.key] = label.value }
+        self.labels = unique.map { Label($0.key, $0.value) }.sorted { $0.key < $1.key }
     }
 
-    public subscript(label: String) -> String? { labels.first { $0.name == label }?.value }
+    public subscript(label: String) -> String? { labels.first { $0.key == label }?.value }
 
     public static func < (a: ResourceSeries, b: ResourceSeries) -> Bool {
         if a.name != b.name { return a.name < b.name }
-        return a.labels.lexicographicallyPrecedes(b.labels) { ($0.name, $0.value) < ($1.name, $1.value) }
+        return a.labels.lexicographicallyPrecedes(b.labels) { ($0.key, $0.value) < ($1.key, $1.value) }
     }
 }

@@ -22,8 +22,9 @@ public struct AgentConfiguration: Sendable, Equatable {
     }
 }
 
-/// An ordered list of string pairs: YAML mappings whose order matters to users (headers, attributes).
-public struct KeyValuePair: Sendable, Equatable {
+/// A string pair, in ordered lists: YAML mappings whose order matters to users (headers, attributes), and
+/// the labels of scrape targets, of relabelling and of resource-state series.
+public struct KeyValuePair: Sendable, Hashable {
     public var key: String
     public var value: String
     public init(_ key: String, _ value: String) {

@@ -65,42 +65,23 @@ extension ConfigDecoder {
         read(fields["body_size_limit"], .size(1024...(1 << 30)), into: &config.bodySizeLimit)
         read(fields["state_dir"], .string, into: &config.stateDirectory)
         note("receivers.prometheus.state_dir", fields["state_dir"])
-        if let relabelNode = fields["metric_relabel_configs"] {
-            if relabelNode.isNull {
-                config.metricRelabelConfigs = []
-            } else if case .sequence(let items) = relabelNode.content {
-                config.metricRelabelConfigs = []
-                for (index, item) in items.enumerated() {
-                    if let rule = metricRelabelConfig(item, path: "\(fields.child("metric_relabel_configs"))[\(index)]")
-                    {
-                        config.metricRelabelConfigs.append(rule)
-                    }
-                }
-            } else {
-                fail(
-                    .wrongType, at: relabelNode,
-                    "expected a sequence of relabel rules (action, source_labels, regex, ...), got \(relabelNode.kindDescription)"
-                )
-            }
+        if let node = fields["metric_relabel_configs"],
+            let rules = sequence(
+                node, path: fields.child("metric_relabel_configs"),
+                expected: "a sequence of relabel rules (action, source_labels, regex, ...)",
+                { $0.metricRelabelConfig($1, path: $2) })
+        {
+            config.metricRelabelConfigs = rules
         }
         if let sdNode = fields["kubernetes_sd"] {
             config.kubernetesSD = kubernetesSD(sdNode, path: fields.child("kubernetes_sd"))
         }
-        if let targetsNode = fields["targets"] {
-            if targetsNode.isNull {
-                config.targets = []
-            } else if case .sequence(let items) = targetsNode.content {
-                config.targets = []
-                for (index, item) in items.enumerated() {
-                    if let target = scrapeTarget(item, path: "\(fields.child("targets"))[\(index)]") {
-                        config.targets.append(target)
-                    }
-                }
-            } else {
-                fail(
-                    .wrongType, at: targetsNode,
-                    "expected a sequence of targets (url, labels), got \(targetsNode.kindDescription)")
-            }
+        if let node = fields["targets"],
+            let targets = sequence(
+                node, path: fields.child("targets"), expected: "a sequence of targets (url, labels)",
+                { $0.scrapeTarget($1, path: $2) })
+        {
+            config.targets = targets
         }
         return config
     }

@@ -55,6 +55,23 @@ struct ConfigDecoder {
         return node.isNull ? fields : nil
     }
 
+    /// A sequence read item by item (null: empty), leaving out the items `item` rejects (it reports why);
+    /// nil, reported, when the node is not a sequence.
+    mutating func sequence<Item>(
+        _ node: YAMLNode, path: String, expected: String, _ item: (inout ConfigDecoder, YAMLNode, String) -> Item?
+    ) -> [Item]? {
+        if node.isNull { return [] }
+        guard case .sequence(let nodes) = node.content else {
+            fail(.wrongType, at: node, "expected \(expected), got \(node.kindDescription)")
+            return nil
+        }
+        var items: [Item] = []
+        for (index, child) in nodes.enumerated() {
+            if let value = item(&self, child, "\(path)[\(index)]") { items.append(value) }
+        }
+        return items
+    }
+
     /// The entries of a mapping, with non-scalar and duplicate keys reported and dropped.
     private mutating func entries(_ node: YAMLNode, path: String, expected: String) -> [YAMLMappingEntry]? {
         if node.isNull { return [] }

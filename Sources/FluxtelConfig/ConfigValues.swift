@@ -232,19 +232,14 @@ extension ValueKind where T == String {
 
     /// `http://host[:port][/path]` or `https://…`; the empty string when `allowEmpty`.
     static func url(allowEmpty: Bool) -> Self {
-        Self(expected: "an http or https URL") { text throws(ValueError) in
-            if text.isEmpty, allowEmpty { return text }
-            try validateURL(text)
-            return text
-        }
+        checked("an http or https URL", allowEmpty: allowEmpty, validateURL)
     }
 
     /// An OTLP/HTTP base URL (`exporters.otlp_http.endpoint`): a URL the exporter appends `/v1/traces`,
     /// `/v1/logs` and `/v1/metrics` to, so one that already ends in such a path is refused (every batch
     /// would go to `…/v1/traces/v1/traces` and get a 404).
     static func otlpBaseURL(allowEmpty: Bool) -> Self {
-        Self(expected: "an http or https URL") { text throws(ValueError) in
-            if text.isEmpty, allowEmpty { return text }
+        checked("an http or https URL", allowEmpty: allowEmpty) { text throws(ValueError) in
             try validateURL(text)
             var path = text.prefix { $0 != "?" && $0 != "#" }
             while path.hasSuffix("/") { path = path.dropLast() }
@@ -254,15 +249,21 @@ extension ValueKind where T == String {
                         + "/v1/metrics to it: drop the suffix, or set \(signal)_endpoint to send only \(signal) to this URL"
                 )
             }
-            return text
         }
     }
 
     /// `host:port` to listen on (`0.0.0.0:4318`, `[::]:4318`, `localhost:0`); empty when `allowEmpty`.
     static func listenAddress(allowEmpty: Bool) -> Self {
-        Self(expected: "a listen address host:port") { text throws(ValueError) in
+        checked("a listen address host:port", allowEmpty: allowEmpty, validateListenAddress)
+    }
+
+    /// The text as it is once `validate` accepts it; the empty string is accepted as it is when `allowEmpty`.
+    private static func checked(
+        _ expected: String, allowEmpty: Bool, _ validate: @escaping (String) throws(ValueError) -> Void
+    ) -> Self {
+        Self(expected: expected) { text throws(ValueError) in
             if text.isEmpty, allowEmpty { return text }
-            try validateListenAddress(text)
+            try validate(text)
             return text
         }
     }

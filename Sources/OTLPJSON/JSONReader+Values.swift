@@ -207,34 +207,29 @@ extension JSONReader {
     // MARK: repeated scalars
 
     mutating func strings() throws(OTLPJSONError) -> [String] {
-        if try consumeNull() { return [] }
-        var out: [String] = []
-        try array { (r, _) throws(OTLPJSONError) in
-            guard !(try r.consumeNull()) else { throw r.error("null is not allowed in a repeated field") }
-            try r.charge(MemoryLayout<String>.stride)
-            out.append(try r.string())
-        }
-        return out
+        try repeated { (r) throws(OTLPJSONError) in try r.string() }
     }
 
     mutating func uint64s() throws(OTLPJSONError) -> [UInt64] {
-        if try consumeNull() { return [] }
-        var out: [UInt64] = []
-        try array { (r, _) throws(OTLPJSONError) in
-            guard !(try r.consumeNull()) else { throw r.error("null is not allowed in a repeated field") }
-            try r.charge(8)
-            out.append(try r.uint64())
-        }
-        return out
+        try repeated { (r) throws(OTLPJSONError) in try r.uint64() }
     }
 
     mutating func doubles() throws(OTLPJSONError) -> [Double] {
+        try repeated { (r) throws(OTLPJSONError) in try r.double() }
+    }
+
+    /// A repeated scalar field: null (empty) or an array without nulls, each element read by `element`
+    /// and charged its size against the memory budget.
+    @inline(__always)
+    private mutating func repeated<Element>(
+        _ element: (inout JSONReader) throws(OTLPJSONError) -> Element
+    ) throws(OTLPJSONError) -> [Element] {
         if try consumeNull() { return [] }
-        var out: [Double] = []
+        var out: [Element] = []
         try array { (r, _) throws(OTLPJSONError) in
             guard !(try r.consumeNull()) else { throw r.error("null is not allowed in a repeated field") }
-            try r.charge(8)
-            out.append(try r.double())
+            try r.charge(MemoryLayout<Element>.stride)
+            out.append(try element(&r))
         }
         return out
     }

@@ -148,54 +148,37 @@ struct JSONReader {
     mutating func object(
         _ what: String = "an object", _ member: (inout JSONReader, JSONKey) throws(OTLPJSONError) -> Void
     ) throws(OTLPJSONError) {
-        guard peek() == UInt8(ascii: "{") else { throw unexpected(what) }
-        try enter()
-        pos += 1
-        if peek() == UInt8(ascii: "}") {
-            pos += 1
-            depth -= 1
-            return
-        }
-        while true {
+        if try enterContainer(UInt8(ascii: "{"), UInt8(ascii: "}"), what) { return }
+        repeat {
             guard peek() == UInt8(ascii: "\"") else { throw unexpected("a string key") }
             try objectMember(member)
-            guard let c = peek() else { throw unexpected("',' or '}'") }
-            pos += 1
-            if c == UInt8(ascii: ",") { continue }
-            if c == UInt8(ascii: "}") { break }
-            pos -= 1
-            throw unexpected("',' or '}'")
-        }
-        depth -= 1
+        } while try nextInContainer(UInt8(ascii: "}"), "',' or '}'")
     }
 
     private mutating func objectMember(
         _ member: (inout JSONReader, JSONKey) throws(OTLPJSONError) -> Void
     ) throws(OTLPJSONError) {
         let keyStart = pos
+        let key: JSONKey
+        var storage: UnsafeMutablePointer<UInt8>?
+        defer { storage?.deallocate() }
         if let raw = try simpleString() {
-            try colon()
-            let key = JSONKey(start: base + raw.lowerBound, count: raw.count)
-            do { try member(&self, key) } catch {
-                var e = error
-                e.prependKey(key.string)
-                throw e
-            }
+            key = JSONKey(start: base + raw.lowerBound, count: raw.count)
         } else {
             // Rare: escapes in a key. Decode into storage of its own (the value may use `scratch`).
             pos = keyStart
             try escapedString()
             let n = scratch.count
-            let storage = UnsafeMutablePointer<UInt8>.allocate(capacity: max(n, 1))
-            defer { storage.deallocate() }
-            for i in 0..<n { storage[i] = scratch[i] }
-            try colon()
-            let key = JSONKey(start: storage, count: n)
-            do { try member(&self, key) } catch {
-                var e = error
-                e.prependKey(key.string)
-                throw e
-            }
+            let copy = UnsafeMutablePointer<UInt8>.allocate(capacity: max(n, 1))
+            storage = copy
+            for i in 0..<n { copy[i] = scratch[i] }
+            key = JSONKey(start: copy, count: n)
+        }
+        try colon()
+        do { try member(&self, key) } catch {
+            var e = error
+            e.prependKey(key.string)
+            throw e
         }
     }
 
@@ -210,30 +193,44 @@ struct JSONReader {
     mutating func array(
         _ what: String = "an array", _ element: (inout JSONReader, Int) throws(OTLPJSONError) -> Void
     ) throws(OTLPJSONError) {
-        guard peek() == UInt8(ascii: "[") else { throw unexpected(what) }
-        try enter()
-        pos += 1
-        if peek() == UInt8(ascii: "]") {
-            pos += 1
-            depth -= 1
-            return
-        }
+        if try enterContainer(UInt8(ascii: "["), UInt8(ascii: "]"), what) { return }
         var index = 0
-        while true {
+        repeat {
             do { try element(&self, index) } catch {
                 var e = error
                 e.prependIndex(index)
                 throw e
             }
             index += 1
-            guard let c = peek() else { throw unexpected("',' or ']'") }
-            pos += 1
-            if c == UInt8(ascii: ",") { continue }
-            if c == UInt8(ascii: "]") { break }
-            pos -= 1
-            throw unexpected("',' or ']'")
-        }
+        } while try nextInContainer(UInt8(ascii: "]"), "',' or ']'")
+    }
+
+    /// At `open` (else `what` was expected): enters the object or array; true when `close` follows at once
+    /// (it was empty, and has been left).
+    @inline(__always)
+    private mutating func enterContainer(_ open: UInt8, _ close: UInt8, _ what: String) throws(OTLPJSONError) -> Bool {
+        guard peek() == open else { throw unexpected(what) }
+        try enter()
+        pos += 1
+        guard peek() == close else { return false }
+        pos += 1
         depth -= 1
+        return true
+    }
+
+    /// After a member or element: true at `,` (another follows), false at `close` (the object or array
+    /// has been left); else `expected` was.
+    @inline(__always)
+    private mutating func nextInContainer(_ close: UInt8, _ expected: String) throws(OTLPJSONError) -> Bool {
+        guard let c = peek() else { throw unexpected(expected) }
+        pos += 1
+        if c == UInt8(ascii: ",") { return true }
+        if c == close {
+            depth -= 1
+            return false
+        }
+        pos -= 1
+        throw unexpected(expected)
     }
 
     /// Skips any JSON value, checking its syntax (unknown fields must still be valid JSON).
@@ -310,25 +307,12 @@ struct JSONReader {
             // Escape sequence.
             guard i + 1 < end else { break }
             let e = base[i + 1]
+            if let byte = Self.unescaped(e) {
+                scratch.append(byte)
+                i += 2
+                continue
+            }
             switch e {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"):
-                scratch.append(e)
-                i += 2
-            case UInt8(ascii: "b"):
-                scratch.append(0x08)
-                i += 2
-            case UInt8(ascii: "f"):
-                scratch.append(0x0C)
-                i += 2
-            case UInt8(ascii: "n"):
-                scratch.append(0x0A)
-                i += 2
-            case UInt8(ascii: "r"):
-                scratch.append(0x0D)
-                i += 2
-            case UInt8(ascii: "t"):
-                scratch.append(0x09)
-                i += 2
             case UInt8(ascii: "u"):
                 var scalar = try hex4(at: i + 2)
                 var next = i + 6
@@ -352,6 +336,20 @@ struct JSONReader {
             }
         }
         throw error("unterminated string", at: open)
+    }
+
+    /// The byte a one-character escape (`\"`, `\\`, `\/`, `\b`, `\f`, `\n`, `\r`, `\t`) stands for; nil otherwise.
+    @inline(__always)
+    private static func unescaped(_ e: UInt8) -> UInt8? {
+        switch e {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): e
+        case UInt8(ascii: "b"): 0x08
+        case UInt8(ascii: "f"): 0x0C
+        case UInt8(ascii: "n"): 0x0A
+        case UInt8(ascii: "r"): 0x0D
+        case UInt8(ascii: "t"): 0x09
+        default: nil
+        }
     }
 
     private func hex4(at i: Int) throws(OTLPJSONError) -> UInt32 {

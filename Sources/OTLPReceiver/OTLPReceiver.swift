@@ -31,9 +31,7 @@ public final class OTLPReceiver: ServiceLifecycle.Service, Sendable {
         self.port = port
         self.pipeline = pipeline
         self.metrics = metrics
-        var logger = logger
-        logger[metadataKey: "component"] = "receiver.otlp"
-        self.logger = logger
+        self.logger = logger.component("receiver.otlp")
     }
 
     /// The bound port once listening (nil if binding failed).

@@ -112,9 +112,7 @@ public final class DiskQueue: ChunkQueue {
         self.configuration = configuration
         self.segmentBytes = max(1, segmentBytes ?? min(16 << 20, max(64 << 10, configuration.maxBytes / 8)))
         self.metrics = metrics
-        var logger = logger
-        logger[metadataKey: "component"] = "disk-queue"
-        self.logger = logger
+        self.logger = logger.component("disk-queue")
         self.wallClock = wallClock
         do {
             try SegmentIO.makeDirectories(configuration.directory)
@@ -125,7 +123,7 @@ public final class DiskQueue: ChunkQueue {
         var state = State()
         let replayed: [StoredRecord]
         do {
-            replayed = try Self.replay(configuration.directory, into: &state, metrics: metrics, logger: logger)
+            replayed = try Self.replay(configuration.directory, into: &state, metrics: metrics, logger: self.logger)
         } catch {
             throw DiskQueueError(message: "processors.queue.directory: \(error)")
         }

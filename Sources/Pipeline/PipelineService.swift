@@ -1,4 +1,5 @@
 public import Logging
+import SelfTelemetry
 public import ServiceLifecycle
 import Synchronization
 
@@ -24,9 +25,7 @@ public final class PipelineService: Service, Sendable {
         self.exporters = exporters
         self.workers = max(1, workers)
         self.drainTimeout = drainTimeout
-        var logger = logger
-        logger[metadataKey: "component"] = "pipeline"
-        self.logger = logger
+        self.logger = logger.component("pipeline")
     }
 
     /// Marks the start of graceful shutdown (the first call counts): the drain must end `drainTimeout`

@@ -1,3 +1,4 @@
+import FluxtelConfig
 import OTLPWire
 
 private let gotkPrefix: [UInt8] = Array("gotk_".utf8)
@@ -14,11 +15,11 @@ private let fluxNamespaceKey: [UInt8] = Array("flux.object.namespace".utf8)
 /// query on `flux.object.name` finds all of them. The original labels stay.
 extension Encoder {
     /// Appends the identity for `sample` when it has one (labels as served, or after relabeling).
-    func writeFluxObject(_ w: inout ProtoWriter, field: UInt32, sample: Sample, relabeled: [RelabelLabel]?) {
+    func writeFluxObject(_ w: inout ProtoWriter, field: UInt32, sample: Sample, relabeled: [KeyValuePair]?) {
         let familyName = exposition.families[Int(sample.family)].nameBytes
         guard familyName.count > gotkPrefix.count, familyName.starts(with: gotkPrefix) else { return }
         if let relabeled {
-            func value(_ name: String) -> String? { relabeled.first { $0.name == name && !$0.value.isEmpty }?.value }
+            func value(_ name: String) -> String? { relabeled.first { $0.key == name && !$0.value.isEmpty }?.value }
             guard let kind = value("kind"), let name = value("name"), let namespace = value("namespace") else { return }
             MetricsConverter.writeStringAttribute(&w, field: field, key: "flux.object.kind", value: kind)
             MetricsConverter.writeStringAttribute(&w, field: field, key: "flux.object.name", value: name)

@@ -1,3 +1,4 @@
+import FluxtelConfig
 import OTLPWire
 
 #if canImport(Glibc)
@@ -103,11 +104,11 @@ struct Encoder {
     /// Writes a sample's labels (minus `skip`, minus empty values) and the target labels as `KeyValue`s;
     /// or, after `metric_relabel_configs`, the relabeled set.
     func writeAttributes(
-        _ w: inout ProtoWriter, field: UInt32, sample: Sample, skip: [UInt8]?, relabeled: [RelabelLabel]?
+        _ w: inout ProtoWriter, field: UInt32, sample: Sample, skip: [UInt8]?, relabeled: [KeyValuePair]?
     ) {
         if let relabeled {
-            for label in relabeled where !label.name.hasPrefix("__") && !label.value.isEmpty {
-                MetricsConverter.writeStringAttribute(&w, field: field, key: label.name, value: label.value)
+            for label in relabeled where !label.key.hasPrefix("__") && !label.value.isEmpty {
+                MetricsConverter.writeStringAttribute(&w, field: field, key: label.key, value: label.value)
             }
             writeFluxObject(&w, field: field, sample: sample, relabeled: relabeled)
             return
@@ -186,7 +187,7 @@ struct Encoder {
         for k in start..<end {
             let sample = samples[Int(tracker.order[k])]
             if sample.suffix == .created { continue }
-            var relabeled: [RelabelLabel]?
+            var relabeled: [KeyValuePair]?
             if !context.relabel.isEmpty {
                 guard let result = relabel(sample, family: family, skip: nil) else { continue }
                 relabeled = result
@@ -318,7 +319,7 @@ struct Encoder {
             let skip: [UInt8]? =
                 representative.suffix == .bucket
                 ? leBytes : (isSummary && representative.suffix == .none ? quantileBytes : nil)
-            var relabeled: [RelabelLabel]?
+            var relabeled: [KeyValuePair]?
             if !context.relabel.isEmpty {
                 guard let result = relabel(representative, family: family, skip: skip) else { continue }
                 relabeled = result

@@ -220,45 +220,32 @@ public enum MetricsConverter {
                 m.writeTag(1, .lengthDelimited)
                 m.writeVarint(UInt64(template.name.count))
                 m.writeRawBytes(template.name)
+                // The one point of the metric's data message: no value, only the flag (field 10 in a
+                // histogram point, 8 in the others); a gauge point has no start time.
+                func point(_ data: inout ProtoWriter, start: UInt64?, flagsField: UInt32) {
+                    data.message(1) { p in
+                        p.writeRawBytes(template.attributes)
+                        if let start { p.fixed64(2, start) }
+                        p.fixed64(3, time)
+                        p.uint32(flagsField, OTLP.DataPointFlags.noRecordedValue)
+                    }
+                }
                 switch template.kind {
                 case .histogram, .gaugeHistogram:
                     m.message(9) { h in
-                        h.message(1) { p in
-                            p.writeRawBytes(template.attributes)
-                            p.fixed64(2, series.start)
-                            p.fixed64(3, time)
-                            p.uint32(10, OTLP.DataPointFlags.noRecordedValue)
-                        }
+                        point(&h, start: series.start, flagsField: 10)
                         h.int32(2, OTLP.AggregationTemporality.cumulative.rawValue)
                     }
                 case .summary:
-                    m.message(11) { s in
-                        s.message(1) { p in
-                            p.writeRawBytes(template.attributes)
-                            p.fixed64(2, series.start)
-                            p.fixed64(3, time)
-                            p.uint32(8, OTLP.DataPointFlags.noRecordedValue)
-                        }
-                    }
+                    m.message(11) { s in point(&s, start: series.start, flagsField: 8) }
                 case .counter, .info, .stateset:
                     m.message(7) { s in
-                        s.message(1) { p in
-                            p.writeRawBytes(template.attributes)
-                            p.fixed64(2, series.start)
-                            p.fixed64(3, time)
-                            p.uint32(8, OTLP.DataPointFlags.noRecordedValue)
-                        }
+                        point(&s, start: series.start, flagsField: 8)
                         s.int32(2, OTLP.AggregationTemporality.cumulative.rawValue)
                         s.bool(3, template.kind == .counter)
                     }
                 default:
-                    m.message(5) { g in
-                        g.message(1) { p in
-                            p.writeRawBytes(template.attributes)
-                            p.fixed64(3, time)
-                            p.uint32(8, OTLP.DataPointFlags.noRecordedValue)
-                        }
-                    }
+                    m.message(5) { g in point(&g, start: nil, flagsField: 8) }
                 }
             }
         }

@@ -40,16 +40,14 @@ public final class PrometheusReceiver: ServiceLifecycle.Service, Sendable {
         pipeline: Pipeline, metrics: AgentMetrics, logger: Logger, version: String = FluxtelVersion.string
     ) throws {
         self.staticTargets = try configuration.targets.map { target in
-            try ScrapeEndpoint(url: target.url, labels: target.labels.map { KeyValueLabel($0.key, $0.value) })
+            try ScrapeEndpoint(url: target.url, labels: target.labels)
         }
         self.discovery = discovery
         self.configuration = configuration
         self.rules = try ConversionRules(configuration)
         self.pipeline = pipeline
         self.registry = metrics.registry
-        var logger = logger
-        logger[metadataKey: "component"] = "prometheus"
-        self.logger = logger
+        self.logger = logger.component("prometheus")
         self.version = version
     }
 

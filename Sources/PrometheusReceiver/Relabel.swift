@@ -1,12 +1,4 @@
-/// A label during `metric_relabel_configs` processing.
-public struct RelabelLabel: Sendable, Equatable {
-    public var name: String
-    public var value: String
-    public init(_ name: String, _ value: String) {
-        self.name = name
-        self.value = value
-    }
-}
+public import FluxtelConfig
 
 /// One `metric_relabel_configs` entry, with Prometheus semantics for the actions fluxtel supports:
 /// `replace`, `keep`, `drop`, `labeldrop`, `labelkeep`. Regexes are fully anchored (RE2 style
@@ -38,28 +30,28 @@ public struct RelabelRule: Sendable {
     }
 
     /// Applies the rule; nil means the series is dropped.
-    public func apply(_ labels: [RelabelLabel]) -> [RelabelLabel]? {
+    public func apply(_ labels: [KeyValuePair]) -> [KeyValuePair]? {
         switch action {
         case .keep, .drop:
             let matched = regex.matches(joined(labels)) != nil
             return (matched == (action == .keep)) ? labels : nil
         case .labeldrop:
-            return labels.filter { regex.matches($0.name) == nil }
+            return labels.filter { regex.matches($0.key) == nil }
         case .labelkeep:
-            return labels.filter { regex.matches($0.name) != nil }
+            return labels.filter { regex.matches($0.key) != nil }
         case .replace:
             guard let groups = regex.matches(joined(labels)) else { return labels }
             let target = expand(targetLabel, groups)
             let value = expand(replacement, groups)
             guard isValidLabelName(target) else { return labels }
-            var result = labels.filter { $0.name != target }
-            if !value.isEmpty { result.append(RelabelLabel(target, value)) }
+            var result = labels.filter { $0.key != target }
+            if !value.isEmpty { result.append(KeyValuePair(target, value)) }
             return result
         }
     }
 
-    func joined(_ labels: [RelabelLabel]) -> String {
-        sourceLabels.map { name in labels.first { $0.name == name }?.value ?? "" }.joined(separator: separator)
+    func joined(_ labels: [KeyValuePair]) -> String {
+        sourceLabels.map { name in labels.first { $0.key == name }?.value ?? "" }.joined(separator: separator)
     }
 
     /// `$1`, `${1}`, `$name`-style references (numbers only) to capture groups.
@@ -123,24 +115,24 @@ struct AnchoredRegex: @unchecked Sendable {
 
 extension Encoder {
     /// The labels of a series after `metric_relabel_configs` (with `__name__`), or nil when dropped.
-    func relabel(_ sample: Sample, family: Family, skip: [UInt8]?) -> [RelabelLabel]? {
-        var labels = [RelabelLabel("__name__", exposition.sampleName(sample))]
+    func relabel(_ sample: Sample, family: Family, skip: [UInt8]?) -> [KeyValuePair]? {
+        var labels = [KeyValuePair("__name__", exposition.sampleName(sample))]
         let first = Int(sample.labelStart)
         for k in first..<first + Int(sample.labelCount) {
             let label = exposition.labels[k]
             let name = bytes(label.name)
             if let skip, equal(name, skip) { continue }
             labels.append(
-                RelabelLabel(String(decoding: name, as: UTF8.self), String(decoding: bytes(label.value), as: UTF8.self))
+                KeyValuePair(String(decoding: name, as: UTF8.self), String(decoding: bytes(label.value), as: UTF8.self))
             )
         }
         for label in context.targetLabels {
             let name = String(decoding: label.name, as: UTF8.self)
-            if let index = labels.firstIndex(where: { $0.name == name }) {
+            if let index = labels.firstIndex(where: { $0.key == name }) {
                 if context.honorLabels { continue }
-                labels[index].name = "exported_" + name
+                labels[index].key = "exported_" + name
             }
-            labels.append(RelabelLabel(name, String(decoding: label.value, as: UTF8.self)))
+            labels.append(KeyValuePair(name, String(decoding: label.value, as: UTF8.self)))
         }
         for rule in context.relabel {
             guard let next = rule.apply(labels) else { return nil }

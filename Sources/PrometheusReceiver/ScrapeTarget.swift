@@ -1,3 +1,5 @@
+public import FluxtelConfig
+
 /// One endpoint to scrape, static or discovered.
 public struct ScrapeEndpoint: Sendable, Hashable {
     /// Stable identity (the URL for static targets, `namespace/pod:port/path` for discovered ones).
@@ -7,12 +9,12 @@ public struct ScrapeEndpoint: Sendable, Hashable {
     public var host: String
     public var port: Int
     /// Labels added to every data point (`job`/`instance`, when given, go to the resource instead).
-    public var labels: [KeyValueLabel]
+    public var labels: [KeyValuePair]
     /// Extra resource attributes (`k8s.*` from discovery).
-    public var resourceAttributes: [KeyValueLabel]
+    public var resourceAttributes: [KeyValuePair]
 
     public init(
-        url: String, labels: [KeyValueLabel] = [], resourceAttributes: [KeyValueLabel] = [], id: String? = nil
+        url: String, labels: [KeyValuePair] = [], resourceAttributes: [KeyValuePair] = [], id: String? = nil
     )
         throws(TargetURLError)
     {
@@ -28,19 +30,19 @@ public struct ScrapeEndpoint: Sendable, Hashable {
 
     /// The job: a `job` label, else the Flux `controller` label, else `prometheus`.
     public var job: String {
-        labels.first { $0.name == "job" }?.value ?? labels.first { $0.name == "controller" }?.value ?? "prometheus"
+        labels.first { $0.key == "job" }?.value ?? labels.first { $0.key == "controller" }?.value ?? "prometheus"
     }
 
     /// `host:port` (IPv6 in brackets), or an explicit `instance` label.
     public var instance: String {
-        labels.first { $0.name == "instance" }?.value ?? (host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)")
+        labels.first { $0.key == "instance" }?.value ?? (host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)")
     }
 
     var targetInfo: TargetInfo {
         TargetInfo(
             job: job, instance: instance, scheme: scheme, host: host, port: port,
-            labels: labels.map { ($0.name, $0.value) },
-            resourceAttributes: resourceAttributes.map { ($0.name, $0.value) })
+            labels: labels.map { ($0.key, $0.value) },
+            resourceAttributes: resourceAttributes.map { ($0.key, $0.value) })
     }
 
     /// `scheme://host[:port]/path` → scheme, host, port (80/443 by default).
@@ -78,15 +80,6 @@ public struct ScrapeEndpoint: Sendable, Hashable {
             port = parsed
         }
         return (scheme, String(host), port)
-    }
-}
-
-public struct KeyValueLabel: Sendable, Hashable {
-    public var name: String
-    public var value: String
-    public init(_ name: String, _ value: String) {
-        self.name = name
-        self.value = value
     }
 }
 

@@ -98,20 +98,22 @@ public final class AgentMetrics: Sendable {
     /// Items the queue dropped instead of sending, by signal and reason (`full`: the drop_oldest
     /// policy made room; `expired`: older than `max_age`; `corrupt`: unreadable on disk).
     public func queueDropped(_ signal: Signal, reason: String) -> Counter {
-        registry.makeCounter(
-            descriptor: d(
-                "fluxtel_queue_dropped_items_total",
-                "Items the queue dropped instead of sending (full, expired, corrupt)."),
-            labels: [("signal", signal.rawValue), ("reason", reason)])
+        itemCounter(
+            "fluxtel_queue_dropped_items_total", "Items the queue dropped instead of sending (full, expired, corrupt).",
+            signal, reason: reason)
     }
 
     /// Items dropped on purpose instead of exported, by signal and reason (`no_endpoint`, `too_old`).
     public func discardedItems(_ signal: Signal, reason: String) -> Counter {
-        registry.makeCounter(
-            descriptor: d(
-                "fluxtel_items_discarded_total",
-                "Items dropped instead of exported (no_endpoint: no exporter endpoint; too_old: older than max_age)."),
-            labels: [("signal", signal.rawValue), ("reason", reason)])
+        itemCounter(
+            "fluxtel_items_discarded_total",
+            "Items dropped instead of exported (no_endpoint: no exporter endpoint; too_old: older than max_age).",
+            signal, reason: reason)
+    }
+
+    /// A counter of items by signal and reason.
+    private func itemCounter(_ name: String, _ help: String, _ signal: Signal, reason: String) -> Counter {
+        registry.makeCounter(descriptor: d(name, help), labels: [("signal", signal.rawValue), ("reason", reason)])
     }
 
     /// Damaged persistent queue segments found, by reason (`torn_tail`, `corrupt_record`).

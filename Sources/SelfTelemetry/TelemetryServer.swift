@@ -19,9 +19,7 @@ public final class TelemetryServer: Service, Sendable {
         self.port = port
         self.metrics = metrics
         self.health = health
-        var logger = logger
-        logger[metadataKey: "component"] = "telemetry"
-        self.logger = logger
+        self.logger = logger.component("telemetry")
     }
 
     /// The port actually bound (useful with port 0), once `run()` has bound it.

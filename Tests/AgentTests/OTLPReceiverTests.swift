@@ -78,11 +78,7 @@ import Testing
                 "sdk_send_spans.py", ["http://127.0.0.1:\(port)/v1/traces", "10000", compression, sentFile])
             #expect(result.status == 0, "\(result.output)")
         }
-        let receivedFile = temporaryPath("received.bin")
-        try writeRecords(sink.requests.map { $0.body ?? [] }, to: receivedFile)
-        let compared = try await runInterop("compare_spans.py", [sentFile, receivedFile])
-        #expect(compared.status == 0, "\(compared.output)")
-        #expect(compared.output.contains("sent=10000 received=10000 missing=0"), "\(compared.output)")
+        try await expectAllSpansArrived(10000, sent: sentFile, at: sink)
         try await sink.shutdown()
     }
 
@@ -116,11 +112,7 @@ import Testing
             let message = String(decoding: bad?.body ?? [], as: UTF8.self)
             #expect(message.contains("traceId"), "\(message)")
         }
-        let receivedFile = temporaryPath("received.bin")
-        try writeRecords(sink.requests.map { $0.body ?? [] }, to: receivedFile)
-        let compared = try await runInterop("compare_spans.py", [sentFile, receivedFile])
-        #expect(compared.status == 0, "\(compared.output)")
-        #expect(compared.output.contains("sent=2000 received=2000 missing=0"), "\(compared.output)")
+        try await expectAllSpansArrived(2000, sent: sentFile, at: sink)
         try await sink.shutdown()
     }
 
@@ -228,6 +220,19 @@ import Testing
         #expect(!accepted.isEmpty)
         #expect(accepted.isSubset(of: names), "lost \(accepted.subtracting(names).count) accepted spans")
         try await sink.shutdown()
+    }
+
+    /// The official classes find every one of the `count` spans in `sent` among what `sink` received.
+    func expectAllSpansArrived(
+        _ count: Int, sent: String, at sink: HTTPSink, sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
+        let receivedFile = temporaryPath("received.bin")
+        try writeRecords(sink.requests.map { $0.body ?? [] }, to: receivedFile)
+        let compared = try await runInterop("compare_spans.py", [sent, receivedFile])
+        #expect(compared.status == 0, "\(compared.output)", sourceLocation: sourceLocation)
+        #expect(
+            compared.output.contains("sent=\(count) received=\(count) missing=0"), "\(compared.output)",
+            sourceLocation: sourceLocation)
     }
 }
 

@@ -389,13 +389,11 @@ final class FaultRun: Sendable {
     static func with(_ name: String, options: Options = Options(), _ body: (FaultRun) async throws -> Void) async throws
     {
         let run = try await start(name, options: options)
-        do {
+        try await withCleanup {
             try await body(run)
-        } catch {
+        } cleanup: {
             await run.cleanup()
-            throw error
         }
-        await run.cleanup()
     }
 
     /// Stops whatever still runs and removes the run's directory (kept with `FLUXTEL_KEEP_FAULT_RUNS=1`,

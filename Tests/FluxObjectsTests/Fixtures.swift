@@ -48,7 +48,7 @@ extension ResourceSeries {
         let labels = self.labels.map { label in
             let value = label.value.replacingOccurrences(of: "\\", with: "\\\\")
                 .replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\"", with: "\\\"")
-            return "\(label.name)=\"\(value)\""
+            return "\(label.key)=\"\(value)\""
         }
         return "\(name){\(labels.joined(separator: ","))}"
     }

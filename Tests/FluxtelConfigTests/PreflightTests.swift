@@ -24,9 +24,15 @@ import Testing
         }
     }
 
+    /// A file in the test's directory; its path.
+    func writeFile(_ name: String, containing text: String) throws -> String {
+        let path = directory + "/" + name
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
     @Test func unreadableTLSFilesAreNamedAtTheirKey() throws {
-        let ca = directory + "/ca.pem"
-        try "not checked for content".write(toFile: ca, atomically: true, encoding: .utf8)
+        let ca = try writeFile("ca.pem", containing: "not checked for content")
         let yaml = """
             receivers:
               otlp:
@@ -53,8 +59,7 @@ import Testing
             problems(yaml) == [
                 "fluxtel.yaml:4:16: receivers.prometheus.kubernetes_sd.enabled: not in a cluster (KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set): run it in a pod, or set api_server"
             ])
-        let token = directory + "/token"
-        try "t".write(toFile: token, atomically: true, encoding: .utf8)
+        let token = try writeFile("token", containing: "t")
         let inCluster = yaml + "      token_path: \(token)\n      ca_path: \(directory)/no-ca.crt\n"
         #expect(
             problems(
@@ -65,8 +70,7 @@ import Testing
     }
 
     @Test func directoriesMustBeWritable() throws {
-        let file = directory + "/a-file"
-        try "x".write(toFile: file, atomically: true, encoding: .utf8)
+        let file = try writeFile("a-file", containing: "x")
         let yaml = """
             receivers:
               filelog:

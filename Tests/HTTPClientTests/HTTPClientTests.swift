@@ -295,11 +295,25 @@ struct HTTPClientTests {
 
     // MARK: TLS
 
-    @Test func httpsWithTheCAFileVerifiesTheServer() async throws {
+    /// A sink serving HTTPS with a fresh test CA's server certificate; with `requireClientCertificate`,
+    /// clients must present a certificate that CA signed (mTLS).
+    func tlsSink(requireClientCertificate: Bool = false) async throws -> (TestCertificates, HTTPSink) {
         let pki = try TestCertificates.generate()
+        do {
+            let sink = try await HTTPSink.start(
+                tls: .init(
+                    certificateChainFile: pki.serverCertificate, privateKeyFile: pki.serverKey,
+                    clientCAFile: requireClientCertificate ? pki.caCertificate : nil))
+            return (pki, sink)
+        } catch {
+            pki.remove()
+            throw error
+        }
+    }
+
+    @Test func httpsWithTheCAFileVerifiesTheServer() async throws {
+        let (pki, sink) = try await tlsSink()
         defer { pki.remove() }
-        let sink = try await HTTPSink.start(
-            tls: .init(certificateChainFile: pki.serverCertificate, privateKeyFile: pki.serverKey))
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .file(pki.caCertificate)
         let client = HTTPClient(configuration: .init(tls: tls))
@@ -312,10 +326,8 @@ struct HTTPClientTests {
     }
 
     @Test func httpsWithoutTheCAFailsVerificationUnlessSkipped() async throws {
-        let pki = try TestCertificates.generate()
+        let (pki, sink) = try await tlsSink()
         defer { pki.remove() }
-        let sink = try await HTTPSink.start(
-            tls: .init(certificateChainFile: pki.serverCertificate, privateKeyFile: pki.serverKey))
         let strict = HTTPClient()
         do {
             _ = try await strict.execute(try HTTPRequest(url: sink.baseURL), timeout: .seconds(5))
@@ -335,12 +347,8 @@ struct HTTPClientTests {
     }
 
     @Test func mutualTLSPresentsTheClientCertificate() async throws {
-        let pki = try TestCertificates.generate()
+        let (pki, sink) = try await tlsSink(requireClientCertificate: true)
         defer { pki.remove() }
-        let sink = try await HTTPSink.start(
-            tls: .init(
-                certificateChainFile: pki.serverCertificate, privateKeyFile: pki.serverKey,
-                clientCAFile: pki.caCertificate))
         var withCertificate = TLSConfiguration.makeClientConfiguration()
         withCertificate.trustRoots = .file(pki.caCertificate)
         withCertificate.certificateChain = try NIOSSLCertificate.fromPEMFile(pki.clientCertificate).map {

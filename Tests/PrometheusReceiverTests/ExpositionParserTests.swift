@@ -186,39 +186,48 @@ func parseError(_ text: String, _ format: ExpositionFormat = .prometheusText) ->
         #expect(try parse("\n\n# just a comment\n").families.isEmpty)
     }
 
-    @Test(arguments: [
-        // (body, line, reason fragment)
-        ("ok 1\n{a=\"b\"} 1\n", 2, "expected a metric name"),
-        ("ok 1\nm{a=\"b\" 1\n", 2, "expected ',' or '}'"),
-        ("m{a=\"b\n", 1, "unterminated label value"),
-        ("m{a=\"b\",\n", 1, "unterminated label set"),
-        ("m{a\"b\"} 1\n", 1, "expected '='"),
-        ("m{a=b} 1\n", 1, "expected '\"'"),
-        ("m{1a=\"b\"} 1\n", 1, "invalid label name"),
-        ("m{a=\"\\x\"} 1\n", 1, "invalid escape"),
-        ("m{a=\"1\",a=\"2\"} 1\n", 1, "duplicate label"),
-        ("m\n", 1, "missing value"),
-        ("m{} \n", 1, "missing value"),
-        ("m 1x\n", 1, "invalid value"),
-        ("m 1_000\n", 1, "invalid value"),
-        ("m nan(1)\n", 1, "invalid value"),
-        ("m 1 12.5\n", 1, "invalid timestamp"),
-        ("m 1 99999999999999999999\n", 1, "invalid timestamp"),
-        ("m 1 2 3\n", 1, "unexpected text"),
-        ("m- 1\n", 1, "invalid character"),
-        ("# TYPE m bogus\n", 1, "unknown metric type"),
-        ("# TYPE m counter\n# TYPE m gauge\n", 2, "second TYPE"),
-        ("m 1\n# TYPE m gauge\n", 2, "after its samples"),
-        ("# TYPE 1m gauge\n", 1, "invalid metric name"),
-        ("# TYPE\n", 1, "without a metric name"),
-        ("# TYPE h histogram\nh_bucket 1\n", 2, "without an 'le'"),
-        ("# TYPE h histogram\nh_bucket{le=\"x\"} 1\n", 2, "invalid 'le'"),
-        ("# TYPE h histogram\nh 1\n", 2, "does not fit histogram"),
-        ("# TYPE s summary\ns{a=\"b\"} 1\n", 2, "without a 'quantile'"),
-        ("m 1 # {a=\"b\"} 1\n", 1, "unexpected text"),
-    ])
-    func malformedLines(_ body: String, _ line: Int, _ reason: String) {
-        let error = parseError(body)
+    /// (format, body, line, reason fragment)
+    static let malformed: [(ExpositionFormat, String, Int, String)] = [
+        (.prometheusText, "ok 1\n{a=\"b\"} 1\n", 2, "expected a metric name"),
+        (.prometheusText, "ok 1\nm{a=\"b\" 1\n", 2, "expected ',' or '}'"),
+        (.prometheusText, "m{a=\"b\n", 1, "unterminated label value"),
+        (.prometheusText, "m{a=\"b\",\n", 1, "unterminated label set"),
+        (.prometheusText, "m{a\"b\"} 1\n", 1, "expected '='"),
+        (.prometheusText, "m{a=b} 1\n", 1, "expected '\"'"),
+        (.prometheusText, "m{1a=\"b\"} 1\n", 1, "invalid label name"),
+        (.prometheusText, "m{a=\"\\x\"} 1\n", 1, "invalid escape"),
+        (.prometheusText, "m{a=\"1\",a=\"2\"} 1\n", 1, "duplicate label"),
+        (.prometheusText, "m\n", 1, "missing value"),
+        (.prometheusText, "m{} \n", 1, "missing value"),
+        (.prometheusText, "m 1x\n", 1, "invalid value"),
+        (.prometheusText, "m 1_000\n", 1, "invalid value"),
+        (.prometheusText, "m nan(1)\n", 1, "invalid value"),
+        (.prometheusText, "m 1 12.5\n", 1, "invalid timestamp"),
+        (.prometheusText, "m 1 99999999999999999999\n", 1, "invalid timestamp"),
+        (.prometheusText, "m 1 2 3\n", 1, "unexpected text"),
+        (.prometheusText, "m- 1\n", 1, "invalid character"),
+        (.prometheusText, "# TYPE m bogus\n", 1, "unknown metric type"),
+        (.prometheusText, "# TYPE m counter\n# TYPE m gauge\n", 2, "second TYPE"),
+        (.prometheusText, "m 1\n# TYPE m gauge\n", 2, "after its samples"),
+        (.prometheusText, "# TYPE 1m gauge\n", 1, "invalid metric name"),
+        (.prometheusText, "# TYPE\n", 1, "without a metric name"),
+        (.prometheusText, "# TYPE h histogram\nh_bucket 1\n", 2, "without an 'le'"),
+        (.prometheusText, "# TYPE h histogram\nh_bucket{le=\"x\"} 1\n", 2, "invalid 'le'"),
+        (.prometheusText, "# TYPE h histogram\nh 1\n", 2, "does not fit histogram"),
+        (.prometheusText, "# TYPE s summary\ns{a=\"b\"} 1\n", 2, "without a 'quantile'"),
+        (.prometheusText, "m 1 # {a=\"b\"} 1\n", 1, "unexpected text"),
+        (.openMetrics, "# TYPE a gauge\na 1\n", 2, "missing '# EOF'"),
+        (.openMetrics, "# TYPE a gauge\na 1\n# EOF\nb 1\n", 4, "after '# EOF'"),
+        (.openMetrics, "a 1\n# EOF\n", 1, "no TYPE"),
+        (.openMetrics, "# TYPE a counter\na 1\n# EOF\n", 2, "does not fit counter"),
+        (.openMetrics, "# TYPE a gauge\n\na 1\n# EOF\n", 2, "empty line"),
+        (.openMetrics, "# TYPE a gauge\na 1 # {x=\"y\"} z\n# EOF\n", 2, "invalid exemplar value"),
+        (.openMetrics, "# TYPE a gauge\na 1 # x\n# EOF\n", 2, "exemplar"),
+    ]
+
+    @Test(arguments: malformed)
+    func malformedLines(_ format: ExpositionFormat, _ body: String, _ line: Int, _ reason: String) {
+        let error = parseError(body, format)
         #expect(error?.line == line, "\(body)")
         #expect(error?.reason.contains(reason) == true, "\(String(describing: error)) for \(body)")
     }
@@ -228,21 +237,6 @@ func parseError(_ text: String, _ format: ExpositionFormat = .prometheusText) ->
         bytes += [0xC3, 0x28]
         bytes += Array("\"} 1\n".utf8)
         #expect(throws: ExpositionError.self) { try ExpositionParser.parse(bytes) }
-    }
-
-    @Test(arguments: [
-        ("# TYPE a gauge\na 1\n", 2, "missing '# EOF'"),
-        ("# TYPE a gauge\na 1\n# EOF\nb 1\n", 4, "after '# EOF'"),
-        ("a 1\n# EOF\n", 1, "no TYPE"),
-        ("# TYPE a counter\na 1\n# EOF\n", 2, "does not fit counter"),
-        ("# TYPE a gauge\n\na 1\n# EOF\n", 2, "empty line"),
-        ("# TYPE a gauge\na 1 # {x=\"y\"} z\n# EOF\n", 2, "invalid exemplar value"),
-        ("# TYPE a gauge\na 1 # x\n# EOF\n", 2, "exemplar"),
-    ])
-    func malformedOpenMetrics(_ body: String, _ line: Int, _ reason: String) {
-        let error = parseError(body, .openMetrics)
-        #expect(error?.line == line, "\(body)")
-        #expect(error?.reason.contains(reason) == true, "\(String(describing: error)) for \(body)")
     }
 
     /// Random damage to the fixture never traps; it either parses or fails with a line inside the body.

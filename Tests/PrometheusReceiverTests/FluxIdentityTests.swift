@@ -20,7 +20,7 @@ struct FluxIdentityTests {
     @Test func defaultStaticTargetsKeepControllerRuntimesControllerLabel() throws {
         let target = try #require(PrometheusReceiverConfiguration.fluxTargets.first { $0.url.contains("kustomize") })
         let endpoint = try ScrapeEndpoint(
-            url: target.url, labels: target.labels.map { KeyValueLabel($0.key, $0.value) })
+            url: target.url, labels: target.labels.map { KeyValuePair($0.key, $0.value) })
         var tracker = SeriesTracker()
         let (resource, _) = try convert(Self.exposition, tracker: &tracker, target: endpoint.targetInfo)
         #expect(resource.resource?.attributes["service.name"] == "kustomize-controller")
@@ -66,9 +66,9 @@ struct FluxIdentityTests {
         let pod = try Self.pod(
             owners: #""ownerReferences":[{"kind":"ReplicaSet","name":"kustomize-controller-7f5c8d9b4","uid":"rs"}],"#)
         let target = try #require(KubernetesPodDiscovery.target(for: pod, nodeName: "node-a"))
-        #expect(target.labels == [KeyValueLabel("job", "kustomize-controller")])
+        #expect(target.labels == [KeyValuePair("job", "kustomize-controller")])
         #expect(target.job == "kustomize-controller")
-        let resource = Dictionary(uniqueKeysWithValues: target.resourceAttributes.map { ($0.name, $0.value) })
+        let resource = Dictionary(uniqueKeysWithValues: target.resourceAttributes.map { ($0.key, $0.value) })
         #expect(
             resource == [
                 "service.namespace": "flux-system", "k8s.namespace.name": "flux-system",
@@ -89,6 +89,6 @@ struct FluxIdentityTests {
         let pod = try Self.pod(labels: #""pod-template-hash":"7f5c8d9b4""#)
         let target = try #require(KubernetesPodDiscovery.target(for: pod, nodeName: "node-a"))
         #expect(target.job == "kustomize-controller")
-        #expect(target.resourceAttributes.contains(KeyValueLabel("k8s.deployment.name", "kustomize-controller")))
+        #expect(target.resourceAttributes.contains(KeyValuePair("k8s.deployment.name", "kustomize-controller")))
     }
 }

@@ -114,7 +114,7 @@ import Testing
         #expect(target.url == "https://[fd00::7]:8080/metrics")
         #expect(target.job == "kustomize-controller")
         #expect(target.instance == "[fd00::7]:8080")
-        #expect(target.resourceAttributes.contains(KeyValueLabel("k8s.pod.uid", "u1")))
+        #expect(target.resourceAttributes.contains(KeyValuePair("k8s.pod.uid", "u1")))
         #expect(KubernetesPodDiscovery.target(for: pod, nodeName: "n2") == nil)
     }
 }

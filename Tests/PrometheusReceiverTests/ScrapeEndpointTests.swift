@@ -1,3 +1,4 @@
+import FluxtelConfig
 import OTLPWire
 import Testing
 
@@ -7,12 +8,12 @@ import Testing
     @Test func urlsAndIdentity() throws {
         let plain = try ScrapeEndpoint(
             url: "http://kustomize-controller-metrics.flux-system.svc:8080/metrics",
-            labels: [KeyValueLabel("controller", "kustomize-controller")])
+            labels: [KeyValuePair("controller", "kustomize-controller")])
         #expect(plain.host == "kustomize-controller-metrics.flux-system.svc")
         #expect(plain.port == 8080)
         #expect(plain.job == "kustomize-controller")
         #expect(plain.instance == "kustomize-controller-metrics.flux-system.svc:8080")
-        let tls = try ScrapeEndpoint(url: "https://[fd00::1]/m", labels: [KeyValueLabel("job", "j")])
+        let tls = try ScrapeEndpoint(url: "https://[fd00::1]/m", labels: [KeyValuePair("job", "j")])
         #expect(tls.port == 443 && tls.host == "fd00::1" && tls.instance == "[fd00::1]:443" && tls.job == "j")
         #expect(try ScrapeEndpoint(url: "http://h/metrics").job == "prometheus")
         for bad in ["h:80/metrics", "ftp://h/", "http://:80/", "http://h:99999/", "http://[::1/"] {

@@ -101,7 +101,7 @@ import Testing
         let sink = try await HTTPSink.start(fallback: Self.body(5))
         let url = "\(sink.baseURL)/metrics"
         let store = SeriesStateStore(directory: directory)
-        let id = try ScrapeEndpoint(url: url, labels: [KeyValueLabel("controller", "kustomize-controller")]).id
+        let id = try ScrapeEndpoint(url: url, labels: [KeyValuePair("controller", "kustomize-controller")]).id
         try Data("fxseries but then garbage".utf8).write(to: URL(fileURLWithPath: store.path(forTarget: id)))
         #expect(store.load(target: id).problem != nil)
         let scrapes = try await Self.run(url: url, directory: directory, scrapes: 1)

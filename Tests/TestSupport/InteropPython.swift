@@ -33,17 +33,9 @@ public enum InteropPython {
 public enum GoldenScript {
     /// Runs `otlp_golden.py args...`; returns (exit status, stdout+stderr).
     public static func run(_ args: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try InteropPython.path())
-        process.arguments =
-            [InteropPython.packageRoot.appendingPathComponent("Tests/Interop/otlp_golden.py").path] + args
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        try runProcess(
+            try InteropPython.path(),
+            [InteropPython.packageRoot.appendingPathComponent("Tests/Interop/otlp_golden.py").path] + args)
     }
 
     /// A path in a per-process temporary directory.

@@ -59,18 +59,7 @@ public struct TestCertificates: Sendable {
     public func remove() { try? FileManager.default.removeItem(at: directory) }
 
     private static func openssl(_ arguments: [String], in directory: URL) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["openssl"] + arguments
-        process.currentDirectoryURL = directory
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw OpenSSLFailed(arguments: arguments, output: String(decoding: output, as: UTF8.self))
-        }
+        let (status, output) = try runProcess("/usr/bin/env", ["openssl"] + arguments, in: directory)
+        guard status == 0 else { throw OpenSSLFailed(arguments: arguments, output: output) }
     }
 }

@@ -25,7 +25,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,19 +32,14 @@ import threading
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchlib import QuietHandler, free_port  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIXTURE = os.path.join(ROOT, "Tests", "Interop", "flux-logs.jsonl")
 POD = "pods/flux-system_kustomize-controller-5f7457c9dd-9xvxq_5b1c3c2e-0000-4000-8000-000000000001/manager"
 UUID_RE = re.compile(r'"reconcileID":"[0-9a-f-]{36}"')
 TS_RE = re.compile(r'"ts":"[^"]*"')
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Sink(http.server.ThreadingHTTPServer):
@@ -61,9 +55,7 @@ class Sink(http.server.ThreadingHTTPServer):
         self.save_body = None
 
 
-class SinkHandler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
+class SinkHandler(QuietHandler):
     def do_POST(self):
         length = int(self.headers.get("Content-Length", "0"))
         remaining = length
@@ -87,13 +79,7 @@ class SinkHandler(http.server.BaseHTTPRequestHandler):
             self.server.requests += 1
             self.server.body_bytes += length
             self.server.inflated_bytes += inflated
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-protobuf")
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
+        self.reply(200)
 
 
 def generate(path, n):

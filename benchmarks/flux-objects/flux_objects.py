@@ -44,15 +44,17 @@ import json
 import os
 import queue
 import shutil
-import signal
-import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 import urllib.parse
 import urllib.request
 import uuid
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchlib import QuietHandler, free_port, terminate  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIXTURES = os.path.join(ROOT, "Tests", "Fixtures", "flux-objects")
@@ -72,12 +74,6 @@ EVENTS = ("events.k8s.io", "v1", "events")
 NOT_FOUND = json.dumps({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
                         "message": "the server could not find the requested resource", "reason": "NotFound",
                         "code": 404}).encode()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Cluster:
@@ -207,8 +203,8 @@ class APIServer(http.server.ThreadingHTTPServer):
 
 
 def handler(cluster):
-    class H(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    class H(QuietHandler):
+        content_type = "application/json"
 
         def do_GET(self):
             url = urllib.parse.urlsplit(self.path)
@@ -270,16 +266,6 @@ def handler(cluster):
                 self.close_connection = True
             finally:
                 cluster.unsubscribe(resource, sub)
-
-        def reply(self, status, body):
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
     return H
 
 
@@ -361,13 +347,7 @@ service:
         self.fail(f"timed out waiting for {what}")
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc, 30)
         self.stderr.close()
 
 

@@ -27,8 +27,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,15 +34,12 @@ import threading
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchlib import QuietHandler, free_port, terminate  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Local(http.server.ThreadingHTTPServer):
@@ -52,25 +47,13 @@ class Local(http.server.ThreadingHTTPServer):
 
 
 def handler(fixture):
-    class H(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
+    class H(QuietHandler):
         def do_GET(self):
-            self.reply(fixture, "text/plain; version=0.0.4")
+            self.reply(200, fixture, "text/plain; version=0.0.4")
 
         def do_POST(self):
             self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            self.reply(b"", "application/x-protobuf")
-
-        def reply(self, body, ctype):
-            self.send_response(200)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
+            self.reply(200)
     return H
 
 
@@ -154,13 +137,7 @@ def start_once(binary, config, env, telemetry, idle_seconds, smaps=None):
                 shutil.copyfile(f"/proc/{agent.pid}/smaps", smaps)
         return ready, ready_cpu, idle
     finally:
-        if agent.poll() is None:
-            agent.send_signal(signal.SIGTERM)
-            try:
-                agent.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                agent.kill()
-                agent.wait()
+        terminate(agent, 30)
 
 
 def main():

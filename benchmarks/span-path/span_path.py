@@ -19,12 +19,14 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchlib import QuietHandler, free_port  # noqa: E402
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope, KeyValue
@@ -33,12 +35,6 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Sp
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def kv(key, value):
@@ -69,9 +65,8 @@ def flux_request(spans, seed):
     return ExportTraceServiceRequest(resource_spans=[rs]).SerializeToString()
 
 
-class Sink(http.server.BaseHTTPRequestHandler):
+class Sink(QuietHandler):
     """Counts what fluxtel exports: requests, wire bytes, spans (decoded with the official classes)."""
-    protocol_version = "HTTP/1.1"
     lock = threading.Lock()
     wire_bytes = 0
     spans = 0
@@ -85,13 +80,7 @@ class Sink(http.server.BaseHTTPRequestHandler):
         with Sink.lock:
             Sink.wire_bytes += len(body)
             Sink.spans += count
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-protobuf")
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
+        self.reply(200)
 
 
 def proc_stat(pid):

@@ -31,8 +31,6 @@ import os
 import random
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,6 +38,9 @@ import tempfile
 import threading
 import time
 import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchlib import QuietHandler, free_port, terminate  # noqa: E402
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
@@ -62,12 +63,6 @@ def log(msg):
     print(f"[workload {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 # ---------------------------------------------------------------------------------------- targets
 
 class Targets(http.server.ThreadingHTTPServer):
@@ -81,21 +76,13 @@ class Targets(http.server.ThreadingHTTPServer):
         self.lock = threading.Lock()
 
 
-class TargetHandler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class TargetHandler(QuietHandler):
 
     def do_GET(self):
         body = self.server.body
         with self.server.lock:
             self.server.scrapes += 1
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
+        self.reply(200, body, "text/plain; version=0.0.4; charset=utf-8")
 
 
 # ------------------------------------------------------------------------------------------- sink
@@ -116,8 +103,7 @@ class Sink(http.server.ThreadingHTTPServer):
         self.wire_bytes = 0
 
 
-class SinkHandler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class SinkHandler(QuietHandler):
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
@@ -127,27 +113,21 @@ class SinkHandler(http.server.BaseHTTPRequestHandler):
         if fail:
             with srv.lock:
                 srv.requests[(self.path, 503)] += 1
-            self.answer(503)
+            self.reply(503)
             return
         raw = gzip.decompress(body) if self.headers.get("Content-Encoding") == "gzip" else body
         seqs, spans, points = [], [], 0
         if self.path.endswith("/v1/logs"):
-            req = ExportLogsServiceRequest()
-            req.ParseFromString(raw)
-            for rl in req.resource_logs:
+            for rl in ExportLogsServiceRequest.FromString(raw).resource_logs:
                 for sl in rl.scope_logs:
                     for rec in sl.log_records:
                         seqs.append(record_seq(rec))
         elif self.path.endswith("/v1/traces"):
-            req = ExportTraceServiceRequest()
-            req.ParseFromString(raw)
-            for rs in req.resource_spans:
+            for rs in ExportTraceServiceRequest.FromString(raw).resource_spans:
                 for ss in rs.scope_spans:
                     spans.extend(int.from_bytes(s.span_id, "big") for s in ss.spans)
         elif self.path.endswith("/v1/metrics"):
-            req = ExportMetricsServiceRequest()
-            req.ParseFromString(raw)
-            for rm in req.resource_metrics:
+            for rm in ExportMetricsServiceRequest.FromString(raw).resource_metrics:
                 for sm in rm.scope_metrics:
                     for m in sm.metrics:
                         kind = m.WhichOneof("data")
@@ -158,16 +138,7 @@ class SinkHandler(http.server.BaseHTTPRequestHandler):
             srv.log_seqs.update(seqs)
             srv.span_ids.update(spans)
             srv.points += points
-        self.answer(200)
-
-    def answer(self, status):
-        self.send_response(status)
-        self.send_header("Content-Type", "application/x-protobuf")
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
+        self.reply(200)
 
 
 def record_seq(rec):
@@ -444,12 +415,7 @@ def run_workload(binary, minutes, scale, fail_ratio, sample_seconds, window_seco
                 last, last_change = now_counts, time.monotonic()
             time.sleep(0.5)
         metrics = agent_metrics(telemetry_port)
-        agent.send_signal(signal.SIGTERM)
-        try:
-            agent.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            agent.kill()
-            agent.wait()
+        terminate(agent, 60)
         with sink.lock:
             log_seqs, span_ids = dict(sink.log_seqs), dict(sink.span_ids)
             requests = {f"{p} {s}": n for (p, s), n in sorted(sink.requests.items())}

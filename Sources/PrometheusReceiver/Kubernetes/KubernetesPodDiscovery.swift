@@ -3,6 +3,7 @@ public import Kubernetes
 public import Logging
 import OTLPJSON
 public import Pipeline
+import SelfTelemetry
 import Synchronization
 
 /// Kubernetes pod discovery: lists and watches pods in the configured namespaces (label selector,
@@ -30,13 +31,11 @@ public struct KubernetesPodDiscovery: TargetDiscovery {
         self.config = config
         self.client = client
         self.clock = clock
-        var logger = logger
-        logger[metadataKey: "component"] = "kubernetes-sd"
-        self.logger = logger
+        self.logger = logger.component("kubernetes-sd")
         var nodeName = config.nodeName.isEmpty ? environment["NODE_NAME"] ?? "" : config.nodeName
         if nodeName == "*" { nodeName = "" }
         if nodeName.isEmpty, config.nodeName != "*" {
-            logger.warning("kubernetes_sd: NODE_NAME is not set; discovering pods on every node")
+            self.logger.warning("kubernetes_sd: NODE_NAME is not set; discovering pods on every node")
         }
         self.nodeName = nodeName
     }
@@ -113,7 +112,7 @@ public struct KubernetesPodDiscovery: TargetDiscovery {
         let host = ip.contains(":") ? "[\(ip)]" : ip
         let identity = Self.identity(of: pod, name: name, namespace: namespace)
         return try? ScrapeEndpoint(
-            url: "\(scheme)://\(host):\(port)\(path)", labels: [KeyValueLabel("job", identity.service)],
+            url: "\(scheme)://\(host):\(port)\(path)", labels: [KeyValuePair("job", identity.service)],
             resourceAttributes: identity.resource, id: "\(namespace)/\(name)")
     }
 
@@ -124,7 +123,7 @@ public struct KubernetesPodDiscovery: TargetDiscovery {
     /// the pod name's shape), no extra watch.
     static func identity(
         of pod: JSONValue, name: String, namespace: String
-    ) -> (service: String, resource: [KeyValueLabel]) {
+    ) -> (service: String, resource: [KeyValuePair]) {
         let metadata = pod["metadata"]
         let labels = metadata?["labels"]?.stringMap ?? [:]
         let workload = PodWorkload(podName: name)
@@ -137,12 +136,12 @@ public struct KubernetesPodDiscovery: TargetDiscovery {
             ?? (workload.isDeployment ? workload.name : nil)
         let service = labels["app.kubernetes.io/name"] ?? labels["app"] ?? deployment ?? workload.name
         var resource = [
-            KeyValueLabel("service.namespace", namespace), KeyValueLabel("k8s.namespace.name", namespace),
-            KeyValueLabel("k8s.pod.name", name),
+            KeyValuePair("service.namespace", namespace), KeyValuePair("k8s.namespace.name", namespace),
+            KeyValuePair("k8s.pod.name", name),
         ]
-        if let uid = metadata?["uid"]?.string { resource.append(KeyValueLabel("k8s.pod.uid", uid)) }
-        if let deployment { resource.append(KeyValueLabel("k8s.deployment.name", deployment)) }
-        if let node = pod["spec"]?["nodeName"]?.string { resource.append(KeyValueLabel("k8s.node.name", node)) }
+        if let uid = metadata?["uid"]?.string { resource.append(KeyValuePair("k8s.pod.uid", uid)) }
+        if let deployment { resource.append(KeyValuePair("k8s.deployment.name", deployment)) }
+        if let node = pod["spec"]?["nodeName"]?.string { resource.append(KeyValuePair("k8s.node.name", node)) }
         return (service, resource)
     }
 }

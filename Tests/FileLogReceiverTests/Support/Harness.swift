@@ -119,13 +119,11 @@ func withReceiver(
             logger: logger))
     try await withThrowingTaskGroup(of: Void.self) { tasks in
         tasks.addTask { try await group.run() }
-        do {
+        try await withCleanup {
             try await body(exporter)
-        } catch {
+        } cleanup: {
             await group.triggerGracefulShutdown()
-            throw error
         }
-        await group.triggerGracefulShutdown()
         try await tasks.waitForAll()
     }
     #expect(exporter.undecodable == 0, "logs batches that do not decode")

@@ -36,7 +36,7 @@ func makeScraper(
     throws -> TargetScraper
 {
     TargetScraper(
-        endpoint: try ScrapeEndpoint(url: url, labels: [KeyValueLabel("controller", "kustomize-controller")]),
+        endpoint: try ScrapeEndpoint(url: url, labels: [KeyValuePair("controller", "kustomize-controller")]),
         configuration: configuration, rules: try ConversionRules(configuration), client: client, pipeline: pipeline,
         registry: metrics.registry, logger: quietLogger, version: "test")
 }
