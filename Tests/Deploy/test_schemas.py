@@ -107,9 +107,9 @@ def test_shared_crds_are_there():
 # ---- every rendered object -----------------------------------------------------------------------
 
 def all_objects():
-    from kustomize import render
+    from conftest import kustomize
     for name, path in RENDERINGS.items():
-        for obj in render(path):
+        for obj in kustomize(path):
             yield pytest.param(obj, id=f"{name}:{obj['kind']}/{obj['metadata'].get('namespace', '')}/{obj['metadata']['name']}")
     for path in TEMPLATES:
         for obj in yaml.safe_load_all(path.read_text()):
