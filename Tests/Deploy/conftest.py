@@ -16,6 +16,7 @@ REPO = HERE.parent.parent
 # The project's shared facts live beside the repository: <repo>/../shared.
 SHARED = Path(os.environ.get("FLUXTEL_SHARED", REPO.parent / "shared")).resolve()
 KUBERNETES = REPO / "config" / "kubernetes"
+DASH0 = REPO / "config" / "dash0"
 FLUXTEL_BIN = Path(os.environ.get("FLUXTEL_BIN", REPO / ".build" / "debug" / "fluxtel"))
 
 # What is rendered and checked: each overlay as `kubectl apply -k` would apply it, and the sidecar
