@@ -135,3 +135,50 @@ def test_taking_a_label_out_of_an_alert_fails_its_unit_test(objects, tmp_path, a
     assert changed, f"{label} not found in {alert}"
     result = unit_test(tmp_path, groups_by_name)
     assert result.returncode != 0, f"{alert} without {label} still passes its unit tests"
+
+
+# ---- every metric name is one fluxtel exports ------------------------------------------------------
+# The names the dashboards and rules read are listed in Tests/Fixtures/dash0-metric-names.txt. This
+# test keeps the list equal to what config/dash0 uses; AgentTests' DashboardMetricsProcessTests runs
+# the real agent on the shared fixtures and checks that it exports every listed name. Together: no
+# panel or rule is empty by design.
+METRIC_NAMES = HERE.parent / "Fixtures" / "dash0-metric-names.txt"
+PROMQL_WORDS = {
+    # aggregations, functions and keywords used as bare words (functions are followed by "(" anyway)
+    "sum", "min", "max", "avg", "count", "by", "without", "on", "ignoring", "group_left", "group_right",
+    "and", "or", "unless", "bool", "offset", "inf", "nan",
+}
+
+
+def metric_names(expression: str) -> set[str]:
+    """The metric names a PromQL expression selects (a small lexer, enough for config/dash0)."""
+    text = re.sub(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'', '""', expression)  # string literals
+    text = re.sub(r"\{[^}]*\}", " ", text)  # label matchers
+    text = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", text)  # label lists
+    text = re.sub(r"\[[^\]]*\]", " ", text)  # ranges
+    names = set()
+    for match in re.finditer(r"[A-Za-z_:][A-Za-z0-9_:]*", text):
+        word, rest = match.group(0), text[match.end():].lstrip()
+        if rest.startswith("(") or word.lower() in PROMQL_WORDS:
+            continue  # a function or a keyword
+        if re.fullmatch(r"[0-9][0-9.e+-]*", word) or (match.start() > 0 and text[match.start() - 1].isdigit()):
+            continue  # a number, or a duration's unit
+        names.add(word)
+    return names
+
+
+def test_metric_name_lexer():
+    assert metric_names('histogram_quantile(0.95, sum by (le, kind) (rate(a_bucket{x="y{z}"}[5m]))) > 300') == {"a_bucket"}
+    assert metric_names('max by (a) (b{c="1"}) == 1 unless on (a) max by (a) (d)') == {"b", "d"}
+    assert metric_names("sum(up{k=~\"$cluster\"}) / count(up) and other offset 5m") == {"up", "other"}
+
+
+def test_the_metric_name_list_is_what_config_dash0_uses(objects):
+    used = set()
+    for groups in rules(objects).values():
+        for rule in (r for g in groups for r in g["rules"]):
+            used |= metric_names(rule["expr"])
+    for _, query in dashboard_queries(objects):
+        used |= metric_names(query)
+    listed = {line.strip() for line in METRIC_NAMES.read_text().splitlines() if line.strip() and not line.startswith("#")}
+    assert used == listed, f"missing from the list: {sorted(used - listed)}; listed but unused: {sorted(listed - used)}"
