@@ -30,6 +30,8 @@ public final class Agent: Sendable {
     public let prometheusReceiver: PrometheusReceiver?
     public let fileLogReceiver: FileLogReceiver?
     public let fluxObjectsReceiver: FluxObjectsReceiver?
+    /// `service.telemetry.metrics.export`: the agent's own metrics as OTLP.
+    public let agentMetricsReceiver: AgentMetricsReceiver?
     let pipelineService: PipelineService
     let logger: Logger
 
@@ -95,6 +97,8 @@ public final class Agent: Sendable {
         } else {
             self.fluxObjectsReceiver = nil
         }
+        self.agentMetricsReceiver = Self.makeAgentMetricsReceiver(
+            configuration, metrics: metrics, pipeline: pipeline, logger: logger)
     }
 
     /// What `/status` shows beyond the exports: the queue and each receiver.
@@ -145,6 +149,7 @@ public final class Agent: Sendable {
         if let prometheusReceiver { services.append(prometheusReceiver) }
         if let fileLogReceiver { services.append(fileLogReceiver) }
         if let fluxObjectsReceiver { services.append(fluxObjectsReceiver) }
+        if let agentMetricsReceiver { services.append(agentMetricsReceiver) }
         if let discarding = pipelineService.exporters.first as? DiscardingExporter {
             services.append(ReminderService(exporter: discarding))
         }

@@ -31,6 +31,9 @@ extension AgentConfiguration {
           telemetry:
             address: "${env:FLUXTEL_TELEMETRY_ADDRESS:-0.0.0.0:8888}"
             log_level: "${env:FLUXTEL_LOG_LEVEL:-info}"
+            metrics:
+              export: auto
+              interval: 60s
           shutdown_timeout: 10s
 
         """

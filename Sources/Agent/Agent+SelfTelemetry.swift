@@ -1,0 +1,45 @@
+import FluxtelConfig
+import Kubernetes
+import Logging
+import Pipeline
+import PrometheusReceiver
+import SelfTelemetry
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+extension Agent {
+    /// `service.telemetry.metrics`: the agent's own metrics through its own pipeline, or nil when
+    /// `export` is false, or `auto` and no exporter has an endpoint.
+    static func makeAgentMetricsReceiver(
+        _ configuration: AgentConfiguration, metrics: AgentMetrics, pipeline: Pipeline, logger: Logger
+    ) -> AgentMetricsReceiver? {
+        let service = configuration.service
+        switch service.metricsExport {
+        case .off: return nil
+        case .on: break
+        case .auto:
+            guard let endpoint = configuration.exporters.otlpHTTP?.endpoint, !endpoint.isEmpty else { return nil }
+        }
+        let environment = KubernetesEndpoint.processEnvironment()
+        // The pod's identity from the downward API (the shipped manifests set these variables).
+        let attributes = [
+            ("k8s.pod.name", "POD_NAME"), ("k8s.namespace.name", "POD_NAMESPACE"), ("k8s.node.name", "NODE_NAME"),
+        ]
+        .compactMap { key, variable in environment[variable].flatMap { $0.isEmpty ? nil : (key, $0) } }
+        return AgentMetricsReceiver(
+            render: { metrics.render() }, interval: service.metricsInterval, pipeline: pipeline,
+            instance: environment["POD_NAME"] ?? hostName(), resourceAttributes: attributes,
+            version: FluxtelVersion.string, logger: logger)
+    }
+
+    /// The host name (outside Kubernetes, the agent's `service.instance.id`).
+    static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "fluxtel" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
