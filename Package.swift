@@ -259,6 +259,7 @@ let package = Package(
             name: "FluxtelTestSupport",
             dependencies: [
                 "Compression", "Pipeline", "OTLPWire", "OTLPJSON",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -387,5 +388,16 @@ if Context.environment["FLUXTEL_FUZZ"] == "1" {
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "FuzzConfig", dependencies: ["FluxtelConfig"], path: "Fuzz/FuzzConfig", swiftSettings: swiftSettings),
+        // FuzzKubernetes: the Kubernetes answers (`@testable` for the watch line splitter), and NIO's HTTP
+        // response decoder in an EmbeddedChannel for the chunked watch body.
+        .executableTarget(
+            name: "FuzzKubernetes",
+            dependencies: [
+                "Kubernetes", "FluxObjects", "FluxtelConfig", "OTLPJSON", "OTLPWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Fuzz/FuzzKubernetes", swiftSettings: swiftSettings),
     ]
 }

@@ -41,12 +41,13 @@ public struct FluxObject: Sendable, Equatable {
         self.links = links
     }
 
-    /// Reads an object of `kind` served at `version`; nil when it has no name or uid (not an object).
+    /// Reads an object of `kind` served at `version`; nil when it has no name or uid (not an object), or
+    /// says it is of another kind (a `Status`, an object the collection should not hold).
     public init?(_ object: JSONValue, kind: FluxKind, version: String, rules: ResourceStateRules) {
         let metadata = object["metadata"]
-        guard let name = metadata?["name"]?.string, !name.isEmpty, let uid = metadata?["uid"]?.string else {
-            return nil
-        }
+        guard let name = metadata?["name"]?.string, !name.isEmpty, let uid = metadata?["uid"]?.string,
+            object["kind"].map({ $0.string == kind.kind }) ?? true
+        else { return nil }
         identity = FluxObjectIdentity(
             group: kind.group, kind: kind.kind, namespace: metadata?["namespace"]?.string ?? "", name: name, uid: uid
         )

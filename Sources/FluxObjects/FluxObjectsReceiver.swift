@@ -197,7 +197,9 @@ public final class FluxObjectsReceiver: ServiceLifecycle.Service, Sendable {
             switch update {
             case .page(let items, let first):
                 if first { listing = [] }
-                listing += items.compactMap { FluxObject($0, kind: kind, version: version, rules: rules) }
+                let objects = items.compactMap { FluxObject($0, kind: kind, version: version, rules: rules) }
+                if objects.count < items.count { skipped(items.count - objects.count, of: kind, in: collection) }
+                listing += objects
             case .listed:
                 let objects = listing
                 listing = []
@@ -214,7 +216,9 @@ public final class FluxObjectsReceiver: ServiceLifecycle.Service, Sendable {
                 }
                 if synced { wake.continuation.yield() }
             case .event(let event):
-                guard let object = FluxObject(event.object, kind: kind, version: version, rules: rules) else { return }
+                guard let object = FluxObject(event.object, kind: kind, version: version, rules: rules) else {
+                    return skipped(1, of: kind, in: collection)
+                }
                 state.withLock { state in
                     if event.type == .deleted {
                         state.store.delete(uid: object.identity.uid)
@@ -229,6 +233,13 @@ public final class FluxObjectsReceiver: ServiceLifecycle.Service, Sendable {
                 }
             }
         }
+    }
+
+    /// Items of a list or watch that are not objects of `kind` (no name or uid, another kind) are left out.
+    func skipped(_ count: Int, of kind: FluxKind, in collection: String) {
+        logger.warning(
+            "Kubernetes API answer holds items that are not \(kind.kind) objects; left out",
+            metadata: ["k8s.api.path": "\(collection)", "items": "\(count)"])
     }
 
     /// Flux's Kubernetes Events (`events.k8s.io/v1`), each occurrence once.

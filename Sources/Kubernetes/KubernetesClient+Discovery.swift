@@ -1,4 +1,4 @@
-import OTLPJSON
+public import OTLPJSON
 
 /// The versions of an API group the server serves (`GET /apis/<group>`), e.g. which
 /// `kustomize.toolkit.fluxcd.io` version to list.
@@ -7,6 +7,15 @@ public struct ServedVersions: Sendable, Equatable {
     public var versions: [String]
     /// `preferredVersion.version`; the first served version if the server names none.
     public var preferred: String
+
+    /// From the API group object (`GET /apis/<group>`).
+    public init(_ answer: JSONValue, group: String) throws(KubernetesError) {
+        versions = (answer["versions"]?.array ?? []).compactMap { $0["version"]?.string }
+        guard let preferred = answer["preferredVersion"]?["version"]?.string ?? versions.first else {
+            throw .invalidResponse("/apis/\(group): no versions")
+        }
+        self.preferred = preferred
+    }
 }
 
 extension KubernetesClient {
@@ -16,10 +25,6 @@ extension KubernetesClient {
         do { answer = try await send(path: "/apis/\(group)") } catch KubernetesError.notFound {
             return nil
         }
-        let versions = (answer["versions"]?.array ?? []).compactMap { $0["version"]?.string }
-        guard let preferred = answer["preferredVersion"]?["version"]?.string ?? versions.first else {
-            throw KubernetesError.invalidResponse("/apis/\(group): no versions")
-        }
-        return ServedVersions(versions: versions, preferred: preferred)
+        return try ServedVersions(answer, group: group)
     }
 }

@@ -34,16 +34,13 @@ extension KubernetesClient {
             var pageQuery = query
             if pageSize > 0 { pageQuery.append(("limit", "\(pageSize)")) }
             if !token.isEmpty { pageQuery.append(("continue", token)) }
-            let answer = try await send(path: path, query: pageQuery, maxBodyBytes: limits.maxListBytes)
-            let items: [JSONValue]
-            switch answer["items"] {
-            case .array(let pageItems): items = pageItems
-            case .null: items = []  // an empty list may say `"items": null`
-            default: throw KubernetesError.invalidResponse("\(path): a list without items")
+            let body = try await execute(path: path, query: pageQuery, maxBodyBytes: limits.maxListBytes)
+            let answer = try Self.withBytes(of: body) { (bytes) throws(KubernetesError) in
+                try KubernetesListPage(decoding: bytes, path: path)
             }
-            if resourceVersion.isEmpty { resourceVersion = answer["metadata"]?["resourceVersion"]?.string ?? "" }
-            token = answer["metadata"]?["continue"]?.string ?? ""
-            try await page(items)
+            if resourceVersion.isEmpty { resourceVersion = answer.resourceVersion }
+            token = answer.continueToken
+            try await page(answer.items)
         } while !token.isEmpty
         return resourceVersion
     }

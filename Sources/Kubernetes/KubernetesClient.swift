@@ -80,24 +80,49 @@ public final class KubernetesClient: Sendable {
         _ method: HTTPMethod = .GET, path: String, query: [(String, String)] = [], body: JSONValue? = nil,
         maxBodyBytes: Int = 8 << 20
     ) async throws -> JSONValue {
+        let answer = try await execute(method, path: path, query: query, body: body, maxBodyBytes: maxBodyBytes)
+        do { return try Self.decode(answer) } catch {
+            throw KubernetesError.invalidResponse("\(path): the body is not JSON (\(error))")
+        }
+    }
+
+    /// Sends a request and returns the body of a 2xx answer; any other status becomes a ``KubernetesError``
+    /// (with the `Status` the body holds, if it is one).
+    func execute(
+        _ method: HTTPMethod = .GET, path: String, query: [(String, String)] = [], body: JSONValue? = nil,
+        maxBodyBytes: Int = 8 << 20
+    ) async throws -> ByteBuffer {
         let response = try await http.execute(
             request(method, path: path, query: query, body: body), timeout: limits.requestTimeout,
             maxBodyBytes: maxBodyBytes)
-        let value = try? Self.decode(response.body)
         guard (200..<300).contains(Int(response.status.code)) else {
             throw KubernetesError(
                 KubernetesStatus(
-                    value, code: Int(response.status.code), retryAfter: Self.retryAfter(response.headers)))
+                    try? Self.decode(response.body), code: Int(response.status.code),
+                    retryAfter: Self.retryAfter(response.headers)))
         }
-        guard let value else { throw KubernetesError.invalidResponse("\(path): the body is not JSON") }
-        return value
+        return response.body
     }
 
-    static func decode(_ body: ByteBuffer) throws -> JSONValue {
-        try body.withUnsafeReadableBytes { raw in
-            try JSONValue.parse(
-                UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: UInt8.self), count: raw.count))
+    static func decode(_ body: ByteBuffer) throws(OTLPJSONError) -> JSONValue {
+        try withBytes(of: body) { (bytes) throws(OTLPJSONError) in try JSONValue.parse(bytes) }
+    }
+
+    /// The readable bytes of `body` as a buffer of `UInt8`.
+    static func withBytes<R, E: Error>(
+        of body: ByteBuffer, _ read: (UnsafeBufferPointer<UInt8>) throws(E) -> R
+    ) throws(E) -> R {
+        let result: Result<R, E> = body.withUnsafeReadableBytes { raw in
+            do throws(E) {
+                return .success(
+                    try read(
+                        UnsafeBufferPointer(
+                            start: raw.baseAddress?.assumingMemoryBound(to: UInt8.self), count: raw.count)))
+            } catch {
+                return .failure(error)
+            }
         }
+        return try result.get()
     }
 
     /// `Retry-After` in seconds (the API server never sends an HTTP date).

@@ -72,6 +72,8 @@ public enum KubernetesError: Error, Sendable, Equatable, CustomStringConvertible
         switch self {
         case .invalidResponse(let reason): "invalid response from the Kubernetes API: \(reason)"
         case .invalidRequest(let reason): "invalid Kubernetes API request: \(reason)"
+        case .failed(let status) where status.code == 401:
+            "Kubernetes API: \(status) (the API server does not accept the bearer token of token_path)"
         default: "Kubernetes API: \(status?.description ?? "")"
         }
     }

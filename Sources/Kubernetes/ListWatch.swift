@@ -80,7 +80,10 @@ public struct ListWatch: Sendable {
                         switch event.type {
                         case .error: throw event.error ?? .invalidResponse("ERROR event")
                         case .bookmark: break
-                        case .added, .modified, .deleted: await handle(.event(event))
+                        case .added, .modified, .deleted:
+                            // A Status where the object belongs: the server failed, whatever the type says.
+                            if let error = event.statusError { throw error }
+                            await handle(.event(event))
                         }
                         machine.observed(resourceVersion: event.resourceVersion)
                     }

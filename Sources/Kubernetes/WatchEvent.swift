@@ -36,6 +36,14 @@ public struct WatchEvent: Sendable, Equatable {
     /// `metadata.resourceVersion` of the object (empty for an ERROR).
     public var resourceVersion: String { object["metadata"]?["resourceVersion"]?.string ?? "" }
 
+    /// For an ADDED, MODIFIED or DELETED event whose object is a `Status` (`kind: Status`, what only an
+    /// ERROR event should carry): the error it stands for, as ``KubernetesError/invalidResponse(_:)``.
+    public var statusError: KubernetesError? {
+        guard type != .error, type != .bookmark, object["kind"]?.string == "Status" else { return nil }
+        let status = KubernetesStatus(object, code: 500, retryAfter: nil)
+        return .invalidResponse("a Status in a watch \(type.rawValue) event: \(status)")
+    }
+
     /// The error an ERROR event stands for (``KubernetesError/gone(_:)`` for code 410); nil for other types.
     public var error: KubernetesError? {
         guard type == .error else { return nil }

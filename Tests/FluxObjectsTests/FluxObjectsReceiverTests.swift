@@ -31,9 +31,14 @@ struct FluxObjectsReceiverTests {
 
     static let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
-    /// A fake cluster with every fixture list and the Events.
-    static func cluster() async throws -> FakeKubernetesAPI {
-        let api = try await FakeKubernetesAPI.start()
+    /// A fake cluster with every fixture list and the Events; over https with `certificates`.
+    static func cluster(certificates: TestCertificates? = nil) async throws -> FakeKubernetesAPI {
+        let api =
+            if let certificates {
+                try await FakeKubernetesAPI.start(certificates: certificates)
+            } else {
+                try await FakeKubernetesAPI.start()
+            }
         api.setUnknownCollectionsNotFound(true)
         let lists = try FluxFixtures.lists()
         for group in Set(lists.map(\.kind.group)) {
@@ -53,18 +58,21 @@ struct FluxObjectsReceiverTests {
         return api
     }
 
+    /// The source as the agent makes it from `receivers.flux_objects` (`api_server`, `token_path`, `ca_path`).
     static func receiver(
-        _ api: FakeKubernetesAPI, clock: ManualClock, sink: Sink, leaderElection: Bool = false
-    )
-        -> FluxObjectsReceiver
-    {
+        _ api: FakeKubernetesAPI, clock: ManualClock, sink: Sink, leaderElection: Bool = false,
+        tokenPath: String = "", caPath: String = "", logger: Logger = logger
+    ) throws -> FluxObjectsReceiver {
         var config = FluxObjectsConfiguration()
         config.apiServer = api.baseURL
-        config.tokenPath = ""
+        config.tokenPath = tokenPath
+        config.caPath = caPath
         config.leaderElection.enabled = leaderElection
+        let endpoint = try KubernetesEndpoint.resolve(
+            apiServer: config.apiServer, tokenPath: config.tokenPath, caPath: config.caPath, environment: [:])
         return FluxObjectsReceiver(
-            config: config, client: KubernetesClient(endpoint: KubernetesEndpoint(baseURL: api.baseURL)),
-            sink: { sink.add($0) }, environment: [:], clock: clock.clock, logger: logger, version: "test")
+            config: config, client: KubernetesClient(endpoint: endpoint), sink: { sink.add($0) }, environment: [:],
+            clock: clock.clock, logger: logger, version: "test")
     }
 
     /// `gotk_resource_info` points of a request: live series (as exposition lines) and stale ones.
@@ -94,7 +102,7 @@ struct FluxObjectsReceiverTests {
         let api = try await Self.cluster()
         let clock = ManualClock()
         let sink = Sink()
-        let receiver = Self.receiver(api, clock: clock, sink: sink)
+        let receiver = try Self.receiver(api, clock: clock, sink: sink)
         let run = Task { try await receiver.run() }
         defer { run.cancel() }
 

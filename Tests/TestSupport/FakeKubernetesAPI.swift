@@ -41,6 +41,12 @@ public final class FakeKubernetesAPI: Sendable {
         var failure: FakeKubernetesStore.Failure
         var retryAfter: Int?
         var pathContains: String
+        /// Match `pathContains` against the path and query (true), or the path only.
+        var onURI = false
+        /// Only watch requests (true), only others (false), or both (nil).
+        var watch: Bool? = nil
+        /// Bytes to write as they are instead of an HTTP answer, then close the connection.
+        var raw: [UInt8]? = nil
     }
 
     private struct State {
@@ -224,6 +230,17 @@ public final class FakeKubernetesAPI: Sendable {
         }
     }
 
+    /// The next request whose path and query contain `uriContains` (and that is a watch, or not, when
+    /// `watch` is given) gets `raw` written to the connection as it is: status line, headers and body, any
+    /// framing (a truncated body, a 2 GB chunk length), then the connection closes.
+    public func answerNext(raw: [UInt8], uriContains: String = "", watch: Bool? = nil) {
+        let failure = FakeKubernetesStore.Failure(code: 0, reason: "", message: "")
+        state.withLock {
+            $0.failures.append(
+                ScriptedFailure(failure: failure, pathContains: uriContains, onURI: true, watch: watch, raw: raw))
+        }
+    }
+
     private static func broadcast(_ event: FakeKubernetesStore.Event, _ state: inout State) {
         for watcher in state.watchers.values
         where watcher.collection == event.collection
@@ -253,8 +270,12 @@ public final class FakeKubernetesAPI: Sendable {
                 Self.write(failure.code, failure.body, context)
                 return
             }
-            if let index = state.failures.firstIndex(where: { request.path.contains($0.pathContains) }) {
+            if let index = state.failures.firstIndex(where: {
+                ($0.onURI ? request.uri : request.path).contains($0.pathContains)
+                    && ($0.watch == nil || $0.watch == request.isWatch)
+            }) {
                 let scripted = state.failures.remove(at: index)
+                if let raw = scripted.raw { return Self.writeRaw(raw, context) }
                 var headers: [(String, String)] = []
                 if let retryAfter = scripted.retryAfter { headers.append(("Retry-After", "\(retryAfter)")) }
                 Self.write(scripted.failure.code, scripted.failure.body, headers: headers, context)
@@ -347,6 +368,20 @@ public final class FakeKubernetesAPI: Sendable {
         context.write(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
         context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: bytes)))), promise: nil)
         context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)), promise: nil)
+    }
+
+    /// Bytes past the HTTP encoder, then close.
+    private static func writeRaw(_ bytes: [UInt8], _ context: ChannelHandlerContext) {
+        guard let encoder = try? context.pipeline.syncOperations.context(handlerType: HTTPResponseEncoder.self) else {
+            return context.close(promise: nil)
+        }
+        // Later on the loop: the close it ends with calls back into the server's state, locked here.
+        let channel = context.channel
+        let bound = NIOLoopBound(encoder, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            bound.value.writeAndFlush(NIOAny(ByteBuffer(bytes: bytes))).whenComplete { _ in channel.close(promise: nil)
+            }
+        }
     }
 
     private static func parse(_ head: HTTPRequestHead) -> Request {

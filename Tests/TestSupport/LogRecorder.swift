@@ -1,4 +1,4 @@
-import Logging
+public import Logging
 import Synchronization
 
 /// A `LogHandler` that keeps every entry in memory, for asserting on what a component logged.
@@ -9,19 +9,21 @@ import Synchronization
 /// // ...
 /// #expect(logs.entries.contains { $0.message.contains("TLS") })
 /// ```
-final class LogRecorder: Sendable {
-    struct Entry: Sendable, CustomStringConvertible {
-        var level: Logger.Level
-        var message: String
-        var metadata: [String: String]
-        var description: String { "[\(level)] \(message) \(metadata.sorted { $0.key < $1.key })" }
+public final class LogRecorder: Sendable {
+    public struct Entry: Sendable, CustomStringConvertible {
+        public var level: Logger.Level
+        public var message: String
+        public var metadata: [String: String]
+        public var description: String { "[\(level)] \(message) \(metadata.sorted { $0.key < $1.key })" }
     }
 
     private let storage = Mutex<[Entry]>([])
 
-    var entries: [Entry] { storage.withLock { $0 } }
+    public init() {}
 
-    func logger(label: String = "test", level: Logger.Level = .trace) -> Logger {
+    public var entries: [Entry] { storage.withLock { $0 } }
+
+    public func logger(label: String = "test", level: Logger.Level = .trace) -> Logger {
         var logger = Logger(label: label) { _ in RecordingLogHandler(recorder: self) }
         logger.logLevel = level
         return logger
