@@ -11,7 +11,8 @@ import SelfTelemetry
 extension Agent {
     /// `receivers.flux_objects` → the source, with its own API client (in-cluster, or `api_server`).
     static func makeFluxObjectsReceiver(
-        _ config: FluxObjectsConfiguration, pipeline: Pipeline, logger: Logger, correlation: FluxCorrelation? = nil
+        _ config: FluxObjectsConfiguration, pipeline: Pipeline, metrics: AgentMetrics, logger: Logger,
+        correlation: FluxCorrelation? = nil
     ) throws -> FluxObjectsReceiver {
         let environment = KubernetesEndpoint.processEnvironment()
         let endpoint: KubernetesEndpoint
@@ -24,7 +25,8 @@ extension Agent {
         }
         return FluxObjectsReceiver(
             config: config, client: KubernetesClient(endpoint: endpoint), sink: { try await pipeline.submit($0) },
-            environment: environment, logger: logger, version: FluxtelVersion.string, correlation: correlation)
+            environment: environment, logger: logger, version: FluxtelVersion.string, correlation: correlation,
+            onLeadershipChange: { [leader = metrics.fluxObjectsLeader()] in leader.set(Int64($0 ? 1 : 0)) })
     }
 
     /// The tailer's trace-id lookup (issue 18, part 1), answered by the correlation the Flux object source feeds.

@@ -93,7 +93,7 @@ public final class Agent: Sendable {
         }
         if let fluxObjects = configuration.receivers.fluxObjects {
             self.fluxObjectsReceiver = try Agent.makeFluxObjectsReceiver(
-                fluxObjects, pipeline: pipeline, logger: logger, correlation: correlation)
+                fluxObjects, pipeline: pipeline, metrics: metrics, logger: logger, correlation: correlation)
         } else {
             self.fluxObjectsReceiver = nil
         }
@@ -231,6 +231,11 @@ public final class Agent: Sendable {
         _ queue: QueueConfiguration, metrics: AgentMetrics, logger: Logger
     ) throws -> DiskQueue? {
         guard !queue.directory.isEmpty else { return nil }
+        // Every drop reason is on /metrics from the start, at 0: a series that first appears at 5 shows no
+        // increase(), and alerts on it (config/dash0's FluxtelLosingItems) would miss the first loss.
+        for signal in Signal.allCases {
+            for reason in ["full", "expired", "corrupt"] { _ = metrics.queueDropped(signal, reason: reason) }
+        }
         do {
             return try DiskQueue(configuration: queue, metrics: metrics, logger: logger)
         } catch {

@@ -52,7 +52,7 @@ public final class FluxObjectsReceiver: ServiceLifecycle.Service, Sendable {
         config: FluxObjectsConfiguration, client: KubernetesClient,
         sink: @escaping @Sendable (TelemetryChunk) async throws -> Void,
         environment: [String: String], clock: TimerClock = .continuous, logger: Logger, version: String,
-        correlation: FluxCorrelation? = nil
+        correlation: FluxCorrelation? = nil, onLeadershipChange: @escaping @Sendable (Bool) -> Void = { _ in }
     ) {
         self.config = config
         self.correlation = correlation
@@ -71,9 +71,14 @@ public final class FluxObjectsReceiver: ServiceLifecycle.Service, Sendable {
             let wake = self.wake.continuation
             elector = LeaderElector(
                 client: client, config: config.leaderElection, namespace: namespace, identity: identity, clock: clock,
-                logger: logger, onChange: { leading in if leading { wake.yield() } })
+                logger: logger,
+                onChange: { leading in
+                    onLeadershipChange(leading)
+                    if leading { wake.yield() }
+                })
         } else {
             elector = nil
+            onLeadershipChange(true)  // the only writer
         }
     }
 

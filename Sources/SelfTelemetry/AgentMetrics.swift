@@ -95,6 +95,16 @@ public final class AgentMetrics: Sendable {
             descriptor: d("fluxtel_export_disabled", "1 when nothing is exported because no exporter has an endpoint."))
     }
 
+    /// `fluxtel_flux_objects_leader`: 1 while this agent writes Flux object state and events (it leads,
+    /// or leader election is off). Registered by the Flux object source only, so agents without it do not
+    /// show a 0.
+    public func fluxObjectsLeader() -> Gauge {
+        registry.makeGauge(
+            descriptor: MetricNameDescriptor(
+                metricName: "fluxtel_flux_objects_leader", unitName: "",
+                helpText: "1 while this agent writes Flux object state and events (the Lease holder)."))
+    }
+
     /// Items the queue dropped instead of sending, by signal and reason (`full`: the drop_oldest
     /// policy made room; `expired`: older than `max_age`; `corrupt`: unreadable on disk).
     public func queueDropped(_ signal: Signal, reason: String) -> Counter {
