@@ -25,15 +25,28 @@ extension Agent {
             guard let endpoint = configuration.exporters.otlpHTTP?.endpoint, !endpoint.isEmpty else { return nil }
         }
         let environment = KubernetesEndpoint.processEnvironment()
-        // The pod's identity from the downward API (the shipped manifests set these variables).
-        let attributes = [
-            ("k8s.pod.name", "POD_NAME"), ("k8s.namespace.name", "POD_NAMESPACE"), ("k8s.node.name", "NODE_NAME"),
-        ]
-        .compactMap { key, variable in environment[variable].flatMap { $0.isEmpty ? nil : (key, $0) } }
         return AgentMetricsReceiver(
             render: { metrics.render() }, interval: service.metricsInterval, pipeline: pipeline,
-            instance: environment["POD_NAME"] ?? hostName(), resourceAttributes: attributes,
+            instance: environment["POD_NAME"] ?? hostName(), resourceAttributes: selfResource(environment),
             version: FluxtelVersion.string, logger: logger)
+    }
+
+    /// `service.telemetry.logs.export`: the agent's warnings and errors into its own pipeline as well.
+    static func forwardOwnLogs(_ configuration: AgentConfiguration, pipeline: Pipeline) {
+        guard configuration.service.logsExport else { return }
+        let environment = KubernetesEndpoint.processEnvironment()
+        AgentLogForwarder.shared.install(
+            resourceAttributes: [("service.instance.id", environment["POD_NAME"] ?? hostName())]
+                + selfResource(environment),
+            version: FluxtelVersion.string,
+            sink: { _ = pipeline.offer(TelemetryChunk(signal: .logs, bytes: $0, itemCount: 1)) })
+    }
+
+    /// The pod's identity from the downward API (the shipped manifests set these variables), for the
+    /// resource of the agent's own metrics and logs.
+    static func selfResource(_ environment: [String: String]) -> [(key: String, value: String)] {
+        [("k8s.pod.name", "POD_NAME"), ("k8s.namespace.name", "POD_NAMESPACE"), ("k8s.node.name", "NODE_NAME")]
+            .compactMap { key, variable in environment[variable].flatMap { $0.isEmpty ? nil : (key, $0) } }
     }
 
     /// The host name (outside Kubernetes, the agent's `service.instance.id`).

@@ -99,6 +99,7 @@ public final class Agent: Sendable {
         }
         self.agentMetricsReceiver = Self.makeAgentMetricsReceiver(
             configuration, metrics: metrics, pipeline: pipeline, logger: logger)
+        Self.forwardOwnLogs(configuration, pipeline: pipeline)
     }
 
     /// What `/status` shows beyond the exports: the queue and each receiver.

@@ -34,6 +34,8 @@ extension AgentConfiguration {
             metrics:
               export: auto
               interval: 60s
+            logs:
+              export: false
           shutdown_timeout: 10s
 
         """

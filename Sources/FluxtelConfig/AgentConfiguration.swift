@@ -418,6 +418,8 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var metricsExport: SelfTelemetryExport = .auto
     /// `telemetry.metrics.interval`: how often they are sent, default 60s.
     public var metricsInterval: Duration = .seconds(60)
+    /// `telemetry.logs.export`: send the agent's own warnings and errors as OTLP log records too.
+    public var logsExport = false
     public init() {}
 }
 

@@ -393,7 +393,7 @@ extension ConfigDecoder {
             return service
         }
         if let telemetry = self.fields(
-            fields["telemetry"], path: "service.telemetry", known: ["address", "log_level", "metrics"])
+            fields["telemetry"], path: "service.telemetry", known: ["address", "log_level", "metrics", "logs"])
         {
             read(telemetry["address"], .listenAddress(allowEmpty: true), into: &service.telemetryAddress)
             read(telemetry["log_level"], .oneOf(ServiceConfiguration.logLevels), into: &service.logLevel)
@@ -402,6 +402,9 @@ extension ConfigDecoder {
             {
                 read(metrics["export"], .word, into: &service.metricsExport)
                 read(metrics["interval"], .duration(minimum: .seconds(1)), into: &service.metricsInterval)
+            }
+            if let logs = self.fields(telemetry["logs"], path: "service.telemetry.logs", known: ["export"]) {
+                read(logs["export"], .bool, into: &service.logsExport)
             }
         }
         read(fields["shutdown_timeout"], .duration(), into: &service.shutdownTimeout)

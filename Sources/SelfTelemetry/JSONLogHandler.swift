@@ -1,4 +1,5 @@
 public import Logging
+import OTLPWire
 import Synchronization
 
 #if canImport(Glibc)
@@ -44,6 +45,11 @@ public struct JSONLogHandler: LogHandler {
             case .suppress: return
             case .write(let suppressed): if suppressed > 0 { metadata["repeated"] = "\(suppressed)" }
             }
+        }
+        if event.level >= .warning {
+            AgentLogForwarder.shared.forward(
+                level: event.level, message: "\(event.message)", metadata: metadata, label: label,
+                time: Timestamp.now())
         }
         var line = Self.format(
             timestamp: Self.now(), level: event.level, message: "\(event.message)",

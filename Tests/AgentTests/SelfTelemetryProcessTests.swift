@@ -72,6 +72,7 @@ import Testing
             #expect(names.contains(name), "\(name) missing from \(names.sorted())")
         }
         #expect(!names.contains("up") && !names.contains("scrape_duration_seconds"), "no scrape report for itself")
+        #expect(!sink.requests.contains { $0.path == "/v1/logs" }, "logs.export is off by default")
         // Each send stamps its points with one time; consecutive sends are at least the interval apart.
         let times = own.map { Self.pointTimes($0) }
         #expect(times.allSatisfy { $0.count == 1 })
@@ -79,6 +80,50 @@ import Testing
         for (earlier, later) in zip(sendTimes, sendTimes.dropFirst()) {
             #expect(later - earlier >= 1_000_000_000, "sends \(later - earlier) ns apart, interval 1s")
         }
+    }
+
+    /// `service.telemetry.logs.export`: a warning the agent writes on stderr (a failing scrape) also
+    /// arrives as an OTLP log record on the agent's own resource.
+    @Test func ownWarningsArriveAsLogRecords() async throws {
+        let sink = try await HTTPSink.start()
+        let target = try await HTTPSink.start(fallback: .status(500))
+        let config = FileManager.default.temporaryDirectory.appendingPathComponent("fluxtel-\(UUID().uuidString).yaml")
+        try """
+        receivers:
+          prometheus:
+            scrape_interval: 1s
+            scrape_timeout: 1s
+            targets: [{ url: "http://127.0.0.1:\(target.port)/metrics", labels: { job: broken } }]
+        processors:
+          batch: { timeout: 50ms }
+        exporters:
+          otlp_http: { endpoint: "http://127.0.0.1:\(sink.port)" }
+        service:
+          telemetry:
+            address: "127.0.0.1:0"
+            metrics: { export: false }
+            logs: { export: true }
+        """.write(to: config, atomically: true, encoding: .utf8)
+        let process = try startFluxtel(["--config", config.path], environment: ["POD_NAME": "fluxtel-x2"])
+        func ownRecords() -> [(OTLP.Resource?, OTLP.LogRecord)] {
+            sink.requests.filter { $0.path == "/v1/logs" }.flatMap { request in
+                ((try? OTLP.ExportLogsServiceRequest(decoding: request.body ?? []))?.resourceLogs ?? []).flatMap {
+                    resource in resource.scopeLogs.flatMap(\.logRecords).map { (resource.resource, $0) }
+                }
+            }
+        }
+        let arrived = await eventually { ownRecords().contains { $0.1.body == .string("Scrape failed") } }
+        process.signal(SIGTERM)
+        _ = try await process.finish()
+        try await sink.shutdown()
+        try await target.shutdown()
+        #expect(arrived, "the scrape warning did not arrive as a log record")
+        let (resource, record) = try #require(ownRecords().first { $0.1.body == .string("Scrape failed") })
+        #expect(record.severityNumber == .warn && record.severityText == "WARNING")
+        #expect(record.attributes.contains { $0.key == "error" })
+        #expect(resource?.attributes.contains(.init("service.name", "fluxtel")) == true)
+        #expect(resource?.attributes.contains(.init("k8s.pod.name", "fluxtel-x2")) == true)
+        #expect(ownRecords().allSatisfy { $0.1.severityNumber.rawValue >= OTLP.SeverityNumber.warn.rawValue })
     }
 
     /// `export: auto` runs only when an exporter has an endpoint; `true` and `false` decide alone.
