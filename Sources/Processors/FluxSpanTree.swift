@@ -20,6 +20,8 @@ public import OTLPWire
 ///   start and end at its child's start.
 /// - When the object's reconcile duration at that revision is known (its "Reconciliation finished in …"
 ///   log line), start = end − duration.
+/// - It gets `flux.object.kind/name/namespace/uid` and `flux.revision`, the keys of the object's logs and
+///   metrics (NC's `object.*` stay).
 ///
 /// A value: the ids it has seen and synthesised per trace are bounded (`memory` each, oldest forgotten).
 public struct FluxSpanTree: Sendable {
@@ -69,6 +71,7 @@ public struct FluxSpanTree: Sendable {
         _ span: inout OTLP.Span, uid: String, state: FluxCorrelationState, duration: (String, String) -> UInt64?
     ) -> [OTLP.Span] {
         let revision = Self.revision(of: span)
+        Self.addIdentity(&span, uid: uid, revision: revision)
         let id = FluxCorrelationState.spanID(uid: uid, revision: revision)
         let own = span.traceID + id
         if seen.contains(own) || synthesized.contains(own) {
@@ -103,7 +106,21 @@ public struct FluxSpanTree: Sendable {
             .init("object.namespace", ref.namespace), .init("revision", revision),
             .init(key: Self.synthesizedKey, value: .bool(true)),
         ]
+        Self.addIdentity(&synthetic, uid: parent.object.uid, revision: revision)
         return [synthetic]
+    }
+
+    /// The identity every signal about a Flux object carries (`flux.object.*`, `flux.revision`, as on its
+    /// log records, Events and metrics), from NC's `object.*` attributes, which stay.
+    static func addIdentity(_ span: inout OTLP.Span, uid: String, revision: String) {
+        for (key, from) in [
+            ("flux.object.kind", "object.kind"), ("flux.object.name", "object.name"),
+            ("flux.object.namespace", "object.namespace"),
+        ] {
+            if let value = string(span, from), string(span, key) == nil { span.attributes.append(.init(key, value)) }
+        }
+        if string(span, "flux.object.uid") == nil { span.attributes.append(.init("flux.object.uid", uid)) }
+        if string(span, "flux.revision") == nil { span.attributes.append(.init("flux.revision", revision)) }
     }
 
     static func string(_ span: OTLP.Span, _ key: String) -> String? {

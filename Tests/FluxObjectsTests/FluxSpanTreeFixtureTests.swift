@@ -56,6 +56,13 @@ import Testing
             apps.spanID == FluxCorrelationState.spanID(uid: "756e00de-90ec-4f8d-9156-de124ad055e9", revision: commit))
         #expect(apps.parentSpanID == git.spanID)
         #expect(apps.traceID == git.traceID)
+        // The identity its logs and metrics carry, beside NC's object.* (issue 18, part 4).
+        #expect(Self.attribute(apps, "flux.object.kind") == .string("Kustomization"))
+        #expect(Self.attribute(apps, "flux.object.name") == .string("apps"))
+        #expect(Self.attribute(apps, "flux.object.namespace") == .string("flux-system"))
+        #expect(Self.attribute(apps, "flux.object.uid") == .string("756e00de-90ec-4f8d-9156-de124ad055e9"))
+        #expect(Self.attribute(apps, "flux.revision") == .string(commit))
+        #expect(Self.attribute(apps, "object.name") == .string("apps"))
         // The next two events about apps at that commit keep NC's ids, under the first one.
         for later in chain[2...3] {
             #expect(later.parentSpanID == apps.spanID)
