@@ -19,6 +19,16 @@ import Glibc
 /// `flux.revision` is the line's `revision`, else an event annotation `<group>/revision`. A line names
 /// an object only with both a kind and a name. Values with JSON escapes are not used (Kubernetes names
 /// and Flux revisions have none).
+/// Answers the trace id of a Flux log line from the object it names: `kind`, `namespace`, `name`, the
+/// `revision` the line names (nil: none) and its `msg` (nil: none or escaped), as raw UTF-8 from the line.
+/// nil leaves the line without one. The agent passes `FluxCorrelation.line` (issue 18) when the Flux object
+/// source runs; it also learns reconcile durations from the message.
+public typealias FluxTraceLookup =
+    @Sendable (
+        _ kind: UnsafeRawBufferPointer, _ namespace: UnsafeRawBufferPointer, _ name: UnsafeRawBufferPointer,
+        _ revision: UnsafeRawBufferPointer?, _ message: UnsafeRawBufferPointer?
+    ) -> [UInt8]?
+
 struct FluxObjectFields {
     /// A string's bytes in the line (`count` 0: absent).
     struct Text {
@@ -89,6 +99,18 @@ struct FluxObjectFields {
 
     /// Whether the line names an object.
     var namesObject: Bool { !kind.isEmpty && !name.isEmpty }
+
+    /// The trace id `lookup` gives for the object the line names (issue 18); nil when it names no object
+    /// with a namespace, or the lookup knows no trace for it.
+    func traceID(_ p: UnsafePointer<UInt8>, lookup: FluxTraceLookup) -> [UInt8]? {
+        guard namesObject, !namespace.isEmpty else { return nil }
+        func bytes(_ text: Text) -> UnsafeRawBufferPointer {
+            UnsafeRawBufferPointer(start: p + text.start, count: text.count)
+        }
+        return lookup(
+            bytes(kind), bytes(namespace), bytes(name), revision.isEmpty ? nil : bytes(revision),
+            message.isEmpty ? nil : bytes(message))
+    }
 
     /// Writes the attributes (field `field` of the record) for what was found.
     func write(field: UInt32, into w: inout ProtoWriter, _ p: UnsafePointer<UInt8>) {

@@ -22,7 +22,6 @@ struct LogRecordEncoder {
     private var keys: [(start: Int, count: Int)] = []
     /// Sets `trace_id` (field 9) on lines about a traced Flux object (issue 18); nil: never.
     var traceLookup: FluxTraceLookup?
-    private var lineObject = FluxLineObject()
     /// The Flux object the line is about (`flux.object.*`, `flux.revision`; see `FluxObjectFields`).
     private var flux = FluxObjectFields()
     /// Where the derived `flux_*` counters are counted (nil: not counted), and the metric resource of the
@@ -90,7 +89,7 @@ struct LogRecordEncoder {
             }
         }
         if parsed, let lookup = traceLookup, let base = record.content.baseAddress?.assumingMemoryBound(to: UInt8.self),
-            let traceID = lineObject.traceID(base, lookup: lookup)
+            let traceID = flux.traceID(base, lookup: lookup)
         {
             w.bytes(9, traceID)
         }
@@ -143,7 +142,6 @@ struct LogRecordEncoder {
         var s = JSONScanner(p, count: n)
         guard s.consume(UInt8(ascii: "{")) else { return nil }
         keys.removeAll(keepingCapacity: true)
-        lineObject.reset()
         flux.reset()
         var hasTime = false
         var hasBody = false
@@ -168,7 +166,6 @@ struct LogRecordEncoder {
                 }
                 keys.append((key.start, key.count))
                 let k = p + key.start
-                if traceLookup != nil { lineObject.note(key: k, count: key.count, scanner: s) }
                 let valueStart = s.i
                 switch key.count {
                 case 2 where k[0] == UInt8(ascii: "t") && k[1] == UInt8(ascii: "s"):
