@@ -15,6 +15,26 @@ import Testing
         }.filter { $0.resource?.attributes.contains(.init("service.name", "fluxtel")) == true }
     }
 
+    /// The real agent with `receivers` (YAML, one level below `receivers:`), the agent's own telemetry
+    /// settings `telemetry` (flow-style members of `service.telemetry`), exporting to `sink`.
+    static func start(
+        receivers: String, telemetry: String, sink: HTTPSink, environment: [String: String]
+    ) throws -> AgentProcess {
+        let config = FileManager.default.temporaryDirectory.appendingPathComponent("fluxtel-\(UUID().uuidString).yaml")
+        let indented = receivers.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n")
+        try """
+        receivers:
+        \(indented)
+        processors:
+          batch: { timeout: 50ms }
+        exporters:
+          otlp_http: { endpoint: "http://127.0.0.1:\(sink.port)" }
+        service:
+          telemetry: { address: "127.0.0.1:0", \(telemetry) }
+        """.write(to: config, atomically: true, encoding: .utf8)
+        return try startFluxtel(["--config", config.path], environment: environment)
+    }
+
     static func pointTimes(_ resource: OTLP.ResourceMetrics) -> Set<UInt64> {
         var times: Set<UInt64> = []
         for metric in resource.scopeMetrics.flatMap(\.metrics) {
@@ -32,21 +52,9 @@ import Testing
     /// `service.name=fluxtel`, one send per `interval`.
     @Test func ownMetricsArriveAtTheSinkOncePerInterval() async throws {
         let sink = try await HTTPSink.start()
-        let config = FileManager.default.temporaryDirectory.appendingPathComponent("fluxtel-\(UUID().uuidString).yaml")
-        try """
-        receivers:
-          otlp: { endpoint: 127.0.0.1:0 }
-        processors:
-          batch: { timeout: 50ms }
-        exporters:
-          otlp_http: { endpoint: "http://127.0.0.1:\(sink.port)" }
-        service:
-          telemetry:
-            address: "127.0.0.1:0"
-            metrics: { export: true, interval: 1s }
-        """.write(to: config, atomically: true, encoding: .utf8)
-        let process = try startFluxtel(
-            ["--config", config.path], environment: ["POD_NAME": "fluxtel-x1", "POD_NAMESPACE": "fluxtel"])
+        let process = try Self.start(
+            receivers: "otlp: { endpoint: 127.0.0.1:0 }", telemetry: "metrics: { export: true, interval: 1s }",
+            sink: sink, environment: ["POD_NAME": "fluxtel-x1", "POD_NAMESPACE": "fluxtel"])
         try await process.waitUntilReady()
         // Three sends: the waits between them are the interval.
         let arrived = try await eventually {
@@ -87,24 +95,15 @@ import Testing
     @Test func ownWarningsArriveAsLogRecords() async throws {
         let sink = try await HTTPSink.start()
         let target = try await HTTPSink.start(fallback: .status(500))
-        let config = FileManager.default.temporaryDirectory.appendingPathComponent("fluxtel-\(UUID().uuidString).yaml")
-        try """
-        receivers:
-          prometheus:
-            scrape_interval: 1s
-            scrape_timeout: 1s
-            targets: [{ url: "http://127.0.0.1:\(target.port)/metrics", labels: { job: broken } }]
-        processors:
-          batch: { timeout: 50ms }
-        exporters:
-          otlp_http: { endpoint: "http://127.0.0.1:\(sink.port)" }
-        service:
-          telemetry:
-            address: "127.0.0.1:0"
-            metrics: { export: false }
-            logs: { export: true }
-        """.write(to: config, atomically: true, encoding: .utf8)
-        let process = try startFluxtel(["--config", config.path], environment: ["POD_NAME": "fluxtel-x2"])
+        let process = try Self.start(
+            receivers: """
+                prometheus:
+                    scrape_interval: 1s
+                    scrape_timeout: 1s
+                    targets: [{ url: "http://127.0.0.1:\(target.port)/metrics", labels: { job: broken } }]
+                """,
+            telemetry: "metrics: { export: false }, logs: { export: true }", sink: sink,
+            environment: ["POD_NAME": "fluxtel-x2"])
         func ownRecords() -> [(OTLP.Resource?, OTLP.LogRecord)] {
             sink.requests.filter { $0.path == "/v1/logs" }.flatMap { request in
                 ((try? OTLP.ExportLogsServiceRequest(decoding: request.body ?? []))?.resourceLogs ?? []).flatMap {
