@@ -48,7 +48,7 @@ func exercise(_ object: JSONValue, pick: Int, store: inout FluxObjectStore, even
         precondition(!flux.identity.name.isEmpty, "a Flux object without a name")
         precondition(object["kind"].map { $0.string == kind.kind } ?? true, "an object of another kind")
         for series in flux.allSeries {
-            precondition(zip(series.labels, series.labels.dropFirst()).allSatisfy { $0.name < $1.name }, "labels")
+            precondition(zip(series.labels, series.labels.dropFirst()).allSatisfy { $0.key < $1.key }, "labels")
         }
         _ = flux.revisionPending
         store.upsert(flux)

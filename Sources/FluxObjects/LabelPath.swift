@@ -65,7 +65,9 @@ public struct LabelPath: Sendable, Hashable {
 
     static func formatNumber(_ n: Double) -> String {
         guard n.isFinite else { return n.isNaN ? "NaN" : (n < 0 ? "-Inf" : "+Inf") }
-        if n == n.rounded(), abs(n) < 1e21 {
+        // Integral and within Int64 (a fuzzer found 1e20 trapping the conversion). Larger integral values
+        // take Go's exponent form, which Swift's shortest description writes the same way (`1e+20`).
+        if n == n.rounded(), abs(n) < 9.2e18 {
             // Integral. Go's shortest `%g` uses an exponent from 1e+06 on (strconv: "if precision was the
             // shortest possible, use precision 6 for this decision").
             let digits = String(Int64(abs(n)))

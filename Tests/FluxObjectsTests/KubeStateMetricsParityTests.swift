@@ -148,6 +148,9 @@ struct KubeStateMetricsParityTests {
     @Test(arguments: [
         (1.0, "1"), (30, "30"), (-2, "-2"), (100_000, "100000"), (1_000_000, "1e+06"), (1_500_000, "1.5e+06"),
         (1.5, "1.5"),
+        // FuzzKubernetes finding: integral values past Int64 trapped (`"namespace": 1e20` in a list item).
+        (1e20, "1e+20"), (123_456_789_012_345_683_968, "1.2345678901234568e+20"), (-1e300, "-1e+300"),
+        (9.5e18, "9.5e+18"),
     ])
     func numbersAreFormattedLikeGo(number: Double, text: String) {
         #expect(LabelPath(["x"]).label(in: .object(["x": .number(number)])) == text)
