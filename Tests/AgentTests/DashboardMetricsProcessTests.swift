@@ -71,11 +71,7 @@ import Testing
             scrape_interval: 1s
             scrape_timeout: 1s
             targets: [{ url: "http://127.0.0.1:\(target.port)/metrics", labels: { job: kustomize-controller } }]
-          filelog:
-            include: ["\(directory)/pods/*/*/*.log"]
-            start_at: beginning
-            checkpoint_dir: \(directory)/checkpoints
-            poll_interval: 100ms
+        \(TestConfig.filelog(directory))
           flux_objects:
             api_server: \(api.baseURL)
             token_path: ""

@@ -21,11 +21,7 @@ import Testing
         let path = directory + "/fluxtel.yaml"
         try """
         receivers:
-          filelog:
-            include: ["\(directory)/pods/*/*/*.log"]
-            start_at: beginning
-            checkpoint_dir: \(directory)/checkpoints
-            poll_interval: 100ms
+        \(TestConfig.filelog(directory))
         processors:
           batch: { max_items: \(maxItems), timeout: 200ms }
           max_age: 0  # the fixture lines carry fixed past timestamps

@@ -137,11 +137,7 @@ final class FaultRun: Sendable {
             targets:
               - url: http://127.0.0.1:\(target.port)/metrics
                 labels: { controller: kustomize-controller }
-          filelog:
-            include: ["\(directory)/pods/*/*/*.log"]
-            start_at: beginning
-            checkpoint_dir: \(directory)/checkpoints
-            poll_interval: 100ms
+        \(TestConfig.filelog(directory))
         processors:
           max_age: 0  # the generated lines and spans carry fixed past timestamps
           batch: { max_items: \(options.maxBatchItems), timeout: 200ms\(options.batchMaxBytes.map { ", max_bytes: \($0)" } ?? "") }\(queue)

@@ -8,17 +8,27 @@ import Testing
 @Suite struct FluxObjectsReceiverTLSTests {
     typealias Support = FluxObjectsReceiverTests
 
-    @Test func objectsAndEventsArriveOverTLSWithTheBearerToken() async throws {
+    /// An https fake API server that accepts only `cluster-token`, and a receiver reading `tokenFile`'s
+    /// text from `token_path` and the test CA from `ca_path`, as a pod's service account has them.
+    static func start(
+        tokenFile: String, logs: LogRecorder? = nil
+    ) async throws -> (TestCertificates, FakeKubernetesAPI, ManualClock, Support.Sink, FluxObjectsReceiver) {
         let pki = try TestCertificates.generate()
-        defer { pki.remove() }
         let api = try await Support.cluster(certificates: pki)
         api.requireToken("cluster-token")
         let token = pki.directory.appendingPathComponent("token")
-        try "cluster-token\n".write(to: token, atomically: true, encoding: .utf8)
+        try tokenFile.write(to: token, atomically: true, encoding: .utf8)
         let clock = ManualClock()
         let sink = Support.Sink()
         let receiver = try Support.receiver(
-            api, clock: clock, sink: sink, tokenPath: token.path, caPath: pki.caCertificate)
+            api, clock: clock, sink: sink, tokenPath: token.path, caPath: pki.caCertificate,
+            logger: logs?.logger() ?? Support.logger)
+        return (pki, api, clock, sink, receiver)
+    }
+
+    @Test func objectsAndEventsArriveOverTLSWithTheBearerToken() async throws {
+        let (pki, api, _, sink, receiver) = try await Self.start(tokenFile: "cluster-token\n")
+        defer { pki.remove() }
         let run = Task { try await receiver.run() }
 
         #expect(await eventually { sink.metricRequests.count == 1 })
@@ -34,17 +44,9 @@ import Testing
     }
 
     @Test func aWrongTokenIsALoggedErrorAndNoPoints() async throws {
-        let pki = try TestCertificates.generate()
-        defer { pki.remove() }
-        let api = try await Support.cluster(certificates: pki)
-        api.requireToken("cluster-token")
-        let token = pki.directory.appendingPathComponent("token")
-        try "an-old-token".write(to: token, atomically: true, encoding: .utf8)
-        let clock = ManualClock()
-        let sink = Support.Sink()
         let logs = LogRecorder()
-        let receiver = try Support.receiver(
-            api, clock: clock, sink: sink, tokenPath: token.path, caPath: pki.caCertificate, logger: logs.logger())
+        let (pki, api, clock, sink, receiver) = try await Self.start(tokenFile: "an-old-token", logs: logs)
+        defer { pki.remove() }
         let run = Task { try await receiver.run() }
 
         // Refused (TLS works: the requests reach the server), said, and tried again: the API discovery every
