@@ -200,6 +200,7 @@ exporters:
 processors:
   queue: {{ max_bytes: {args.queue} }}
   batch: {{ max_bytes: {args.batch_bytes} }}
+  max_age: 0  # the generated lines are dated 2026-08-12 (a fixed input), older than the default 6h
 service:
   telemetry: {{ address: "127.0.0.1:{telemetry}" }}
 """)

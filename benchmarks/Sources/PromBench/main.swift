@@ -157,7 +157,7 @@ func measureScrapes(_ endpoint: ScrapeEndpoint) async -> (cpu: Double, wall: Dur
     return ((cpuSeconds() - cpuStart) / Double(scrapes), ContinuousClock.now - wallStart, points)
 }
 let (cpuPerScrape, wall, points) = await measureScrapes(
-    try ScrapeEndpoint(url: "http://127.0.0.1:\(port)/metrics", labels: [KeyValueLabel("controller", "kustomize-controller")]))
+    try ScrapeEndpoint(url: "http://127.0.0.1:\(port)/metrics", labels: [KeyValuePair("controller", "kustomize-controller")]))
 pipeline.close()
 await client.shutdown()
 try await server.close().get()
