@@ -1,6 +1,7 @@
 import FluxtelConfig
 public import OTLPJSON
 public import OTLPWire
+import Processors
 
 /// A Kubernetes Event about a Flux object, read from either API: `core/v1` (`involvedObject`, `message`,
 /// `count`, `firstTimestamp`) or `events.k8s.io/v1` (`regarding`, `note`, `series`, `deprecated*`).
@@ -46,9 +47,9 @@ public struct FluxEvent: Sendable, Equatable {
             time(series?["lastObservedTime"]) ?? time(event["lastTimestamp"] ?? event["deprecatedLastTimestamp"])
             ?? eventTime ?? firstTime
         self.regarding = FluxObjectIdentity(
-            group: String(FluxKind.group(ofAPIVersion: apiVersion)), kind: kind,
-            namespace: regarding["namespace"]?.string ?? "", name: objectName, uid: regarding["uid"]?.string ?? ""
-        )
+            group: String(FluxKind.group(ofAPIVersion: apiVersion)),
+            ref: FluxObjectRef(kind: kind, namespace: regarding["namespace"]?.string ?? "", name: objectName),
+            uid: regarding["uid"]?.string ?? "")
         annotations = metadata?["annotations"]?.stringMap ?? [:]
     }
 

@@ -30,12 +30,9 @@ extension FluxLinks {
         case "Alert":
             providerName = spec?["providerRef"]?["name"]?.string
             eventSources = (spec?["eventSources"]?.array ?? []).compactMap { entry in
-                guard let kind = entry["kind"]?.string, let name = entry["name"]?.string else { return nil }
-                let matchLabels = entry["matchLabels"]?.stringMap ?? [:]
-                let sourceNamespace = entry["namespace"]?.string ?? ""
-                return FluxEventSource(
-                    kind: kind, namespace: sourceNamespace.isEmpty ? namespace : sourceNamespace, name: name,
-                    matchLabels: matchLabels)
+                Self.reference(entry, namespace: namespace).map {
+                    FluxEventSource(ref: $0, matchLabels: entry["matchLabels"]?.stringMap ?? [:])
+                }
             }
         case "Provider":
             providerType = spec?["type"]?.string

@@ -49,8 +49,8 @@ public struct FluxObject: Sendable, Equatable {
             object["kind"].map({ $0.string == kind.kind }) ?? true
         else { return nil }
         identity = FluxObjectIdentity(
-            group: kind.group, kind: kind.kind, namespace: metadata?["namespace"]?.string ?? "", name: name, uid: uid
-        )
+            group: kind.group,
+            ref: FluxObjectRef(kind: kind.kind, namespace: metadata?["namespace"]?.string ?? "", name: name), uid: uid)
         self.version = version
         resourceVersion = metadata?["resourceVersion"]?.string ?? ""
         series = rules.series(of: object, group: kind.group, version: version, kind: kind.kind)
@@ -88,8 +88,7 @@ public struct FluxObject: Sendable, Equatable {
     /// The object as `FluxCorrelation` keeps it.
     public var correlated: FluxCorrelatedObject {
         FluxCorrelatedObject(
-            uid: identity.uid,
-            ref: FluxObjectRef(kind: identity.kind, namespace: identity.namespace, name: identity.name),
-            lastAttemptedRevision: lastAttemptedRevision, revision: revision, links: links)
+            uid: identity.uid, ref: identity.ref, lastAttemptedRevision: lastAttemptedRevision, revision: revision,
+            links: links)
     }
 }

@@ -1,19 +1,16 @@
+public import Processors
+
 /// How every point and record names a Flux object: the same keys on resource-state metrics, on Flux
 /// Events as logs, and (correlation) on Flux's own logs and spans.
 public struct FluxObjectIdentity: Sendable, Hashable {
     public var group: String
-    public var kind: String
-    public var namespace: String
-    public var name: String
+    /// Kind, namespace and name: how log lines and references name the object, and correlation's key.
+    public var ref: FluxObjectRef
     public var uid: String
 
-    public init(group: String, kind: String, namespace: String, name: String, uid: String) {
-        self.group = group
-        self.kind = kind
-        self.namespace = namespace
-        self.name = name
-        self.uid = uid
-    }
+    public var kind: String { ref.kind }
+    public var namespace: String { ref.namespace }
+    public var name: String { ref.name }
 
     /// `flux.object.kind`, `flux.object.name`, `flux.object.namespace`, `flux.object.uid`, then
     /// `flux.revision` when the revision is known.

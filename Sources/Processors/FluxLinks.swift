@@ -12,27 +12,22 @@ public struct FluxObjectRef: Sendable, Hashable {
     }
 }
 
-/// One `spec.eventSources[]` entry of an Alert. `namespace` is already defaulted to the Alert's.
+/// One `spec.eventSources[]` entry of an Alert.
 public struct FluxEventSource: Sendable, Equatable {
-    public var kind: String
-    public var namespace: String
-    /// `*` or an exact name.
-    public var name: String
+    /// The objects it covers: `name` is `*` or an exact name; `namespace` is already defaulted to the Alert's.
+    public var ref: FluxObjectRef
     public var matchLabels: [String: String]
 
-    public init(kind: String, namespace: String, name: String, matchLabels: [String: String] = [:]) {
-        self.kind = kind
-        self.namespace = namespace
-        self.name = name
+    public init(ref: FluxObjectRef, matchLabels: [String: String] = [:]) {
+        self.ref = ref
         self.matchLabels = matchLabels
     }
 
     /// notification-controller's match (`internal/server/event_handlers.go`): same kind, exact namespace,
     /// `*` or exact name, and every `matchLabels` entry on the object.
     public func matches(_ object: FluxObjectRef, labels: [String: String]) -> Bool {
-        guard kind == object.kind, namespace == object.namespace, name == "*" || name == object.name else {
-            return false
-        }
+        guard ref.kind == object.kind, ref.namespace == object.namespace, ref.name == "*" || ref.name == object.name
+        else { return false }
         return matchLabels.allSatisfy { labels[$0.key] == $0.value }
     }
 }

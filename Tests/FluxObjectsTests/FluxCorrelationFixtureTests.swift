@@ -106,7 +106,9 @@ import Testing
             FluxCorrelatedObject(
                 uid: uid, ref: FluxObjectRef(kind: "Alert", namespace: "flux-system", name: name),
                 links: FluxLinks(
-                    eventSources: [FluxEventSource(kind: "GitRepository", namespace: "flux-system", name: "*")],
+                    eventSources: [
+                        FluxEventSource(ref: FluxObjectRef(kind: "GitRepository", namespace: "flux-system", name: "*"))
+                    ],
                     providerName: "tempo"))
         }
         let git = FluxCorrelatedObject(
