@@ -10,14 +10,6 @@ public import Pipeline
 import Prometheus
 public import SelfTelemetry
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Exports batches as OTLP/HTTP protobuf (`POST <endpoint>/v1/<signal>`, optionally gzip), retrying
 /// 429/502/503/504 and transport failures with exponential backoff and `Retry-After`, as
 /// ``RetryStateMachine`` decides. Owns one `HTTPClient` (keep-alive pool), shut down by ``shutdown()``.
