@@ -1,4 +1,5 @@
 import Dispatch
+import Pipeline
 
 #if canImport(Glibc)
 import Glibc
@@ -47,22 +48,8 @@ extension DiskQueue {
     }
 
     func waitForAppends() async {
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let now = state.withLock { state in
-                    if state.closed || state.appendSeq != state.durableSeq || Task.isCancelled { return true }
-                    state.syncerWaiter = continuation
-                    return false
-                }
-                if now { continuation.resume() }
-            }
-        } onCancel: {
-            let waiter = state.withLock { state in
-                defer { state.syncerWaiter = nil }
-                return state.syncerWaiter
-            }
-            waiter?.resume()
-        }
+        await state.park(
+            unless: { $0.closed || $0.appendSeq != $0.durableSeq }, in: { state, slot in slot(&state.syncerWaiter) })
     }
 
     /// One fsync pass over every segment written since the last one.

@@ -292,22 +292,7 @@ public final class Pipeline: Sendable {
 
     /// Waits until a batch is opened (or the pipeline closes).
     func waitForOpenBatch() async {
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow = state.withLock { state in
-                    if state.closed || !state.open.isEmpty || Task.isCancelled { return true }
-                    state.timerWaiter = continuation
-                    return false
-                }
-                if resumeNow { continuation.resume() }
-            }
-        } onCancel: {
-            let waiter = state.withLock { state in
-                defer { state.timerWaiter = nil }
-                return state.timerWaiter
-            }
-            waiter?.resume()
-        }
+        await state.park(unless: { $0.closed || !$0.open.isEmpty }, in: { state, slot in slot(&state.timerWaiter) })
     }
 
     // MARK: internals
