@@ -93,8 +93,7 @@ final class TestServer: Sendable {
         typealias OutboundOut = HTTPServerResponsePart
         let server: TestServer
         let connection: Int
-        var head: HTTPRequestHead?
-        var body: [UInt8] = []
+        var collector = HTTPRequestCollector()
         var sequence = 0
 
         init(server: TestServer, connection: Int) {
@@ -103,21 +102,13 @@ final class TestServer: Sendable {
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            switch unwrapInboundIn(data) {
-            case .head(let head):
-                self.head = head
-                body = []
-            case .body(let part):
-                body += part.readableBytesView
-            case .end:
-                guard let head else { return }
-                sequence += 1
-                let request = Request(
-                    method: head.method, uri: head.uri, headers: head.headers.map { ($0.name, $0.value) }, body: body,
-                    connection: connection, sequence: sequence)
-                server.state.withLock { $0.requests.append(request) }
-                perform(server.reply(request), context: context)
-            }
+            guard case let (head, body)? = collector.add(unwrapInboundIn(data)) else { return }
+            sequence += 1
+            let request = Request(
+                method: head.method, uri: head.uri, headers: head.headers.map { ($0.name, $0.value) }, body: body,
+                connection: connection, sequence: sequence)
+            server.state.withLock { $0.requests.append(request) }
+            perform(server.reply(request), context: context)
         }
 
         private func perform(_ reply: Reply, context: ChannelHandlerContext) {

@@ -6,21 +6,13 @@ final class FakeKubernetesHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
     let api: FakeKubernetesAPI
-    var head: HTTPRequestHead?
-    var body: [UInt8] = []
+    var collector = HTTPRequestCollector()
 
     init(api: FakeKubernetesAPI) { self.api = api }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch Self.unwrapInboundIn(data) {
-        case .head(let head):
-            self.head = head
-            body.removeAll()
-        case .body(let buffer): body.append(contentsOf: buffer.readableBytesView)
-        case .end:
-            guard let head else { return }
-            api.respond(head: head, body: body, context: context)
-        }
+        guard case let (head, body)? = collector.add(Self.unwrapInboundIn(data)) else { return }
+        api.respond(head: head, body: body, context: context)
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -391,37 +391,27 @@ private final class SinkHandler: ChannelInboundHandler {
     typealias OutboundOut = HTTPServerResponsePart
 
     private let sink: HTTPSink
-    private var head: HTTPRequestHead?
-    private var body: [UInt8] = []
+    private var collector = HTTPRequestCollector()
 
     init(sink: HTTPSink) { self.sink = sink }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch Self.unwrapInboundIn(data) {
-        case .head(let head):
-            self.head = head
-            body = []
-        case .body(let buffer):
-            body += buffer.readableBytesView
-        case .end:
-            guard let head else { return }
-            self.head = nil
-            let response = sink.record(head: head, body: body)
-            let keepAlive = head.isKeepAlive
-            if response.neverAnswer { return }
-            if let delay = response.delay {
-                let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-                context.eventLoop.scheduleTask(
-                    in: .nanoseconds(
-                        Int64(delay.components.seconds) * 1_000_000_000
-                            + delay.components.attoseconds / 1_000_000_000)
-                ) {
-                    let (handler, context) = loopBound.value
-                    handler.respond(response, keepAlive: keepAlive, context: context)
-                }
-            } else {
-                respond(response, keepAlive: keepAlive, context: context)
+        guard case let (head, body)? = collector.add(Self.unwrapInboundIn(data)) else { return }
+        let response = sink.record(head: head, body: body)
+        let keepAlive = head.isKeepAlive
+        if response.neverAnswer { return }
+        if let delay = response.delay {
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            context.eventLoop.scheduleTask(
+                in: .nanoseconds(
+                    Int64(delay.components.seconds) * 1_000_000_000
+                        + delay.components.attoseconds / 1_000_000_000)
+            ) {
+                let (handler, context) = loopBound.value
+                handler.respond(response, keepAlive: keepAlive, context: context)
             }
+        } else {
+            respond(response, keepAlive: keepAlive, context: context)
         }
     }
 
