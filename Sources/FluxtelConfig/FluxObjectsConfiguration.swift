@@ -105,27 +105,11 @@ public struct CustomResourceStateMetric: Sendable, Equatable {
                 .init("chart_ref_name", ["spec", "chartRef", "name"]),
                 .init("chart_source_name", ["spec", "chart", "spec", "sourceRef", "name"]),
             ]),
-        gotk(
-            "source.toolkit.fluxcd.io", "v1", "GitRepository", ready: true,
-            [.init("revision", ["status", "artifact", "revision"]), .init("url", ["spec", "url"])]),
-        gotk(
-            "source.toolkit.fluxcd.io", "v1", "Bucket", ready: true,
-            [
-                .init("revision", ["status", "artifact", "revision"]), .init("endpoint", ["spec", "endpoint"]),
-                .init("bucket_name", ["spec", "bucketName"]),
-            ]),
-        gotk(
-            "source.toolkit.fluxcd.io", "v1", "HelmRepository", ready: true,
-            [.init("revision", ["status", "artifact", "revision"]), .init("url", ["spec", "url"])]),
-        gotk(
-            "source.toolkit.fluxcd.io", "v1", "HelmChart", ready: true,
-            [
-                .init("revision", ["status", "artifact", "revision"]), .init("chart_name", ["spec", "chart"]),
-                .init("chart_version", ["spec", "version"]),
-            ]),
-        gotk(
-            "source.toolkit.fluxcd.io", "v1", "OCIRepository", ready: true,
-            [.init("revision", ["status", "artifact", "revision"]), .init("url", ["spec", "url"])]),
+        source("GitRepository", [.init("url", ["spec", "url"])]),
+        source("Bucket", [.init("endpoint", ["spec", "endpoint"]), .init("bucket_name", ["spec", "bucketName"])]),
+        source("HelmRepository", [.init("url", ["spec", "url"])]),
+        source("HelmChart", [.init("chart_name", ["spec", "chart"]), .init("chart_version", ["spec", "version"])]),
+        source("OCIRepository", [.init("url", ["spec", "url"])]),
         gotk(
             "notification.toolkit.fluxcd.io", "v1beta3", "Alert", ready: false,
             []),
@@ -160,6 +144,13 @@ public struct CustomResourceStateMetric: Sendable, Equatable {
             group: group, version: version, kind: kind, name: "gotk_resource_info",
             help: "The current state of a Flux \(kind) resource.", objectLabels: [.init("name", ["metadata", "name"])],
             labels: common + labels)
+    }
+
+    /// The rule of a `source.toolkit.fluxcd.io/v1` kind: its artifact's revision, then its own labels.
+    static func source(_ kind: String, _ labels: [Label]) -> CustomResourceStateMetric {
+        gotk(
+            "source.toolkit.fluxcd.io", "v1", kind, ready: true,
+            [.init("revision", ["status", "artifact", "revision"])] + labels)
     }
 
 }
