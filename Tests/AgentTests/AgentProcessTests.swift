@@ -95,14 +95,9 @@ import Testing
               resource:
                 attributes: { k8s.cluster.name: prod-eu }
               batch: { max_items: 100000, timeout: 1h }
-            exporters:
-              otlp_http:
-                endpoint: http://127.0.0.1:\(sink.port)
-                headers: { Dash0-Dataset: flux }
-                retry: { initial_interval: 10ms, max_elapsed_time: 5s }
-            service:
-              telemetry: { address: "127.0.0.1:0" }
-              shutdown_timeout: 5s
+            \(TestConfig.exportToSink(
+                sink.port, retry: "{ initial_interval: 10ms, max_elapsed_time: 5s }",
+                extra: ["headers: { Dash0-Dataset: flux }"]))
             """)
         let process = try startFluxtel(["--config", path])
         try await process.waitUntilReady()

@@ -115,13 +115,7 @@ import Testing
           queue:
             directory: \(directory)
         \(extraQueue)
-        exporters:
-          otlp_http:
-            endpoint: http://127.0.0.1:\(sinkPort)
-            retry: { initial_interval: 50ms, max_interval: 200ms, max_elapsed_time: 1h }
-        service:
-          telemetry: { address: "127.0.0.1:0" }
-          shutdown_timeout: 5s
+        \(TestConfig.exportToSink(sinkPort, retry: "{ initial_interval: 50ms, max_interval: 200ms, max_elapsed_time: 1h }"))
         """
     }
 

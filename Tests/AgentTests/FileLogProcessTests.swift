@@ -25,14 +25,7 @@ import Testing
         processors:
           batch: { max_items: \(maxItems), timeout: 200ms }
           max_age: 0  # the fixture lines carry fixed past timestamps
-        exporters:
-          otlp_http:
-            endpoint: http://127.0.0.1:\(sink)
-            compression: gzip
-            retry: { initial_interval: 10ms, max_elapsed_time: 5s }
-        service:
-          telemetry: { address: "127.0.0.1:0" }
-          shutdown_timeout: 5s
+        \(TestConfig.exportToSink(sink, compression: "gzip", retry: "{ initial_interval: 10ms, max_elapsed_time: 5s }"))
         """.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
