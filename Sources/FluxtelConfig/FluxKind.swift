@@ -1,15 +1,10 @@
 /// A Flux kind the agent can watch: its API group, kind and resource (plural), from FLUX-OBJECTS.md §1.
-/// The version is not here: the agent asks the API server which version of each group it serves.
+/// The version is not here: the agent asks the API server which version of each group it serves. The set
+/// is closed: other modules take kinds from `all` (or `named`), they do not make them.
 public struct FluxKind: Sendable, Hashable, CustomStringConvertible {
     public var group: String
     public var kind: String
     public var resource: String
-
-    public init(group: String, kind: String, resource: String) {
-        self.group = group
-        self.kind = kind
-        self.resource = resource
-    }
 
     public var description: String { "\(kind).\(group)" }
 
