@@ -44,14 +44,7 @@ import Testing
           batch: { timeout: 50ms }
           # The fixture Events are from August 2026.
           max_age: 0
-        exporters:
-          otlp_http:
-            endpoint: http://127.0.0.1:\(sink.port)
-            compression: none
-            retry: { initial_interval: 10ms, max_elapsed_time: 10s }
-        service:
-          telemetry: { address: "127.0.0.1:0" }
-          shutdown_timeout: 2s
+        \(TestConfig.exportTo(sink: sink.port))
         """.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }

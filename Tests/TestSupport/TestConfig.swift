@@ -11,4 +11,19 @@ public enum TestConfig {
             poll_interval: 100ms
         """
     }
+
+    /// `exporters` (uncompressed to the sink on `port`, quick retries) and `service` (telemetry on a free
+    /// port), at the top level.
+    public static func exportTo(sink port: Int, shutdownTimeout: String = "2s") -> String {
+        """
+        exporters:
+          otlp_http:
+            endpoint: http://127.0.0.1:\(port)
+            compression: none
+            retry: { initial_interval: 10ms, max_elapsed_time: 10s }
+        service:
+          telemetry: { address: "127.0.0.1:0" }
+          shutdown_timeout: \(shutdownTimeout)
+        """
+    }
 }
