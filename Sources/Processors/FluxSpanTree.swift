@@ -67,23 +67,14 @@ public struct FluxSpanTree: Sendable {
     public func awaitsDuration(
         _ body: [UInt8], state: FluxCorrelationState, duration: (String, String) -> UInt64?
     ) -> Bool {
-        guard !state.durationKinds.isEmpty, let request = try? OTLP.ExportTraceServiceRequest(decoding: body) else {
-            return false
-        }
-        for resource in request.resourceSpans {
-            for scope in resource.scopeSpans {
-                for span in scope.spans {
-                    guard span.parentSpanID.isEmpty, let uid = Self.string(span, "object.uid"),
-                        Self.string(span, "object.kind") != nil, let object = state.objects[uid],
-                        state.durationKinds.contains(object.ref.kind)
-                    else { continue }
-                    let revision = Self.revision(of: span)
-                    let own = span.traceID + FluxCorrelationState.spanID(uid: uid, revision: revision)
-                    if !seen.contains(own), !synthesized.contains(own), duration(uid, revision) == nil { return true }
-                }
+        guard !state.durationKinds.isEmpty, let spans = try? FluxSpanKey.parentless(in: body) else { return false }
+        return spans.contains { span in
+            guard let object = state.objects[span.uid], state.durationKinds.contains(object.ref.kind) else {
+                return false
             }
+            let own = span.traceID + FluxCorrelationState.spanID(uid: span.uid, revision: span.revision)
+            return !seen.contains(own) && !synthesized.contains(own) && duration(span.uid, span.revision) == nil
         }
-        return false
     }
 
     /// False when `body` cannot hold a Flux span (it names no `object.uid`): a byte scan, no decoding.
@@ -107,8 +98,15 @@ public struct FluxSpanTree: Sendable {
 
     /// NC v1.9.3's revision of a span (`getRevision`).
     public static func revision(of span: OTLP.Span) -> String {
-        if let app = string(span, "app-version"), let digest = string(span, "oci-digest") { return "\(app)@\(digest)" }
-        return string(span, "revision") ?? "unknown"
+        revision(
+            appVersion: string(span, "app-version"), ociDigest: string(span, "oci-digest"),
+            revision: string(span, "revision"))
+    }
+
+    /// `<app-version>@<oci-digest>` when both exist, else `revision`, else `unknown`.
+    static func revision(appVersion: String?, ociDigest: String?, revision: String?) -> String {
+        if let appVersion, let ociDigest { return "\(appVersion)@\(ociDigest)" }
+        return revision ?? "unknown"
     }
 
     /// Sets the span's id, parent and start; returns the parent to synthesise, if any.

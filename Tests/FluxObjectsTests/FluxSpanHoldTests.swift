@@ -1,8 +1,9 @@
 import FluxObjects
 import OTLPWire
-import Processors
 import Synchronization
 import Testing
+
+@testable import Processors
 
 /// `processors.hold`'s question against the shared fixtures: which of notification-controller's spans wait
 /// for their object's reconcile duration, and the wake when a "Reconciliation finished in …" line is read.
@@ -75,6 +76,28 @@ import Testing
         #expect(!correlation.awaitsDuration(unknown.serializedBytes()))
         #expect(!FluxSpanTree.mayHaveFluxSpans(OTLP.ExportTraceServiceRequest().serializedBytes()))
         #expect(FluxSpanTree.mayHaveFluxSpans(requests[1]))
+    }
+
+    /// The hold reads a request's Flux spans off the wire (`FluxSpanKey`): the same spans, trace ids and
+    /// revisions (NC's `getRevision`, `<app-version>@<oci-digest>` for OCI charts) as the decoded model.
+    @Test func theWireScanFindsWhatTheModelFinds() throws {
+        var total = 0
+        for chain in try FluxSpanTreeFixtureTests.chains() {
+            for request in chain.requests {
+                let expected = try FluxSpanTreeFixtureTests.spans(request).compactMap { span -> FluxSpanKey? in
+                    guard span.parentSpanID.isEmpty,
+                        case .string(let uid)? = FluxSpanTreeFixtureTests.attribute(span, "object.uid"),
+                        FluxSpanTreeFixtureTests.attribute(span, "object.kind") != nil
+                    else { return nil }
+                    return FluxSpanKey(traceID: span.traceID, uid: uid, revision: FluxSpanTree.revision(of: span))
+                }
+                #expect(try FluxSpanKey.parentless(in: request) == expected)
+                total += expected.count
+            }
+        }
+        #expect(total >= 8)
+        #expect(try FluxSpanKey.parentless(in: []) == [])
+        #expect(throws: ProtoDecodingError.self) { try FluxSpanKey.parentless(in: [0x0A, 0x05, 0x12]) }
     }
 
     @Test func furtherSpansOfAnObjectAtARevisionDoNotWait() throws {
