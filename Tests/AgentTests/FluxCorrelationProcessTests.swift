@@ -38,7 +38,8 @@ import Testing
           max_age: 0  # the fixture's lines and spans are from August 2026
           # Far longer than the test takes: apps' spans can only go early because their line was read.
           hold: 1h
-        \(TestConfig.exportTo(sink: sink.port))
+        \(TestConfig.exportToSink(
+            sink.port, compression: "none", retry: "{ initial_interval: 10ms, max_elapsed_time: 10s }"))
         """.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }

@@ -44,7 +44,9 @@ import Testing
           batch: { timeout: 50ms }
           # The fixture Events are from August 2026.
           max_age: 0
-        \(TestConfig.exportTo(sink: sink.port))
+        \(TestConfig.exportToSink(
+            sink.port, compression: "none", retry: "{ initial_interval: 10ms, max_elapsed_time: 10s }",
+            shutdownTimeout: "2s"))
         """.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
