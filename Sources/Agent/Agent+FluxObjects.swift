@@ -36,6 +36,12 @@ extension Agent {
         }
     }
 
+    /// `processors.hold`'s question (issue 18, part 3): does a trace chunk carry a Flux span whose reconcile
+    /// duration is not known yet? Logs and metrics never wait.
+    static func holdPredicate(_ correlation: FluxCorrelation) -> HoldPredicate {
+        { signal, bytes in signal == .traces && correlation.awaitsDuration(bytes) }
+    }
+
     /// The pipeline's enrich step: `processors.resource`, and with the Flux object source the span tree
     /// (issue 18, part 2) on trace chunks. nil when there is nothing to do.
     static func enricher(resource: ResourceAttributes, correlation: FluxCorrelation?) -> ChunkEnricher? {

@@ -55,7 +55,9 @@ public final class Agent: Sendable {
         let store = try Self.makePersistentQueue(queue, metrics: metrics, logger: logger)
         self.pipeline = Pipeline(
             batch: batch, queue: queue, metrics: metrics, splitter: split, enricher: enrich,
-            intakeFilter: Self.maxAgeFilter(configuration.processors.maxAge), store: store)
+            intakeFilter: Self.maxAgeFilter(configuration.processors.maxAge), store: store,
+            hold: configuration.processors.hold, holdWaits: correlation.map(Self.holdPredicate))
+        if let correlation { correlation.whenDurationLearned { [pipeline] in pipeline.wakeHeld() } }
         let exporters =
             try overrideExporters ?? Self.makeExporters(configuration.exporters, metrics: metrics, logger: logger)
         self.pipelineService = PipelineService(

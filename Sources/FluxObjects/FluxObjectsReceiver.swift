@@ -208,6 +208,9 @@ public final class FluxObjectsReceiver: ServiceLifecycle.Service, Sendable {
             case .listed:
                 let objects = listing
                 listing = []
+                // The correlation learns objects before the store counts them: whoever sees `objectCount`
+                // (tests, `/status`) may rely on the trace ids of their lines.
+                correlation?.upsert(objects.map(\.correlated))
                 let (synced, gone) = state.withLock { state in
                     let gone = state.store.replace(kind: kind, namespace: namespace, with: objects)
                     guard state.unlisted.remove(collection) != nil, state.unlisted.isEmpty else { return (false, gone) }
@@ -215,14 +218,16 @@ public final class FluxObjectsReceiver: ServiceLifecycle.Service, Sendable {
                     state.stateDue = true
                     return (true, gone)
                 }
-                if let correlation {
-                    correlation.delete(uids: gone)
-                    correlation.upsert(objects.map(\.correlated))
-                }
+                correlation?.delete(uids: gone)
                 if synced { wake.continuation.yield() }
             case .event(let event):
                 guard let object = FluxObject(event.object, kind: kind, version: version, rules: rules) else {
                     return skipped(1, of: kind, in: collection)
+                }
+                if event.type == .deleted {
+                    correlation?.delete(uids: [object.identity.uid])
+                } else {
+                    correlation?.upsert([object.correlated])
                 }
                 state.withLock { state in
                     if event.type == .deleted {
@@ -230,11 +235,6 @@ public final class FluxObjectsReceiver: ServiceLifecycle.Service, Sendable {
                     } else {
                         state.store.upsert(object)
                     }
-                }
-                if event.type == .deleted {
-                    correlation?.delete(uids: [object.identity.uid])
-                } else {
-                    correlation?.upsert([object.correlated])
                 }
             }
         }

@@ -21,6 +21,7 @@ extension AgentConfiguration {
             full_policy: backpressure
             max_age: 6h
           max_age: 6h
+          hold: 2s
         exporters:
           otlp_http:
             endpoint: "${env:DASH0_ENDPOINT:-}"

@@ -206,6 +206,9 @@ public struct ProcessorsConfiguration: Sendable, Equatable {
     /// `max_age`: items whose own timestamp is older than this are dropped at intake (counted), default
     /// 6h (Dash0 does not ingest older data); 0 turns it off.
     public var maxAge: Duration = .seconds(6 * 3600)
+    /// `hold`: longest a Flux span waits before intake for its object's reconcile duration (issue 18,
+    /// part 3), default 2s; 0 turns it off.
+    public var hold: Duration = .seconds(2)
     public init() {}
 }
 

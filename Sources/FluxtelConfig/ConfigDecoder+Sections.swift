@@ -215,10 +215,12 @@ extension ConfigDecoder {
 
     mutating func processors(_ node: YAMLNode?) -> ProcessorsConfiguration {
         var processors = ProcessorsConfiguration()
-        guard let fields = fields(node, path: "processors", known: ["resource", "batch", "queue", "max_age"]) else {
+        guard let fields = fields(node, path: "processors", known: ["resource", "batch", "queue", "max_age", "hold"])
+        else {
             return processors
         }
         read(fields["max_age"], .duration(minimum: .zero), into: &processors.maxAge)
+        read(fields["hold"], .duration(minimum: .zero), into: &processors.hold)
         if let resource = self.fields(fields["resource"], path: "processors.resource", known: ["attributes"]) {
             processors.resourceAttributes = pairs(resource["attributes"], path: "processors.resource.attributes") ?? []
         }

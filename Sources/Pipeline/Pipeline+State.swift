@@ -45,6 +45,9 @@ extension Pipeline {
         var spaceWaiters: Deque<SpaceWaiter> = []
         var workerWaiters: Deque<CheckedContinuation<PendingBatch?, Never>> = []
         var timerWaiter: CheckedContinuation<Void, Never>?
+        /// Chunks waiting before intake (`processors.hold`), and the hold timer when nothing is held.
+        var held = SpanHoldState<TelemetryChunk>(hold: .zero)
+        var holdWaiter: CheckedContinuation<Void, Never>?
         var closed = false
         var nextID: UInt64 = 0
         var nextWaiterID: UInt64 = 0

@@ -1,6 +1,7 @@
 import DequeModule
 public import FluxtelConfig
 public import OTLPWire
+import Prometheus
 public import SelfTelemetry
 import Synchronization
 
@@ -48,18 +49,24 @@ public final class Pipeline: Sendable {
     /// Bytes held in open batches, the ready queue and in flight, together (`processors.queue.max_bytes`).
     /// Sources are pushed back beyond it.
     let maxBytes: Int
-    /// Times the batch timeout (the real clock but in tests).
+    /// Times the batch timeout and the hold (the real clock but in tests).
     public let clock: TimerClock
+    /// `processors.hold`'s predicate, nil when nothing waits (`Pipeline+Hold.swift`).
+    let holdWaits: HoldPredicate?
+    /// `fluxtel_spans_held`, registered only when the hold is on.
+    let heldSpans: Gauge?
     let state: Mutex<State>
 
     /// - Parameters:
     ///   - batch: `processors.batch`.
     ///   - queue: `processors.queue`: its `max_bytes` bounds what the memory queue holds.
     ///   - store: the persistent queue, opened (and replayed) by the caller; nil keeps the queue in memory.
+    ///   - hold: `processors.hold`, how long a chunk `holdWaits` says waits may wait before intake; the hold
+    ///     is off when zero, without a predicate, or with a persistent queue.
     public init(
         batch: BatchConfiguration = .init(), queue: QueueConfiguration = .init(), metrics: AgentMetrics,
         splitter: ChunkSplitter? = nil, enricher: ChunkEnricher? = nil, intakeFilter: IntakeFilter? = nil,
-        store: (any ChunkQueue)? = nil,
+        store: (any ChunkQueue)? = nil, hold: Duration = .zero, holdWaits: HoldPredicate? = nil,
         clock: TimerClock = .continuous
     ) {
         var batch = batch
@@ -74,7 +81,12 @@ public final class Pipeline: Sendable {
         let queue = store ?? MemoryQueue(capacityBytes: max(1, queue.maxBytes))
         self.queue = queue
         self.maxBytes = queue.capacityBytes
-        self.state = Mutex(State())
+        let holding = hold > .zero && !queue.isPersistent ? holdWaits : nil
+        self.holdWaits = holding
+        self.heldSpans = holding == nil ? nil : metrics.spansHeld()
+        var initial = State()
+        initial.held = SpanHoldState(hold: hold)
+        self.state = Mutex(initial)
         metrics.queueCapacityBytes.set(Int64(queue.capacityBytes))
         replay(queue.takeReplayed())
     }
@@ -96,6 +108,10 @@ public final class Pipeline: Sendable {
     }
 
     func offerAdmitted(_ chunk: TelemetryChunk, queued: (@Sendable () -> Void)?) -> OfferResult {
+        if let held = holdIfWaiting(chunk) {
+            if held == .accepted { queued?() }
+            return held
+        }
         let parts = self.parts(of: chunk)
         let staged = queue.stage(parts.lazy.map { ($0.bytes, $0.items) }, signal: chunk.signal)
         var dropped: [PendingBatch] = []
@@ -164,12 +180,16 @@ public final class Pipeline: Sendable {
         }
     }
 
-    /// Stops intake: waiting submitters fail, open batches are sealed, workers drain the queue and
-    /// then see `nil` from `nextBatch()`.
+    /// Stops intake: held chunks go in, waiting submitters fail, open batches are sealed, workers drain
+    /// the queue and then see `nil` from `nextBatch()`.
     public func close() {
+        var holdTimer: CheckedContinuation<Void, Never>?
         let (waiters, workers, timer):
             ([SpaceWaiter], [CheckedContinuation<PendingBatch?, Never>], CheckedContinuation<Void, Never>?) =
                 state.withLock { state in
+                    _ = admitHeld(state.held.close(), state: &state)
+                    holdTimer = state.holdWaiter
+                    state.holdWaiter = nil
                     state.closed = true
                     for signal in Signal.allCases { seal(signal, state: &state) }
                     let waiters = Array(state.spaceWaiters)
@@ -191,6 +211,8 @@ public final class Pipeline: Sendable {
         for waiter in waiters { waiter.continuation.resume(throwing: PipelineClosedError()) }
         for worker in workers { worker.resume(returning: nil) }
         timer?.resume()
+        holdTimer?.resume()
+        updateHeldGauge()
         queue.close()
     }
 

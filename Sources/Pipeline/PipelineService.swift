@@ -44,12 +44,21 @@ public final class PipelineService: Service, Sendable {
         }
         await withTaskGroup(of: Role.self) { group in
             group.addTask {
-                await self.runTimer()
+                // The batch timeout.
+                await self.runTimer(pipeline.sealExpired, idle: pipeline.waitForOpenBatch)
                 return .timer
             }
             group.addTask {
                 await pipeline.queue.run()
                 return .queue
+            }
+            if pipeline.holds {
+                group.addTask {
+                    // `processors.hold`'s deadlines. They come in arrival order, so sleeping until the first
+                    // one never misses a later arrival's.
+                    await self.runTimer(pipeline.releaseExpiredHeld, idle: pipeline.waitForHeld)
+                    return .timer
+                }
             }
             for _ in 0..<workers {
                 group.addTask {
@@ -100,13 +109,17 @@ public final class PipelineService: Service, Sendable {
         logger.info("Pipeline stopped")
     }
 
-    private func runTimer() async {
+    /// A timer on the pipeline's clock: `due` does what is due now and answers the next deadline; with none,
+    /// `idle` waits until there is one (or the pipeline closes).
+    private func runTimer(
+        _ due: (ContinuousClock.Instant) -> ContinuousClock.Instant?, idle: () async -> Void
+    ) async {
         while !Task.isCancelled {
             if pipeline.isClosed { return }
-            if let next = pipeline.sealExpired(now: pipeline.clock.now()) {
+            if let next = due(pipeline.clock.now()) {
                 try? await pipeline.clock.sleepUntil(next)
             } else {
-                await pipeline.waitForOpenBatch()
+                await idle()
             }
         }
     }

@@ -10,6 +10,8 @@ public final class FluxCorrelation: Sendable {
     }
     private let shared = Mutex(Shared())
     private let tracing = Atomic<Bool>(false)
+    /// Called (outside the lock) when a reconcile duration was learned: the pipeline's `wakeHeld`.
+    private let durationLearned = Mutex<(@Sendable () -> Void)?>(nil)
 
     public init() {}
 
@@ -42,15 +44,35 @@ public final class FluxCorrelation: Sendable {
             name: String(decoding: name, as: UTF8.self))
         let revision = revision.flatMap { $0.isEmpty ? nil : String(decoding: $0, as: UTF8.self) }
         let duration = message.flatMap { GoDuration.reconcileDuration(message: $0) }
+        let (traceID, learned) = shared.withLock { shared in
+            let learned = duration.map { shared.correlation.recordDuration(ref, revision: revision, nanos: $0) }
+            return (shared.correlation.traceID(for: ref, revision: revision), learned ?? false)
+        }
+        if learned, let wake = durationLearned.withLock({ $0 }) { wake() }
+        return traceID
+    }
+
+    /// `body` runs whenever a reconcile duration is learned (after the lock is released): the pipeline lets
+    /// in the spans that waited for it (`processors.hold`).
+    public func whenDurationLearned(_ body: @escaping @Sendable () -> Void) {
+        durationLearned.withLock { $0 = body }
+    }
+
+    /// The hold's question (`processors.hold`): does this trace request carry a Flux span that would take a
+    /// reconcile duration not known yet (`FluxSpanTree.awaitsDuration`)? One atomic load when nothing is
+    /// traced, a byte scan when the request names no `object.uid`.
+    public func awaitsDuration(_ body: [UInt8]) -> Bool {
+        guard isTracing, FluxSpanTree.mayHaveFluxSpans(body) else { return false }
         return shared.withLock { shared in
-            if let duration { shared.correlation.recordDuration(ref, revision: revision, nanos: duration) }
-            return shared.correlation.traceID(for: ref, revision: revision)
+            let state = shared.correlation
+            return shared.spanTree.awaitsDuration(
+                body, state: state, duration: { state.duration(uid: $0, revision: $1) })
         }
     }
 
     /// Places Flux's parentless spans of a trace request in the tree (`FluxSpanTree`); nil: keep the bytes.
     public func rewriteSpans(_ body: [UInt8]) -> [UInt8]? {
-        guard isTracing else { return nil }
+        guard isTracing, FluxSpanTree.mayHaveFluxSpans(body) else { return nil }
         return shared.withLock { shared in
             let state = shared.correlation
             return try? shared.spanTree.rewrite(

@@ -24,6 +24,9 @@ public struct FluxCorrelationState: Sendable {
     private var durations: [String: UInt64] = [:]
     private var durationOrder: [String] = []
     static let maxDurations = 4096
+    /// The kinds whose reconcile durations were read (kustomize-controller's Kustomizations today): only their
+    /// spans wait for one (`processors.hold`). source-controller and helm-controller v0.37+ log none.
+    public private(set) var durationKinds: Set<String> = []
 
     public init() {}
 
@@ -76,14 +79,18 @@ public struct FluxCorrelationState: Sendable {
         return (source, Self.spanID(uid: source.uid, revision: traceRevision))
     }
 
-    /// Remembers that `ref` took `nanos` to reconcile `revision` (nil: its `lineRevision`).
-    public mutating func recordDuration(_ ref: FluxObjectRef, revision: String?, nanos: UInt64) {
-        guard let object = object(ref), let revision = revision ?? Self.lineRevision(of: object) else { return }
+    /// Remembers that `ref` took `nanos` to reconcile `revision` (nil: its `lineRevision`). False when the
+    /// object is unknown (nothing recorded).
+    @discardableResult
+    public mutating func recordDuration(_ ref: FluxObjectRef, revision: String?, nanos: UInt64) -> Bool {
+        guard let object = object(ref), let revision = revision ?? Self.lineRevision(of: object) else { return false }
         let key = "\(object.uid):\(revision)"
         if durations.updateValue(nanos, forKey: key) == nil {
             durationOrder.append(key)
             if durationOrder.count > Self.maxDurations { durations[durationOrder.removeFirst()] = nil }
         }
+        durationKinds.insert(object.ref.kind)
+        return true
     }
 
     /// The reconcile duration of the object `uid` at `revision`, when its log line was seen.

@@ -60,10 +60,53 @@ public struct FluxSpanTree: Sendable {
         return changed ? request.serializedBytes() : nil
     }
 
+    /// Whether the request has a span that waits for its reconcile duration (`processors.hold`): a Flux span
+    /// without a parent, of an object the store knows, of a kind whose durations were read
+    /// (`FluxCorrelationState.durationKinds`), the first of its object at its revision in its trace (the one
+    /// `rewrite` gives the duration), whose duration at that revision is not known yet.
+    public func awaitsDuration(
+        _ body: [UInt8], state: FluxCorrelationState, duration: (String, String) -> UInt64?
+    ) -> Bool {
+        guard !state.durationKinds.isEmpty, let spans = try? FluxSpanKey.parentless(in: body) else { return false }
+        return spans.contains { span in
+            guard let object = state.objects[span.uid], state.durationKinds.contains(object.ref.kind) else {
+                return false
+            }
+            let own = span.traceID + FluxCorrelationState.spanID(uid: span.uid, revision: span.revision)
+            return !seen.contains(own) && !synthesized.contains(own) && duration(span.uid, span.revision) == nil
+        }
+    }
+
+    /// False when `body` cannot hold a Flux span (it names no `object.uid`): a byte scan, no decoding.
+    public static func mayHaveFluxSpans(_ body: [UInt8]) -> Bool {
+        let key: [UInt8] = Array("object.uid".utf8)
+        return body.withUnsafeBufferPointer { bytes in
+            guard bytes.count >= key.count else { return false }
+            var i = 0
+            let last = bytes.count - key.count
+            while i <= last {
+                if bytes[i] == key[0], bytes[i + 1] == key[1] {
+                    var j = 2
+                    while j < key.count, bytes[i + j] == key[j] { j += 1 }
+                    if j == key.count { return true }
+                }
+                i += 1
+            }
+            return false
+        }
+    }
+
     /// NC v1.9.3's revision of a span (`getRevision`).
     public static func revision(of span: OTLP.Span) -> String {
-        if let app = string(span, "app-version"), let digest = string(span, "oci-digest") { return "\(app)@\(digest)" }
-        return string(span, "revision") ?? "unknown"
+        revision(
+            appVersion: string(span, "app-version"), ociDigest: string(span, "oci-digest"),
+            revision: string(span, "revision"))
+    }
+
+    /// `<app-version>@<oci-digest>` when both exist, else `revision`, else `unknown`.
+    static func revision(appVersion: String?, ociDigest: String?, revision: String?) -> String {
+        if let appVersion, let ociDigest { return "\(appVersion)@\(ociDigest)" }
+        return revision ?? "unknown"
     }
 
     /// Sets the span's id, parent and start; returns the parent to synthesise, if any.

@@ -1,10 +1,22 @@
 /// Go's `time.Duration.String()` form as Flux logs it ("1.834512907s", "2m3.5s", "150ms", "1h0m0s"),
 /// parsed to nanoseconds: the reconcile durations of "Reconciliation finished in …" lines (issue 18, part 3).
 public enum GoDuration {
-    /// "Reconciliation finished in <duration>, next run in …": the duration, or nil for any other message.
+    /// The messages that end a reconcile with its duration, each followed by `<duration>[, next run in …]`:
+    /// - kustomize-controller (and source-controller before v1), `Reconciliation finished in `;
+    /// - helm-controller v0.36 (`controllers/helmrelease_controller.go`), `reconciliation finished in `;
+    /// - helm-controller before v0.36 (the same line with its old typo, fixed in ee3f232, 2023-07),
+    ///   `reconcilation finished in `.
+    ///
+    /// helm-controller v0.37 and later (Flux 2.2+, the v2 reconciler) log no duration line: their spans keep
+    /// notification-controller's start.
+    static let reconcileFinished: [[UInt8]] = [
+        Array("Reconciliation finished in ".utf8), Array("reconciliation finished in ".utf8),
+        Array("reconcilation finished in ".utf8),
+    ]
+
+    /// A reconcile-finished message's duration (`reconcileFinished`), or nil for any other message.
     public static func reconcileDuration<C: Collection>(message: C) -> UInt64? where C.Element == UInt8 {
-        let prefix = Array("Reconciliation finished in ".utf8)
-        guard message.starts(with: prefix) else { return nil }
+        guard let prefix = reconcileFinished.first(where: { message.starts(with: $0) }) else { return nil }
         let rest = message.dropFirst(prefix.count)
         return parse(rest.prefix { $0 != UInt8(ascii: ",") })
     }

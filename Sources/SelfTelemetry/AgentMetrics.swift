@@ -105,6 +105,15 @@ public final class AgentMetrics: Sendable {
                 helpText: "1 while this agent writes Flux object state and events (the Lease holder)."))
     }
 
+    /// `fluxtel_spans_held`: spans waiting before intake for their Flux object's reconcile duration
+    /// (`processors.hold`). Registered only when the hold is on.
+    public func spansHeld() -> Gauge {
+        registry.makeGauge(
+            descriptor: MetricNameDescriptor(
+                metricName: "fluxtel_spans_held", unitName: "",
+                helpText: "Spans waiting (at most processors.hold) for their Flux object's reconcile duration."))
+    }
+
     /// Items the queue dropped instead of sending, by signal and reason (`full`: the drop_oldest
     /// policy made room; `expired`: older than `max_age`; `corrupt`: unreadable on disk).
     public func queueDropped(_ signal: Signal, reason: String) -> Counter {

@@ -18,4 +18,18 @@ import Testing
             GoDuration.reconcileDuration(message: Array("Reconciliation failed after 1.16s, next try in 2m0s".utf8))
                 == nil)
     }
+
+    /// helm-controller before v0.37 ended a reconcile with its own line, lowercase, and before v0.36 with a
+    /// typo (fluxcd/helm-controller `controllers/helmrelease_controller.go`); the fixture's legacy shape
+    /// (`flux-logs.jsonl` line 90: `"logger":"controller.helmrelease"`, `reconciler kind`).
+    @Test func reconcileDurationFromHelmControllersMessage() {
+        #expect(
+            GoDuration.reconcileDuration(message: Array("reconciliation finished in 1m2.5s, next run in 5m0s".utf8))
+                == 62_500_000_000)
+        #expect(
+            GoDuration.reconcileDuration(message: Array("reconcilation finished in 870.35ms, next run in 5m0s".utf8))
+                == 870_350_000)
+        #expect(GoDuration.reconcileDuration(message: Array("reconciliation finished in 3.2s".utf8)) == 3_200_000_000)
+        #expect(GoDuration.reconcileDuration(message: Array("release in-sync with desired state".utf8)) == nil)
+    }
 }

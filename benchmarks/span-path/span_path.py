@@ -10,7 +10,16 @@ Prints one JSON report (benchmarks/run format): requests/s, spans/s, agent CPU s
 spans, wire bytes per span (what the sink received, gzip), agent peak RSS; and checks that every
 accepted span reached the sink.
 
-usage: span_path.py [--seconds N] [--fluxtel PATH]
+--correlation (issue 18): `off` (default) is the agent as above; `nohold` adds `receivers.flux_objects`
+against a fake API server (flux_cluster.py: the test fixtures' otel Alert and Provider, GitRepositories,
+Kustomizations) and tails kustomize-controller's "Reconciliation finished" line for flux-system, so the
+correlation is active (the benchmark's spans are Flux spans of a known object: the span tree rewrites them)
+with `processors.hold: 0`; `hold` is the same with `processors.hold: 2s`, so every request also asks the
+hold's question. --side-by-side runs the single-span workload in the three modes one after the other
+(figures `<mode>.spans1.*`): `hold` against `nohold` is what the hold costs, `nohold` against `off` what the
+correlation costs.
+
+usage: span_path.py [--seconds N] [--fluxtel PATH] [--correlation off|nohold|hold] [--side-by-side]
 """
 import argparse
 import gzip
@@ -26,7 +35,9 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchlib import QuietHandler, free_port  # noqa: E402
+import flux_cluster  # noqa: E402
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope, KeyValue
@@ -73,6 +84,8 @@ class Sink(QuietHandler):
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.path != "/v1/traces":  # the correlation modes' log record
+            return self.reply(200)
         raw = gzip.decompress(body) if self.headers.get("Content-Encoding") == "gzip" else body
         request = ExportTraceServiceRequest()
         request.ParseFromString(raw)
@@ -107,12 +120,18 @@ def main():
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--queue", default="16MiB", help="processors.queue.max_bytes of the agent")
     parser.add_argument("--fluxtel", default=os.path.join(ROOT, ".build/release/fluxtel"))
+    parser.add_argument("--correlation", choices=["off", "nohold", "hold"], default="off")
+    parser.add_argument("--side-by-side", action="store_true",
+                        help="the single-span workload with --correlation off, nohold and hold")
     args = parser.parse_args()
     figures = []
-    for spans_per_request, connections in ((1, 16), (100, 8)):
+    runs = [(1, 16, args.correlation), (100, 8, args.correlation)]
+    if args.side_by_side:
+        runs = [(1, 16, mode) for mode in ("off", "nohold", "hold")]
+    for spans_per_request, connections, mode in runs:
         body = flux_request(spans_per_request, seed=spans_per_request)
-        result = measure(args.fluxtel, body, args.seconds, connections, args.queue)
-        prefix = f"spans{spans_per_request}"
+        result = measure(args.fluxtel, body, args.seconds, connections, args.queue, mode)
+        prefix = f"spans{spans_per_request}" if mode == "off" and not args.side_by_side else f"{mode}.spans{spans_per_request}"
         figures += [
             {"name": f"{prefix}.requests_per_s", "value": result["requests_per_s"], "unit": "requests/s", "better": "higher"},
             {"name": f"{prefix}.spans_per_s", "value": result["spans_per_s"], "unit": "spans/s", "better": "higher"},
@@ -127,11 +146,63 @@ def main():
             {"name": f"{prefix}.non_2xx", "value": result["non_2xx"], "unit": "requests", "better": "lower"},
             {"name": f"{prefix}.lost_spans", "value": result["lost"], "unit": "spans", "better": "lower"},
         ]
-    print(json.dumps({"benchmark": "span-path", "figures": figures,
-                      "info": {"seconds": args.seconds, "queue_max_bytes": args.queue, "pinning": "agent on CPU 0; wrk and sink on CPU 1"}}))
+        if mode == "hold":
+            figures.append({"name": f"{prefix}.spans_held_at_end", "value": result["held"], "unit": "spans", "better": "lower"})
+    print(json.dumps({"benchmark": "span-hold" if args.side_by_side else "span-path", "figures": figures,
+                      "info": {"seconds": args.seconds, "queue_max_bytes": args.queue, "pinning": "agent on CPU 0; wrk and sink on CPU 1",
+                               "correlation": "off, nohold, hold" if args.side_by_side else args.correlation}}))
 
 
-def measure(fluxtel, body, seconds, connections, queue):
+# kustomize-controller's reconcile line for Kustomization flux-system (flux-logs.jsonl line 24): with it read,
+# Kustomizations are known to log durations, so their spans may wait for theirs (`processors.hold`).
+FINISHED_LINE = ('{"level":"info","ts":"2026-08-12T09:14:05.281Z","msg":"Reconciliation finished in 1.834512907s, '
+                 'next run in 10m0s","controller":"kustomization","controllerGroup":"kustomize.toolkit.fluxcd.io",'
+                 '"controllerKind":"Kustomization","Kustomization":{"name":"flux-system","namespace":"flux-system"},'
+                 '"namespace":"flux-system","name":"flux-system","revision":"main@sha1:129d971f5eb5561984e5e2f7aed4ba493015be2b"}\n')
+
+
+def correlation_config(tmp, api_port, mode):
+    """The receivers and processors that make the correlation active (mode nohold or hold)."""
+    open(os.path.join(tmp, "kustomize-controller.log"), "w").write(FINISHED_LINE)
+    return f"""
+  filelog:
+    include: ["{tmp}/*.log"]
+    start_at: beginning
+    checkpoint_dir: {tmp}/checkpoints
+  flux_objects:
+    api_server: http://127.0.0.1:{api_port}
+    token_path: ""
+    events: false
+    interval: 1h
+    leader_election: {{ enabled: false }}
+""", f"  hold: {'2s' if mode == 'hold' else '0'}\n"
+
+
+def wait_correlated(telemetry_port, agent, timeout=60):
+    """Until the agent holds the fixture's objects and has read the reconcile line."""
+    import urllib.request
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and agent.poll() is None:
+        try:
+            status = json.load(urllib.request.urlopen(f"http://127.0.0.1:{telemetry_port}/status", timeout=1))
+            if status["receivers"]["flux_objects"]["objects"] >= 12 and metric(telemetry_port, "fluxtel_items_received_total", "logs") >= 1:
+                return
+        except Exception:
+            pass
+        time.sleep(0.05)
+    raise SystemExit("the agent did not load the Flux objects and the log line")
+
+
+def held_spans(port):
+    import urllib.request
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    m = re.search(r"^fluxtel_spans_held (\S+)$", text, re.M)
+    if m is None:
+        raise SystemExit("hold mode without fluxtel_spans_held: the hold is not on")
+    return float(m.group(1))
+
+
+def measure(fluxtel, body, seconds, connections, queue, mode="off"):
     tmp = tempfile.mkdtemp(prefix="fluxtel-span-bench-")
     body_path = os.path.join(tmp, "body.bin")
     open(body_path, "wb").write(body)
@@ -143,18 +214,20 @@ def measure(fluxtel, body, seconds, connections, queue):
     sink = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Sink)
     threading.Thread(target=sink.serve_forever, daemon=True).start()
     otlp_port, telemetry_port = free_port(), free_port()
+    api = flux_cluster.start() if mode != "off" else None
+    receivers, hold = correlation_config(tmp, api.server_address[1], mode) if api else ("", "")
     config = os.path.join(tmp, "fluxtel.yaml")
     open(config, "w").write(f"""
 receivers:
   otlp: {{ endpoint: "127.0.0.1:{otlp_port}" }}
-exporters:
+{receivers}exporters:
   otlp_http:
     endpoint: http://127.0.0.1:{sink.server_address[1]}
     compression: gzip
 processors:
   queue: {{ max_bytes: {queue} }}
   max_age: 0  # the request's spans are dated 2026-08-12 (a fixed input), older than the default 6h
-service:
+{hold}service:
   telemetry: {{ address: "127.0.0.1:{telemetry_port}", log_level: error }}
   shutdown_timeout: 60s
 """)
@@ -167,10 +240,13 @@ service:
                     break
             except Exception:
                 time.sleep(0.02)
+        if api:
+            wait_correlated(telemetry_port, agent)
         cpu_idle = proc_stat(agent.pid)
         wrk = subprocess.run(["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", lua,
                               f"http://127.0.0.1:{otlp_port}/v1/traces"], capture_output=True, text=True, check=True)
         accepted = metric(telemetry_port, "fluxtel_items_received_total")
+        held = held_spans(telemetry_port) if mode == "hold" else 0
         rss = peak_rss(agent.pid)
         agent.send_signal(signal.SIGTERM)
         _, status, usage = os.wait4(agent.pid, 0)
@@ -179,6 +255,8 @@ service:
         if agent.returncode is None and agent.poll() is None:
             agent.kill()
     sink.shutdown()
+    if api:
+        flux_cluster.stop(api)
     cpu = usage.ru_utime + usage.ru_stime - cpu_idle  # the load and the final flush, not start-up
     requests = int(re.search(r"(\d+) requests in", wrk.stdout).group(1))
     duration = float(re.search(r"requests in ([\d.]+)s", wrk.stdout).group(1))
@@ -194,6 +272,7 @@ service:
         "peak_rss": max(rss, usage.ru_maxrss * 1024),
         "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
         "lost": max(0, accepted - Sink.spans),
+        "held": held,
     }
 
 
