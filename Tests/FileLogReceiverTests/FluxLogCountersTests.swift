@@ -98,4 +98,18 @@ struct FluxLogCountersTests {
         try Self.feed(lines, path: Self.kustomizePath, counters: counters)
         #expect(counters.encode(now: 2_000, version: "t") == nil)
     }
+
+    /// A series keys its pod by number: equal resource bytes (even in another array, as after a file's
+    /// rotation) get the same number, other bytes another, whichever came last.
+    @Test func resourcesAreNumberedByTheirBytes() {
+        let counters = FluxLogCounters()
+        let a: [UInt8] = Array("resource a".utf8)
+        let b: [UInt8] = Array("resource b".utf8)
+        let first = counters.resourceID(a)
+        #expect(counters.resourceID(a) == first)
+        let second = counters.resourceID(b)
+        #expect(second != first)
+        #expect(counters.resourceID(Array("resource a".utf8)) == first)
+        #expect(counters.resourceID(b) == second)
+    }
 }
