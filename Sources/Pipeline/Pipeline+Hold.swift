@@ -62,22 +62,8 @@ extension Pipeline {
 
     /// Waits until something is held (or the pipeline closes).
     func waitForHeld() async {
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow = state.withLock { state in
-                    if state.closed || !state.held.entries.isEmpty || Task.isCancelled { return true }
-                    state.holdWaiter = continuation
-                    return false
-                }
-                if resumeNow { continuation.resume() }
-            }
-        } onCancel: {
-            let waiter = state.withLock { state in
-                defer { state.holdWaiter = nil }
-                return state.holdWaiter
-            }
-            waiter?.resume()
-        }
+        await state.park(
+            unless: { $0.closed || !$0.held.entries.isEmpty }, in: { state, slot in slot(&state.holdWaiter) })
     }
 
     /// Whether the hold is on (a predicate, a positive `processors.hold`, a memory queue).
