@@ -293,7 +293,8 @@ public struct AgentError: Error, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// Marks the agent ready once its listeners are bound; not ready again as soon as shutdown begins.
+/// Marks the agent ready once its listeners are bound (and drops start-up's code pages: `StartupPages`);
+/// not ready again as soon as shutdown begins.
 struct ReadinessService: Service {
     let agent: Agent
 
@@ -301,6 +302,7 @@ struct ReadinessService: Service {
         if let server = agent.telemetryServer, await server.waitUntilBound() == nil { return }
         if let receiver = agent.otlpReceiver, await receiver.waitUntilBound() == nil { return }
         agent.health.isReady = true
+        StartupPages.release()
         try? await gracefulShutdown()
         agent.health.isReady = false
     }
