@@ -14,7 +14,7 @@ public struct HTTPURL: Hashable, Sendable, CustomStringConvertible {
     }
 
     public init(_ text: String) throws(HTTPClientError) {
-        guard let separator = text.firstRange(of: "://") else {
+        guard let separator = Self.schemeSeparator(text) else {
             throw HTTPClientError(.invalidURL, "missing scheme in \"\(text)\"")
         }
         guard let scheme = Scheme(rawValue: text[..<separator.lowerBound].lowercased()) else {
@@ -61,6 +61,19 @@ public struct HTTPURL: Hashable, Sendable, CustomStringConvertible {
         self.target = target
     }
 
+    /// The first `://`, found on the UTF-8 bytes: `firstRange(of:)` would link `_StringProcessing`'s
+    /// 400 KB of code into every scrape (README "Footprint": the idle agent's code pages).
+    static func schemeSeparator(_ text: String) -> Range<String.Index>? {
+        let utf8 = text.utf8
+        var from = utf8.startIndex
+        while let colon = utf8[from...].firstIndex(of: UInt8(ascii: ":")) {
+            let after = utf8.index(after: colon)
+            if utf8[after...].starts(with: "//".utf8) { return colon..<utf8.index(after, offsetBy: 2) }
+            from = after
+        }
+        return nil
+    }
+
     /// `host` or `host:port` (port left out when it is the scheme's default), IPv6 bracketed.
     public var hostHeader: String {
         let name = host.contains(":") ? "[\(host)]" : host
@@ -76,7 +89,7 @@ public struct HTTPURL: Hashable, Sendable, CustomStringConvertible {
 
     /// Resolves `location` (a `Location` header) against this URL: absolute, scheme-relative or path.
     func resolving(_ location: String) throws(HTTPClientError) -> HTTPURL {
-        if location.contains("://") { return try HTTPURL(location) }
+        if Self.schemeSeparator(location) != nil { return try HTTPURL(location) }
         if location.hasPrefix("//") { return try HTTPURL("\(scheme.rawValue):\(location)") }
         let base = "\(scheme.rawValue)://\(hostHeader)"
         if location.hasPrefix("/") { return try HTTPURL(base + location) }

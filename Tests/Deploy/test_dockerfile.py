@@ -77,8 +77,20 @@ def test_script_lays_out_the_code_with_the_committed_order_file():
     for flag in ("-function-sections", "-ffunction-sections", "-use-ld=lld", "pack-relative-relocs",
                  "--symbol-ordering-file=$PWD/scripts/link-order/fluxtel.order"):
         assert flag in text, flag
-    order = (REPO / "scripts" / "link-order" / "fluxtel.order").read_text().split()
-    assert len(order) > 1000 and order == sorted(order), "regenerate with scripts/link-order/generate"
+    # Three groups, each sorted (scripts/link-order/order.py): the idle agent's functions first.
+    lines = (REPO / "scripts" / "link-order" / "fluxtel.order").read_text().split("\n")
+    headers = [line for line in lines if line.startswith("#")]
+    assert headers == ["# idle", "# run", "# shared"], "regenerate with scripts/link-order/generate"
+    groups, current = {}, None
+    for line in filter(None, lines):
+        if line.startswith("#"):
+            current = groups.setdefault(line, [])
+        else:
+            current.append(line)
+    names = [name for group in groups.values() for name in group]
+    assert len(groups["# idle"]) > 500 and len(names) > 1000, "regenerate with scripts/link-order/generate"
+    assert all(group == sorted(group) for group in groups.values())
+    assert len(set(names)) == len(names), "a function in two groups"
 
 
 def test_script_uses_its_own_git_ignored_scratch_path():

@@ -390,7 +390,18 @@ struct HTTPClientTests {
         #expect(v6.hostIsIPAddress)
     }
 
-    @Test(arguments: ["ftp://x/", "http://", "http://:80/", "http://h:0/", "http://h:99999/", "h:80/x", "http://[::1"])
+    /// The scheme ends at the first `://`, not at the first `:` (found on the bytes, `schemeSeparator`).
+    @Test func theSchemeEndsAtTheFirstColonSlashSlash() throws {
+        let url = try HTTPURL("http://h:8080/x?next=https://other")
+        #expect(url.host == "h" && url.port == 8080 && url.target == "/x?next=https://other")
+        #expect(HTTPURL.schemeSeparator("a:b://c").map { "a:b://c"[$0] } == "://")
+        #expect(HTTPURL.schemeSeparator("http:/x") == nil)
+        #expect(HTTPURL.schemeSeparator("http:") == nil)
+    }
+
+    @Test(arguments: [
+        "ftp://x/", "http://", "http://:80/", "http://h:0/", "http://h:99999/", "h:80/x", "http://[::1", "a:b://c",
+    ])
     func rejectsBadURLs(_ text: String) {
         #expect(throws: HTTPClientError.self) { try HTTPURL(text) }
     }

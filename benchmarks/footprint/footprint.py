@@ -11,6 +11,9 @@
   idle.rss_anon/_file      its two parts: anonymous memory (heap, stacks) and mapped file pages (the binary)
                            (one per invocation; the first start of the invocation)
   idle.cpu_ms              CPU (utime+stime) spent over those idle seconds after /readyz
+  steady.rss (_anon/_file) VmRSS of the same agent --steady-seconds (65) after /readyz: every periodic
+                           job (the scrapes every 30 s, the self-metrics export every 60 s) has run
+                           since the agent released its start-up pages, so this is the idle RSS it keeps
 
 "Default Flux configuration" = config/fluxtel.yaml (the embedded defaults) with only its addresses and
 paths changed so that nothing leaves 127.0.0.1: the four controller targets point at a local server
@@ -19,7 +22,7 @@ OTLP receiver, telemetry server and exporter endpoint are bound/pointed to loopb
 config's own env variables (FLUXTEL_OTLP_ENDPOINT, FLUXTEL_TELEMETRY_ADDRESS, DASH0_ENDPOINT).
 Standard library only.
 
-usage: footprint.py --binary PATH [--starts 2] [--idle-seconds 10]
+usage: footprint.py --binary PATH [--starts 2] [--idle-seconds 10] [--steady-seconds 65] [--smaps FILE]
 """
 import argparse
 import http.server
@@ -108,7 +111,7 @@ def link_order_coverage(binary):
     return f"{sum(n in defined for n in listed) / max(len(listed), 1):.1%} of {len(listed)}"
 
 
-def start_once(binary, config, env, telemetry, idle_seconds, smaps=None):
+def start_once(binary, config, env, telemetry, idle_seconds, smaps=None, steady_seconds=0):
     url = f"http://127.0.0.1:{telemetry}/readyz"
     t0 = time.monotonic()
     agent = subprocess.Popen([binary, "--config", config], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -132,7 +135,12 @@ def start_once(binary, config, env, telemetry, idle_seconds, smaps=None):
             time.sleep(idle_seconds)
             if agent.poll() is not None:
                 raise SystemExit(f"agent exited during idle: {agent.communicate()[1][-2000:].decode(errors='replace')}")
-            idle = (rss(agent.pid), cpu_seconds(agent.pid) - cpu0)
+            idle = (rss(agent.pid), cpu_seconds(agent.pid) - cpu0, None)
+            if steady_seconds > idle_seconds:
+                time.sleep(steady_seconds - idle_seconds)
+                if agent.poll() is not None:
+                    raise SystemExit(f"agent exited during idle: {agent.communicate()[1][-2000:].decode(errors='replace')}")
+                idle = (idle[0], idle[1], rss(agent.pid))
             if smaps:
                 shutil.copyfile(f"/proc/{agent.pid}/smaps", smaps)
         return ready, ready_cpu, idle
@@ -145,6 +153,8 @@ def main():
     ap.add_argument("--binary", required=True)
     ap.add_argument("--starts", type=int, default=2, help="starts per invocation (ready_ms samples)")
     ap.add_argument("--idle-seconds", type=float, default=10)
+    ap.add_argument("--steady-seconds", type=float, default=65,
+                    help="second RSS sample, once every periodic job ran after start-up (0: none)")
     ap.add_argument("--smaps", help="copy /proc/PID/smaps of the idle agent here (where the idle RSS goes)")
     a = ap.parse_args()
 
@@ -164,7 +174,7 @@ def main():
                        DASH0_ENDPOINT=f"http://127.0.0.1:{server.server_address[1]}", DASH0_AUTH_TOKEN="bench")
             env.pop("CLUSTER_NAME", None)
             ready, ready_cpu, idle = start_once(a.binary, config, env, telemetry, a.idle_seconds if i == 0 else 0,
-                                                 a.smaps if i == 0 else None)
+                                                 a.smaps if i == 0 else None, a.steady_seconds if i == 0 else 0)
             figures = [{"name": "ready_ms", "value": round(ready * 1000, 2), "unit": "ms", "better": "lower"},
                        {"name": "ready_cpu_ms", "value": round(ready_cpu, 2), "unit": "ms CPU", "better": "lower"}]
             if i == 0:
@@ -176,8 +186,14 @@ def main():
                     {"name": "idle.rss_file", "value": idle[0].get("RssFile", 0), "unit": "B", "better": "lower"},
                     {"name": "idle.cpu_ms", "value": round(idle[1] * 1000, 1), "unit": "ms CPU", "better": "lower"},
                 ]
+                if idle[2]:
+                    figures += [
+                        {"name": "steady.rss", "value": idle[2]["VmRSS"], "unit": "B", "better": "lower"},
+                        {"name": "steady.rss_anon", "value": idle[2].get("RssAnon", 0), "unit": "B", "better": "lower"},
+                        {"name": "steady.rss_file", "value": idle[2].get("RssFile", 0), "unit": "B", "better": "lower"},
+                    ]
             print(json.dumps({"benchmark": "footprint", "figures": figures,
-                              "info": {"idle_seconds": str(a.idle_seconds), "config": "config/fluxtel.yaml, loopback addresses and temp paths",
+                              "info": {"idle_seconds": str(a.idle_seconds), "steady_seconds": str(a.steady_seconds), "config": "config/fluxtel.yaml, loopback addresses and temp paths",
                                        "link_order_coverage": coverage}}),
                   flush=True)
         server.shutdown()
