@@ -303,6 +303,10 @@ struct ReadinessService: Service {
         if let receiver = agent.otlpReceiver, await receiver.waitUntilBound() == nil { return }
         agent.health.isReady = true
         StartupPages.release()
+        // Again once what starts right after readiness (the first scrapes and exports, the first file
+        // scan, connections being set up) is over.
+        try? await Task.sleep(for: StartupPages.settleTime)
+        if !Task.isCancelled { StartupPages.release() }
         try? await gracefulShutdown()
         agent.health.isReady = false
     }

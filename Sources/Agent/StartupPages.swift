@@ -4,7 +4,8 @@ import Kubernetes
 import Glibc
 #endif
 
-/// Unmaps, once the agent is ready, the pages of code and read-only data that start-up faulted in.
+/// Unmaps, once the agent is ready and again `settleTime` later, the pages of code and read-only data
+/// that start-up faulted in.
 ///
 /// The kernel maps a binary's code in whole page-cache folios (megabytes on a disk that reads ahead
 /// 8 MB), and every page mapped once stays in the process's RSS: the loader, the Swift runtime's
@@ -18,6 +19,9 @@ import Glibc
 /// and without a single anonymous (copy-on-write) page, which rules out the relocated read-only data
 /// (RELRO) whose pages the loader wrote before protecting them. `FLUXTEL_KEEP_STARTUP_PAGES=1` turns it off.
 public enum StartupPages {
+    /// How long after readiness the pages are released a second time.
+    public static let settleTime: Duration = .seconds(5)
+
     /// Parses `/proc/self/smaps` and releases the eligible mappings; returns the bytes they had mapped.
     @discardableResult
     public static func release() -> Int {

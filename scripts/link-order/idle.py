@@ -4,8 +4,9 @@
 usage: idle.py BINARY OUT
 
 Runs BINARY under callgrind with the loopback default Flux configuration (faults.py's idle run) for
-faults.IDLE_SECONDS, zeroes callgrind's counters once /readyz answers (so start-up's functions are not
-counted), and dumps the profile to OUT before the agent is stopped (so shutdown's are not either).
+faults.IDLE_SECONDS, zeroes callgrind's counters once the agent has released its start-up pages the
+second time (/readyz answers, then faults.SETTLE_SECONDS; so start-up's functions are not counted), and
+dumps the profile to OUT before the agent is stopped (so shutdown's are not either).
 """
 import subprocess
 import sys
@@ -23,6 +24,7 @@ def main():
     ready_at = []
 
     def when_ready(pid):
+        time.sleep(faults.SETTLE_SECONDS + 10)  # under valgrind the late start-up work takes longer
         subprocess.run(["callgrind_control", "-z", str(pid)], check=True, stdout=subprocess.DEVNULL)
         ready_at.append(pid)
 

@@ -12,7 +12,8 @@ faults: ORDER plus every function of BINARY at which the running agent took a pa
     first executed). Callgrind's symbol reader drops some functions that do run (about 90 of
     ~4,800, e.g. MultiThreadedEventLoopGroup.init); each of them faults its page in, so a few rounds
     of this pick them up. A fault after the agent released its start-up pages (the `madvise` of its
-    code mapping, recorded as `syscalls:sys_enter_madvise`) is idle code: it joins the first group.
+    code mapping, recorded as `syscalls:sys_enter_madvise`; it does so at readiness and again 5 s later) is
+    idle code: it joins the first group.
 
 Output: three groups, each sorted by name so that regenerating gives a small diff, headed by a `#`
 line (lld skips those): `# idle`, what the ready, idle agent runs (its timers, scrapes, self-metrics
@@ -74,10 +75,11 @@ def from_faults(binary, perf_files):
     name = binary.rsplit("/", 1)[-1]
     found, idle = set(), set()
     for data in perf_files:
+        after = {}  # function -> how many releases preceded its fault
         out = subprocess.run(["perf", "script", "-i", data, "--show-mmap-events", "-F", "event,addr,ip,trace"],
                              capture_output=True, text=True, check=True).stdout
         maps = []  # (start, length, file offset) of BINARY's executable mappings
-        released = False
+        released = 0
         for line in out.splitlines():
             m = re.search(r"\[0x([0-9a-f]+)\(0x([0-9a-f]+)\) @ 0x([0-9a-f]+) .*\]: r-xp (\S+)", line)
             if m and m.group(4).endswith("/" + name):
@@ -85,7 +87,7 @@ def from_faults(binary, perf_files):
                 continue
             m = re.search(r"sys_enter_madvise: start: 0x([0-9a-f]+)", line)
             if m:
-                released = released or any(start == int(m.group(1), 16) for start, _, _ in maps)
+                released += any(start == int(m.group(1), 16) for start, _, _ in maps)
                 continue
             parts = line.split()
             if len(parts) != 3 or parts[0] != "page-faults:" or parts[1] != parts[2]:
@@ -106,8 +108,11 @@ def from_faults(binary, perf_files):
                     if i >= 0:
                         found.add(table[i][2])
                         if released:
-                            idle.add(table[i][2])
+                            after[table[i][2]] = released
                     break
+        # Idle: what faulted after the last release (the agent releases once at readiness and once when
+        # what starts right after it is over).
+        idle |= {name for name, count in after.items() if count == max(after.values())}
     return found, idle
 
 
