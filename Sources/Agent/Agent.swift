@@ -13,6 +13,7 @@ public import PrometheusReceiver
 public import SelfTelemetry
 import SelfTelemetry
 public import ServiceLifecycle
+import Synchronization
 
 /// Everything one fluxtel process runs, built from a configuration. Building starts nothing;
 /// `run()` runs the services in a `ServiceGroup` until SIGTERM/SIGINT (or cancellation).
@@ -34,6 +35,9 @@ public final class Agent: Sendable {
     public let agentMetricsReceiver: AgentMetricsReceiver?
     let pipelineService: PipelineService
     let logger: Logger
+    /// How often `ReadinessService` released start-up's pages (`StartupPages`): once at readiness, once
+    /// more `StartupPages.settleTime` later unless shutdown began first.
+    let startupPageReleases = Atomic<Int>(0)
 
     public init(
         configuration: AgentConfiguration, logger: Logger, exporters overrideExporters: [any BatchExporter]? = nil
@@ -303,10 +307,16 @@ struct ReadinessService: Service {
         if let receiver = agent.otlpReceiver, await receiver.waitUntilBound() == nil { return }
         agent.health.isReady = true
         StartupPages.release()
+        agent.startupPageReleases.add(1, ordering: .relaxed)
         // Again once what starts right after readiness (the first scrapes and exports, the first file
         // scan, connections being set up) is over.
-        try? await Task.sleep(for: StartupPages.settleTime)
-        if !Task.isCancelled { StartupPages.release() }
+        let settled: Void? = try? await cancelWhenGracefulShutdown {
+            try await Task.sleep(for: StartupPages.settleTime)
+        }
+        if settled != nil {
+            StartupPages.release()
+            agent.startupPageReleases.add(1, ordering: .relaxed)
+        }
         try? await gracefulShutdown()
         agent.health.isReady = false
     }

@@ -1,3 +1,4 @@
+import FluxtelTestSupport
 import Testing
 
 @testable import Agent
@@ -65,5 +66,18 @@ import Testing
         #expect(released > 0)
         let text = (0..<1000).map { "\($0)" }.joined(separator: ",")
         #expect(text.split(separator: ",").count == 1000)
+    }
+
+    /// The second release waits `settleTime` after readiness, but never holds up a shutdown that begins
+    /// before: the agent stops without it.
+    @Test func aShutdownRightAfterReadinessSkipsTheSecondRelease() async throws {
+        let sink = try await HTTPSink.start()
+        var stopped: Agent?
+        try await withAgent(testConfiguration(sinkPort: sink.port)) { agent, _ in
+            #expect(await eventually { agent.startupPageReleases.load(ordering: .relaxed) == 1 })
+            stopped = agent
+        }
+        #expect(stopped?.startupPageReleases.load(ordering: .relaxed) == 1)
+        try await sink.shutdown()
     }
 }
