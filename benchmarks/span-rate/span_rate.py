@@ -15,7 +15,11 @@ a client that falls behind is the bottleneck, not the agent), p50/p99 latency, n
 lost (accepted by the agent but not counted by the sink). CPU is read once the sink has every span, so the
 batch's gzip and export are in it.
 
-usage: span_rate.py [--seconds N] [--fluxtel PATH] [--only rate3k5|h2load9k]
+--floor adds the same load against a minimal single-threaded epoll responder in Python (`*.floor_*`): its
+system time per request is what the kernel charges for this pattern (epoll_wait, read, write, waking the
+client) on this machine, whatever the server does in user space; the agent's system time cannot go below it.
+
+usage: span_rate.py [--seconds N] [--fluxtel PATH] [--only rate3k5|h2load9k] [--floor] [--agent-cpu N]
 """
 import argparse
 import http.server
@@ -120,6 +124,58 @@ def run_h2load(port, body, rate, seconds, tmp):
     return {"requests": len(latencies), "ok": ok, "wall": wall, "latencies": sorted(latencies)}
 
 
+FLOOR_SERVER = r"""
+import re, select, socket, sys
+# A single-threaded epoll HTTP/1.1 responder: reads a request, answers 200 with an empty body. The
+# kernel's share of a request (epoll_wait, read, write, the wake-ups) without any agent behind it.
+listener = socket.socket()
+listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+listener.bind(("127.0.0.1", 0)); listener.listen(16); listener.setblocking(False)
+print(listener.getsockname()[1], flush=True)
+poll = select.epoll(); poll.register(listener, select.EPOLLIN)
+conns, buffers = {}, {}
+answer = b"HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nContent-Length: 0\r\n\r\n"
+while True:
+    for fd, _ in poll.poll():
+        if fd == listener.fileno():
+            conn, _ = listener.accept(); conn.setblocking(False)
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            conns[conn.fileno()] = conn; buffers[conn.fileno()] = b""; poll.register(conn, select.EPOLLIN)
+            continue
+        data = conns[fd].recv(65536)
+        if not data:
+            poll.unregister(fd); conns.pop(fd).close(); continue
+        buffer = buffers[fd] + data
+        while (end := buffer.find(b"\r\n\r\n")) >= 0:
+            length = int(re.search(rb"(?i)content-length: *(\d+)", buffer[:end]).group(1))
+            if len(buffer) < end + 4 + length:
+                break
+            buffer = buffer[end + 4 + length:]
+            conns[fd].send(answer)
+        buffers[fd] = buffer
+"""
+
+
+def measure_floor(workload, rate, seconds, agent_cpu="0"):
+    """The same load against FLOOR_SERVER (Python, on CPU 0): its system time per request is what the
+    kernel costs for this pattern on this machine, whatever the server does in user space."""
+    tmp = tempfile.mkdtemp(prefix="fluxtel-span-rate-")
+    server = subprocess.Popen(["taskset", "-c", agent_cpu, sys.executable, "-c", FLOOR_SERVER], stdout=subprocess.PIPE, text=True)
+    port = int(server.stdout.readline())
+    body = flux_request(1, seed=1)
+    try:
+        user0, sys0, switches0 = agent_times(server.pid)
+        result = run_h2load(port, body, rate, seconds, tmp) if workload == "h2load9k" else run_paced(port, body, rate, seconds)
+        user1, sys1, switches1 = agent_times(server.pid)
+    finally:
+        server.kill()
+        server.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+    n = max(result["requests"], 1)
+    return {"user_us_per_request": (user1 - user0) / n * 1e6, "sys_us_per_request": (sys1 - sys0) / n * 1e6,
+            "switches_per_request": (switches1 - switches0) / n, "requests_per_s": result["requests"] / result["wall"]}
+
+
 def wait_delivered(telemetry_port, timeout=30):
     """Until the sink counted every span the agent accepted (the last batch waits for its timeout)."""
     deadline = time.monotonic() + timeout
@@ -129,7 +185,7 @@ def wait_delivered(telemetry_port, timeout=30):
     return accepted
 
 
-def measure(fluxtel, workload, rate, seconds):
+def measure(fluxtel, workload, rate, seconds, agent_cpu="0"):
     tmp = tempfile.mkdtemp(prefix="fluxtel-span-rate-")
     Sink.wire_bytes = Sink.spans = 0
     sink = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Sink)
@@ -137,7 +193,7 @@ def measure(fluxtel, workload, rate, seconds):
     otlp_port, telemetry_port = free_port(), free_port()
     config = os.path.join(tmp, "fluxtel.yaml")
     open(config, "w").write(agent_config(otlp_port, sink.server_address[1], telemetry_port, "16MiB"))
-    agent = start_agent(fluxtel, config, telemetry_port)
+    agent = start_agent(fluxtel, config, telemetry_port, cpu=agent_cpu)
     body = flux_request(1, seed=1)
     try:
         user0, sys0, switches0 = agent_times(agent.pid)
@@ -172,13 +228,17 @@ def main():
     parser.add_argument("--seconds", type=int, default=6)
     parser.add_argument("--fluxtel", default=os.path.join(ROOT, ".build-static/release/fluxtel"))
     parser.add_argument("--only", choices=["rate3k5", "h2load9k"])
+    parser.add_argument("--floor", action="store_true",
+                        help="also the kernel's floor: the same load against a minimal epoll responder (figures *.floor_*)")
+    parser.add_argument("--agent-cpu", default="0", help="CPUs the agent (and the floor responder) run on (taskset -c); empty: all")
     args = parser.parse_args()
-    os.sched_setaffinity(0, {1})  # the clients and the sink; the agent is on CPU 0
+    args.agent_cpu = args.agent_cpu or f"0-{os.cpu_count() - 1}"  # this script's children inherit its CPU 1
+    os.sched_setaffinity(0, {1})  # the clients and the sink
     figures = []
     for workload, rate in (("rate3k5", 3500), ("h2load9k", 9000)):
         if args.only and workload != args.only:
             continue
-        result = measure(args.fluxtel, workload, rate, args.seconds)
+        result = measure(args.fluxtel, workload, rate, args.seconds, args.agent_cpu)
         lower = {"cpu_us_per_request": "µs", "user_us_per_request": "µs", "sys_us_per_request": "µs",
                  "switches_per_request": "switches", "p50_ms": "ms", "p99_ms": "ms", "non_2xx": "requests",
                  "lost_spans": "spans"}
@@ -186,10 +246,16 @@ def main():
             figures.append({"name": f"{workload}.{name}", "value": result[name], "unit": unit, "better": "lower"})
         figures.append({"name": f"{workload}.requests_per_s", "value": result["requests_per_s"],
                         "unit": "requests/s", "better": "higher"})
+        if args.floor:
+            floor = measure_floor(workload, rate, args.seconds, args.agent_cpu)
+            for name in ("user_us_per_request", "sys_us_per_request", "switches_per_request", "requests_per_s"):
+                figures.append({"name": f"{workload}.floor_{name}", "value": floor[name],
+                                "unit": "requests/s" if name == "requests_per_s" else lower.get(name, "µs"),
+                                "better": "higher" if name == "requests_per_s" else "lower"})
     print(json.dumps({"benchmark": "span-rate", "figures": figures,
                       "info": {"seconds": args.seconds, "rates": "rate3k5: 3,500/s (2 Python threads); "
                                "h2load9k: 9,000/s (h2load --h1 -c 2 --rps 4500)",
-                               "pinning": "agent on CPU 0; clients and sink on CPU 1"}}))
+                               "pinning": f"agent on CPU {args.agent_cpu}; clients and sink on CPU 1"}}))
 
 
 if __name__ == "__main__":
