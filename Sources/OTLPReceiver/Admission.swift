@@ -52,12 +52,15 @@ struct Admission: Sendable {
 
     /// Whether `value` starts with `prefix` (lower-case ASCII), ignoring ASCII case; without a lower-cased copy.
     static func hasPrefix(_ value: String, ignoringCase prefix: StaticString) -> Bool {
-        guard value.utf8.count >= prefix.utf8CodeUnitCount else { return false }
-        var rest = value.utf8.makeIterator()
-        return prefix.withUTF8Buffer { wanted in
-            wanted.allSatisfy { byte in
-                guard let next = rest.next() else { return false }
-                return (next >= 0x41 && next <= 0x5A ? next | 0x20 : next) == byte
+        var value = value
+        return value.withUTF8 { bytes in
+            prefix.withUTF8Buffer { wanted in
+                guard bytes.count >= wanted.count else { return false }
+                for index in 0..<wanted.count {
+                    let byte = bytes[index]
+                    guard (byte &- 0x41 < 26 ? byte | 0x20 : byte) == wanted[index] else { return false }
+                }
+                return true
             }
         }
     }
