@@ -45,18 +45,37 @@ struct Admission: Sendable {
     func signalGuess(_ head: HTTPRequestHead) -> Signal { signal(forPath: Self.path(of: head)) ?? .traces }
 
     static func path(of head: HTTPRequestHead) -> Substring {
-        head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        let uri = head.uri[...]
+        guard let query = uri.utf8.firstIndex(of: UInt8(ascii: "?")) else { return uri }
+        return uri[..<query]
+    }
+
+    /// Whether `value` starts with `prefix` (lower-case ASCII), ignoring ASCII case; without a lower-cased copy.
+    static func hasPrefix(_ value: String, ignoringCase prefix: StaticString) -> Bool {
+        var value = value
+        return value.withUTF8 { bytes in
+            prefix.withUTF8Buffer { wanted in
+                guard bytes.count >= wanted.count else { return false }
+                for index in 0..<wanted.count {
+                    let byte = bytes[index]
+                    guard (byte &- 0x41 < 26 ? byte | 0x20 : byte) == wanted[index] else { return false }
+                }
+                return true
+            }
+        }
     }
 
     /// Decides from the head alone whether to read the body. Checked in this order: path (404), method
     /// (405), authorisation (401), content type (415), content encoding (415), declared length (413).
     func admit(_ head: HTTPRequestHead) throws(Refusal) -> Request {
         let path = Self.path(of: head)
-        let contentType = head.headers.first(name: "content-type")?.lowercased() ?? ""
+        let contentType = head.headers.first(name: "content-type") ?? ""
         let encoding: PayloadEncoding? =
-            if contentType.hasPrefix("application/x-protobuf") || contentType.hasPrefix("application/protobuf") {
+            if Self.hasPrefix(contentType, ignoringCase: "application/x-protobuf")
+                || Self.hasPrefix(contentType, ignoringCase: "application/protobuf")
+            {
                 .protobuf
-            } else if contentType.hasPrefix("application/json") {
+            } else if Self.hasPrefix(contentType, ignoringCase: "application/json") {
                 .json
             } else {
                 nil
@@ -87,7 +106,8 @@ struct Admission: Sendable {
                 reason: "unsupported_media_type",
                 response: .error(
                     .unsupportedMediaType, grpcCode: 3,
-                    "unsupported Content-Type '\(contentType)': use application/x-protobuf or application/json"))
+                    "unsupported Content-Type '\(contentType.lowercased())': use application/x-protobuf or application/json"
+                ))
         }
         let compression: CompressionFormat?
         switch head.headers.first(name: "content-encoding")?.lowercased() ?? "" {

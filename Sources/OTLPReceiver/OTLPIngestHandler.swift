@@ -81,12 +81,9 @@ final class OTLPIngestHandler: ChannelInboundHandler {
     private func respond(
         _ channelContext: ChannelHandlerContext, version: HTTPVersion, keepAlive: Bool, _ response: IngestResponse
     ) {
-        var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: response.contentType)
-        headers.add(name: "Content-Length", value: "\(response.body.count)")
-        for (name, value) in response.extraHeaders { headers.add(name: name, value: value) }
+        var headers = response.headers
         let close = response.close || !keepAlive
-        if close { headers.add(name: "Connection", value: "close") }
+        if !response.close && close { headers.add(name: "Connection", value: "close") }
         channelContext.write(
             Self.wrapOutboundOut(.head(HTTPResponseHead(version: version, status: response.status, headers: headers))),
             promise: nil)
@@ -95,10 +92,14 @@ final class OTLPIngestHandler: ChannelInboundHandler {
                 Self.wrapOutboundOut(.body(.byteBuffer(channelContext.channel.allocator.buffer(bytes: response.body)))),
                 promise: nil)
         }
-        let done = channelContext.writeAndFlush(Self.wrapOutboundOut(.end(nil)))
-        if close {
-            let loopBound = NIOLoopBound(channelContext, eventLoop: channelContext.eventLoop)
-            done.whenComplete { _ in loopBound.value.close(promise: nil) }
+        guard close else {
+            // No promise: a future nobody waits on is an allocation and a callback list per request.
+            channelContext.writeAndFlush(Self.wrapOutboundOut(.end(nil)), promise: nil)
+            return
+        }
+        let loopBound = NIOLoopBound(channelContext, eventLoop: channelContext.eventLoop)
+        channelContext.writeAndFlush(Self.wrapOutboundOut(.end(nil))).whenComplete { _ in
+            loopBound.value.close(promise: nil)
         }
     }
 }

@@ -54,7 +54,12 @@ public final class OTLPReceiver: ServiceLifecycle.Service, Sendable {
         }
         let channel: any Channel
         do {
-            channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            // Every connection on one event loop: Flux sends a trickle over a connection or two, and one loop
+            // wakes once for requests that arrive together where a loop per connection wakes for each (2
+            // connections at 9,000 requests/s: 0.25 context switches per request instead of 1.15, and a third
+            // less system time; benchmarks/span-rate). One core decodes more than Flux ever sends.
+            let group = MultiThreadedEventLoopGroup.singleton
+            channel = try await ServerBootstrap(group: group, childGroup: group.next())
                 .serverChannelOption(.backlog, value: 256)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -63,7 +68,10 @@ public final class OTLPReceiver: ServiceLifecycle.Service, Sendable {
                         if let sslContext {
                             try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
                         }
-                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                        // No outbound header validation: every header the receiver writes is a constant or a
+                        // number (`IngestResponse`), and the validator's passes were 5 % of a request's work.
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                            withErrorHandling: true, withOutboundHeaderValidation: false)
                         try channel.pipeline.syncOperations.addHandler(OTLPIngestHandler(context: context))
                     }
                 }

@@ -381,11 +381,18 @@ public typealias ProtoMessage = ProtoEncodable & ProtoDecodable
 
 // MARK: UTF-8 validation (no Foundation)
 
-/// True if `bytes` is well-formed UTF-8 (no overlongs, no surrogates, max U+10FFFF).
+/// True if `bytes` is well-formed UTF-8 (no overlongs, no surrogates, max U+10FFFF). ASCII (what OTLP's
+/// names, ids and most values are) is checked eight bytes at a time.
 public func validateUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    guard let base = bytes.baseAddress else { return true }
+    let raw = UnsafeRawPointer(base)
     var i = 0
     let n = bytes.count
     while i < n {
+        if i + 8 <= n, raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
+            i += 8
+            continue
+        }
         let b0 = bytes[i]
         if b0 < 0x80 {
             i += 1

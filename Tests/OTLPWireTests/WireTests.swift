@@ -281,6 +281,16 @@ struct MalformedInputTests {
         }
         let good = Array("aé✓😀".utf8)
         #expect(good.withUnsafeBufferPointer { validateUTF8($0) })
+        // The eight-bytes-at-a-time ASCII path: a sequence at every offset in and around a word.
+        for offset in 0...17 {
+            let ascii = { (count: Int) in [UInt8](repeating: UInt8(ascii: "a"), count: count) }
+            for bad: [UInt8] in [[0xC3, 0x28], [0x80], [0xE2, 0x82], [0xFF]] {
+                let bytes = ascii(offset) + bad + ascii(9)
+                #expect(!bytes.withUnsafeBufferPointer { validateUTF8($0) }, "\(offset) \(bad)")
+            }
+            let bytes = ascii(offset) + good + ascii(offset)
+            #expect(bytes.withUnsafeBufferPointer { validateUTF8($0) }, "\(offset)")
+        }
     }
 
     @Test("nesting 10,000 deep returns an error, not a stack overflow")

@@ -202,6 +202,38 @@ def held_spans(port):
     return float(m.group(1))
 
 
+def agent_config(otlp_port, sink_port, telemetry_port, queue, receivers="", hold=""):
+    """The agent's configuration: OTLP receiver, memory queue, otlp_http with gzip to the sink."""
+    return f"""
+receivers:
+  otlp: {{ endpoint: "127.0.0.1:{otlp_port}" }}
+{receivers}exporters:
+  otlp_http:
+    endpoint: http://127.0.0.1:{sink_port}
+    compression: gzip
+processors:
+  queue: {{ max_bytes: {queue} }}
+  max_age: 0  # the request's spans are dated 2026-08-12 (a fixed input), older than the default 6h
+{hold}service:
+  telemetry: {{ address: "127.0.0.1:{telemetry_port}", log_level: error }}
+  shutdown_timeout: 60s
+"""
+
+
+def start_agent(fluxtel, config, telemetry_port, cpu="0"):
+    """Starts the agent (on `cpu` when given) and waits for /readyz."""
+    import urllib.request
+    agent = subprocess.Popen((["taskset", "-c", cpu] if cpu else []) + [fluxtel, "--config", config],
+                             stdout=subprocess.DEVNULL)
+    for _ in range(500):
+        try:
+            if urllib.request.urlopen(f"http://127.0.0.1:{telemetry_port}/readyz", timeout=1).status == 200:
+                break
+        except Exception:
+            time.sleep(0.02)
+    return agent
+
+
 def measure(fluxtel, body, seconds, connections, queue, mode="off"):
     tmp = tempfile.mkdtemp(prefix="fluxtel-span-bench-")
     body_path = os.path.join(tmp, "body.bin")
@@ -217,29 +249,9 @@ def measure(fluxtel, body, seconds, connections, queue, mode="off"):
     api = flux_cluster.start() if mode != "off" else None
     receivers, hold = correlation_config(tmp, api.server_address[1], mode) if api else ("", "")
     config = os.path.join(tmp, "fluxtel.yaml")
-    open(config, "w").write(f"""
-receivers:
-  otlp: {{ endpoint: "127.0.0.1:{otlp_port}" }}
-{receivers}exporters:
-  otlp_http:
-    endpoint: http://127.0.0.1:{sink.server_address[1]}
-    compression: gzip
-processors:
-  queue: {{ max_bytes: {queue} }}
-  max_age: 0  # the request's spans are dated 2026-08-12 (a fixed input), older than the default 6h
-{hold}service:
-  telemetry: {{ address: "127.0.0.1:{telemetry_port}", log_level: error }}
-  shutdown_timeout: 60s
-""")
-    import urllib.request
-    agent = subprocess.Popen(["taskset", "-c", "0", fluxtel, "--config", config], stdout=subprocess.DEVNULL)
+    open(config, "w").write(agent_config(otlp_port, sink.server_address[1], telemetry_port, queue, receivers, hold))
+    agent = start_agent(fluxtel, config, telemetry_port)
     try:
-        for _ in range(500):
-            try:
-                if urllib.request.urlopen(f"http://127.0.0.1:{telemetry_port}/readyz", timeout=1).status == 200:
-                    break
-            except Exception:
-                time.sleep(0.02)
         if api:
             wait_correlated(telemetry_port, agent)
         cpu_idle = proc_stat(agent.pid)
