@@ -22,6 +22,11 @@ public enum ExpositionParser {
     ) throws(ExpositionError)
         -> Exposition
     {
+        try parse(body: .bytes(body), format: format)
+    }
+
+    /// Parses the bytes where they are: the HTTP client's buffer for a plain scrape body (no copy).
+    static func parse(body: ExpositionBody, format: ExpositionFormat) throws(ExpositionError) -> Exposition {
         guard body.count < maxBodyBytes else { throw ExpositionError(line: 0, reason: "body too large") }
         var state = ParserState(format: format)
         var result = Exposition(body: body, format: format)
