@@ -40,7 +40,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from benchlib import QuietHandler, free_port, terminate  # noqa: E402
+from benchlib import QuietHandler, free_port, proc_status, terminate  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -197,15 +197,6 @@ def stat_cpu(pid):
     return (int(fields_[11]) + int(fields_[12])) / CLK_TCK
 
 
-def status(pid):
-    out = {}
-    for line in open(f"/proc/{pid}/status"):
-        key = line.split(":")[0]
-        if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
-            out[key] = int(line.split()[1]) * 1024
-    return out
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True)
@@ -283,7 +274,7 @@ service:
         if attached:
             attached.send_signal(signal.SIGINT)
             attached.wait()
-        mem = status(agent.pid)
+        mem = proc_status(agent.pid)
         scrapes = n1 - n0
         # Every point of a scrape carries the scrape's time: points and wire bytes per scrape are exact
         # over every scrape whose batch arrived (exports trail by the 1 s batch timeout).
