@@ -29,6 +29,16 @@ class QuietHandler(http.server.BaseHTTPRequestHandler):
         pass
 
 
+def proc_status(pid):
+    """VmRSS, VmHWM (peak RSS), RssAnon and RssFile of a process, in bytes (/proc/PID/status)."""
+    out = {}
+    for line in open(f"/proc/{pid}/status"):
+        key = line.split(":")[0]
+        if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
+            out[key] = int(line.split()[1]) * 1024
+    return out
+
+
 def terminate(proc, timeout):
     """SIGTERM (a graceful shutdown), then SIGKILL if the process is still there after `timeout` seconds."""
     if proc.poll() is None:

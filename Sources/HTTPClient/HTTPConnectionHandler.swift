@@ -113,6 +113,10 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             if flight.task.stream != nil {
                 flight.task.promise.succeed(
                     HTTPResponse(status: head.status, headers: head.headers, body: ByteBuffer()))
+            } else if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > 0 {
+                // The whole body in one allocation: accumulating from the first part doubled its buffer
+                // up to the body's size (a 217 KB scrape: 8 reallocations, every byte copied twice more).
+                flight.body = context.channel.allocator.buffer(capacity: min(length, flight.task.maxBodyBytes))
             }
             state = .busy(flight)
         case .body(let part):

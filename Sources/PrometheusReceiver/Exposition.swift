@@ -3,7 +3,7 @@
 /// family, not per sample. Only `ExpositionParser` builds it.
 public struct Exposition: Sendable {
     /// The scrape body as received (spans with a non-negative offset point here).
-    public let body: [UInt8]
+    let body: ExpositionBody
     /// Unescaped label values and HELP texts (spans with a negative offset point here).
     public internal(set) var arena: [UInt8] = []
     public internal(set) var families: [Family] = []
@@ -12,13 +12,12 @@ public struct Exposition: Sendable {
     public internal(set) var exemplars: [Exemplar] = []
     public let format: ExpositionFormat
 
-    init(body: [UInt8], format: ExpositionFormat) {
+    init(body: ExpositionBody, format: ExpositionFormat) {
         self.body = body
         self.format = format
     }
 
     /// The bytes of a span.
-    @inlinable
     public func withBytes<R>(_ span: ByteRange, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
         if span.offset >= 0 {
             return try self.body.withUnsafeBufferPointer { buffer in

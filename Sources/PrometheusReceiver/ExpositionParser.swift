@@ -22,6 +22,11 @@ public enum ExpositionParser {
     ) throws(ExpositionError)
         -> Exposition
     {
+        try parse(body: .bytes(body), format: format)
+    }
+
+    /// Parses the bytes where they are: the HTTP client's buffer for a plain scrape body (no copy).
+    static func parse(body: ExpositionBody, format: ExpositionFormat) throws(ExpositionError) -> Exposition {
         guard body.count < maxBodyBytes else { throw ExpositionError(line: 0, reason: "body too large") }
         var state = ParserState(format: format)
         var result = Exposition(body: body, format: format)
@@ -540,14 +545,18 @@ private struct ParserState {
             case .none: isBound = false
             }
             if isBound {
-                let parsed: Double? = out.withBytes(value) { parseFloat($0, 0, $0.count) }
+                let parsed =
+                    escaped
+                    ? out.withBytes(value) { parseFloat($0, 0, $0.count) } : parseFloat(p, valueStart, valueEnd)
                 guard let parsed, !parsed.isNaN else {
                     throw fail("invalid \(boundLabel == .le ? "'le'" : "'quantile'") value")
                 }
                 bound = parsed
                 sawBound = true
             } else {
-                let valueHash = out.withBytes(value) { fnv1a($0, 0, $0.count) }
+                // An unescaped value is read where it is (`withBytes` would reach it through the body's storage).
+                let valueHash =
+                    escaped ? out.withBytes(value) { fnv1a($0, 0, $0.count) } : fnv1a(p, valueStart, valueEnd)
                 seriesHash &+= labelHash(name: fnv1a(p, nameStart, nameEnd), value: valueHash)
             }
             while i < end, isBlank(p[i]) { i += 1 }

@@ -182,18 +182,22 @@ public struct TargetScraper: Sendable {
         guard response.status == .ok else {
             throw ScrapeError(reason: "HTTP status \(response.status.code) \(response.status.reasonPhrase)")
         }
-        var body = Array(response.body.readableBytesView)
+        // A plain body is parsed where the client received it; a gzip one where it is inflated to.
+        var body = ExpositionBody.buffer(response.body)
         if let encoding = response.headers.first(name: "Content-Encoding")?.lowercased(), encoding != "identity" {
             guard encoding == "gzip" else { throw ScrapeError(reason: "unsupported Content-Encoding \(encoding)") }
             do {
-                body = try Gzip.decompress(body, maxOutputBytes: configuration.bodySizeLimit, format: .gzip)
+                body = .bytes(
+                    try Gzip.decompress(
+                        Array(response.body.readableBytesView), maxOutputBytes: configuration.bodySizeLimit,
+                        format: .gzip))
             } catch {
                 throw ScrapeError(reason: "gzip body: \(error)")
             }
         }
         let format = ExpositionFormat.from(contentType: response.headers.first(name: "Content-Type"))
         do {
-            return try ExpositionParser.parse(body, format: format)
+            return try ExpositionParser.parse(body: body, format: format)
         } catch {
             throw ScrapeError(reason: "malformed exposition at line \(error.line): \(error.reason)")
         }

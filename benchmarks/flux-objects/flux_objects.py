@@ -54,7 +54,7 @@ import urllib.request
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from benchlib import QuietHandler, free_port, terminate  # noqa: E402
+from benchlib import QuietHandler, free_port, proc_status, terminate  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIXTURES = os.path.join(ROOT, "Tests", "Fixtures", "flux-objects")
@@ -267,15 +267,6 @@ def handler(cluster):
             finally:
                 cluster.unsubscribe(resource, sub)
     return H
-
-
-def proc_status(pid):
-    out = {}
-    for line in open(f"/proc/{pid}/status"):
-        key = line.split(":")[0]
-        if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
-            out[key] = int(line.split()[1]) * 1024
-    return out
 
 
 def cpu_seconds(pid):
