@@ -306,19 +306,20 @@ struct ReadinessService: Service {
         if let server = agent.telemetryServer, await server.waitUntilBound() == nil { return }
         if let receiver = agent.otlpReceiver, await receiver.waitUntilBound() == nil { return }
         agent.health.isReady = true
-        StartupPages.release()
-        agent.startupPageReleases.add(1, ordering: .relaxed)
+        releaseStartupPages()
         // Again once what starts right after readiness (the first scrapes and exports, the first file
         // scan, connections being set up) is over.
         let settled: Void? = try? await cancelWhenGracefulShutdown {
             try await Task.sleep(for: StartupPages.settleTime)
         }
-        if settled != nil {
-            StartupPages.release()
-            agent.startupPageReleases.add(1, ordering: .relaxed)
-        }
+        if settled != nil { releaseStartupPages() }
         try? await gracefulShutdown()
         agent.health.isReady = false
+    }
+
+    private func releaseStartupPages() {
+        StartupPages.release()
+        agent.startupPageReleases.add(1, ordering: .relaxed)
     }
 }
 
