@@ -123,6 +123,68 @@ struct FluxObjectFields {
         if !revision.isEmpty { Self.writeAttribute(field, "flux.revision", revision, p, into: &w) }
     }
 
+    /// Whether a top-level member could repeat the identity (`isRepeated` then decides, after `finish`):
+    /// the keys the rules read the kind, name, namespace and revision from, and objects (`<Kind>: {…}`).
+    static func mayRepeat(key: JSONScanner.RawString, valueStart: Int, _ p: UnsafePointer<UInt8>) -> Bool {
+        guard !key.escaped else { return false }
+        switch key.count {
+        case 4, 8, 9, 14, 15: return true
+        default: return p[valueStart] == UInt8(ascii: "{")
+        }
+    }
+
+    /// After `finish`: whether the top-level member `key` (value `[valueStart, valueEnd)`) says nothing the
+    /// `flux.*` attributes do not: `controllerKind`, `kind` or `reconciler kind` equal to `flux.object.kind`,
+    /// `name` and `namespace` equal to theirs, `revision` equal to `flux.revision`, and the reconciler's
+    /// `<Kind>: {"name", "namespace"}` with no other member. Byte-for-byte: anything else is kept.
+    func isRepeated(key: JSONScanner.RawString, valueStart: Int, valueEnd: Int, _ p: UnsafePointer<UInt8>) -> Bool {
+        guard !key.escaped, valueEnd > valueStart else { return false }
+        let k = p + key.start
+        let value = Self.string(valueStart, valueEnd, p)
+        switch key.count {
+        case 8 where Self.matches(k, "revision"): return Self.same(value, revision, p)
+        case 4 where Self.matches(k, "name"): return namesObject && Self.same(value, name, p)
+        case 9 where Self.matches(k, "namespace"): return namesObject && Self.same(value, namespace, p)
+        case 4 where Self.matches(k, "kind"), 14 where Self.matches(k, "controllerKind"),
+            15 where Self.matches(k, "reconciler kind"):
+            return namesObject && Self.same(value, kind, p)
+        default:
+            guard namesObject, p[valueStart] == UInt8(ascii: "{"), key.count == kind.count,
+                k[0] | 0x20 == p[kind.start] | 0x20, memcmp(k + 1, p + kind.start + 1, key.count - 1) == 0
+            else { return false }
+            return isReference(valueStart, valueEnd, p)
+        }
+    }
+
+    /// `{"name": <name>, "namespace": <namespace>}` (namespace optional, any order) and nothing else.
+    private func isReference(_ start: Int, _ end: Int, _ p: UnsafePointer<UInt8>) -> Bool {
+        var s = JSONScanner(p, count: end)
+        s.i = start
+        guard s.consume(UInt8(ascii: "{")), !s.consume(UInt8(ascii: "}")) else { return false }
+        var sawName = false
+        repeat {
+            guard let key = s.scanString(), !key.escaped, s.consume(UInt8(ascii: ":")) else { return false }
+            s.skipWhitespace()
+            let valueStart = s.i
+            guard s.skipValue() else { return false }
+            let value = Self.string(valueStart, s.i, p)
+            if key.count == 4, Self.matches(p + key.start, "name") {
+                guard Self.same(value, name, p) else { return false }
+                sawName = true
+            } else if key.count == 9, Self.matches(p + key.start, "namespace") {
+                guard Self.same(value, namespace, p) else { return false }
+            } else {
+                return false
+            }
+        } while s.consume(UInt8(ascii: ","))
+        return sawName && s.consume(UInt8(ascii: "}"))
+    }
+
+    /// Two non-empty byte ranges of the line with the same bytes.
+    private static func same(_ a: Text, _ b: Text, _ p: UnsafePointer<UInt8>) -> Bool {
+        !a.isEmpty && a.count == b.count && memcmp(p + a.start, p + b.start, a.count) == 0
+    }
+
     // MARK: rules
 
     /// `{"kind","namespace","name","uid",…}`.

@@ -13,7 +13,7 @@ import Glibc
 /// - every other key → an attribute: objects as key-value lists, arrays as arrays, numbers and booleans typed.
 ///   Duplicate keys keep their first value (Flux writes `event` twice).
 /// - the Flux object the line is about → `flux.object.*` and `flux.revision` (`FluxObjectFields`), and the
-///   derived `flux_*` counters (`FluxLogCounters`)
+///   derived `flux_*` counters (`FluxLogCounters`); with `movesFluxFields` the members they repeat are left out
 ///
 /// A line that is not a JSON object is exported with its raw text as the body. Strings are always
 /// written as valid UTF-8 (invalid sequences become U+FFFD), so the official decoders accept them.
@@ -29,6 +29,12 @@ struct LogRecordEncoder {
     var counters: FluxLogCounters?
     var countersResource: [UInt8] = []
     private var observedNow: UInt64 = 0
+    /// `flux_fields: move`: a top-level member that only repeats the line's `flux.*` attributes is left out
+    /// (`FluxObjectFields.isRepeated`); `copy` (false) keeps every original key next to them.
+    var movesFluxFields = false
+    /// The members written that may repeat the identity: where they were written and their raw value.
+    private var repeatCandidates: [(written: Range<Int>, key: JSONScanner.RawString, valueStart: Int, valueEnd: Int)] =
+        []
     /// Largest nesting depth parsed as structure; deeper lines are exported raw. Each JSON object level
     /// costs 3 protobuf levels (AnyValue > KeyValueList > KeyValue), under 5 for the record's attribute:
     /// 20 keeps every record within `ProtoReader.defaultMaxDepth` (64), which the pipeline's splitter uses.
@@ -142,6 +148,7 @@ struct LogRecordEncoder {
         var s = JSONScanner(p, count: n)
         guard s.consume(UInt8(ascii: "{")) else { return nil }
         keys.removeAll(keepingCapacity: true)
+        repeatCandidates.removeAll(keepingCapacity: true)
         flux.reset()
         var hasTime = false
         var hasBody = false
@@ -210,6 +217,9 @@ struct LogRecordEncoder {
                 w.endMessage(value)
                 w.endMessage(kv)
                 flux.observe(key: key, valueStart: valueStart, valueEnd: s.i, p)
+                if movesFluxFields, FluxObjectFields.mayRepeat(key: key, valueStart: valueStart, p) {
+                    repeatCandidates.append((memberStart..<w.count, key, valueStart, s.i))
+                }
             } while s.consume(UInt8(ascii: ","))
             memberStart = w.count
             guard s.consume(UInt8(ascii: "}")) else { return incomplete(&w) }
@@ -223,6 +233,10 @@ struct LogRecordEncoder {
     /// The line's Flux object identity as record attributes.
     private mutating func finishFlux(_ p: UnsafePointer<UInt8>, into w: inout ProtoWriter) {
         flux.finish(p)
+        for candidate in repeatCandidates.reversed()
+        where flux.isRepeated(key: candidate.key, valueStart: candidate.valueStart, valueEnd: candidate.valueEnd, p) {
+            w.remove(candidate.written)
+        }
         flux.write(field: 6, into: &w, p)
         counters?.count(flux, p, resource: countersResource, now: observedNow)
     }

@@ -85,6 +85,7 @@ final class Tailer: @unchecked Sendable {
         self.maxLineBytes = maxLogSize + maxLogSize / 4 + 4096
         self.counters = FileLogMetrics(metrics)
         self.budget = InFlightBudget(limit: max(1, maxInFlightBytes))
+        self.encoder.movesFluxFields = configuration.fluxFields == .move
     }
 
     func run() async {

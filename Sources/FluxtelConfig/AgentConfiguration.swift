@@ -147,6 +147,7 @@ public struct MetricRelabelConfig: Sendable, Equatable {
 public struct FileLogReceiverConfiguration: Sendable, Equatable {
     public enum StartAt: String, Sendable, Equatable, CaseIterable { case beginning, end }
     public enum Format: String, Sendable, Equatable, CaseIterable { case auto, cri, docker, raw }
+    public enum FluxFields: String, Sendable, Equatable, CaseIterable { case copy, move }
 
     /// `include`: globs of files to tail.
     public var include: [String] = ["/var/log/pods/flux-system_*/*/*.log"]
@@ -164,6 +165,10 @@ public struct FileLogReceiverConfiguration: Sendable, Equatable {
     public var maxLogSize: Int = 1 << 20
     /// `fingerprint_size`: bytes at the start of a file that identify it with its device and inode, default 1KiB.
     public var fingerprintSize: Int = 1024
+    /// `flux_fields`: `copy` keeps the members a line's `flux.object.*` / `flux.revision` were read from;
+    /// `move` leaves out those that only repeat them (`controllerKind`, `name`, `namespace`, `revision`,
+    /// `<Kind>: {name, namespace}`), default `copy`.
+    public var fluxFields: FluxFields = .copy
 
     public init() {}
 }

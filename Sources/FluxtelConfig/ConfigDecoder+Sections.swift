@@ -153,7 +153,7 @@ extension ConfigDecoder {
         var config = FileLogReceiverConfiguration()
         let known = [
             "include", "exclude", "start_at", "format", "checkpoint_dir", "poll_interval", "max_log_size",
-            "fingerprint_size",
+            "fingerprint_size", "flux_fields",
         ]
         guard let fields = fields(node, path: path, known: known) else { return config }
         strings(fields["include"], into: &config.include)
@@ -168,6 +168,7 @@ extension ConfigDecoder {
         read(fields["poll_interval"], .duration(), into: &config.pollInterval)
         read(fields["max_log_size"], .size(1024...(1 << 30)), into: &config.maxLogSize)
         read(fields["fingerprint_size"], .size(16...(64 << 10)), into: &config.fingerprintSize)
+        read(fields["flux_fields"], .word, into: &config.fluxFields)
         return config
     }
 

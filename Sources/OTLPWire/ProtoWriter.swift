@@ -85,6 +85,17 @@ public struct ProtoWriter: ~Copyable, @unchecked Sendable {
         used = count
     }
 
+    /// Cuts the bytes `range` out, moving what follows down (e.g. a field of a message that is still open:
+    /// its length is patched from `count` when it ends).
+    public mutating func remove(_ range: Range<Int>) {
+        precondition(range.lowerBound >= 0 && range.upperBound <= used, "remove(_:) beyond the written bytes")
+        let tail = used - range.upperBound
+        if tail > 0 {
+            UnsafeMutableRawPointer(base + range.lowerBound).copyMemory(from: base + range.upperBound, byteCount: tail)
+        }
+        used -= range.count
+    }
+
     /// Makes room for at least `n` more bytes.
     @inlinable @inline(__always)
     public mutating func reserve(_ n: Int) {

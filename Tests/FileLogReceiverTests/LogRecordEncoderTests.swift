@@ -8,10 +8,12 @@ func encodeChunk(
     _ contents: [[UInt8]],
     path: String =
         "/var/log/pods/flux-system_source-controller-6d8f9c7b5-x2x9z_0d6a1b2c-1111-2222-3333-444455556666/manager/0.log",
-    stream: LogStream = .stderr, time: UInt64 = 1_786_525_201_000_000_000, truncated: Bool = false
+    stream: LogStream = .stderr, time: UInt64 = 1_786_525_201_000_000_000, truncated: Bool = false,
+    movesFluxFields: Bool = false
 ) throws -> OTLP.ResourceLogs {
     var builder = LogChunkBuilder(path: path, resolvedPath: path)
     var encoder = LogRecordEncoder()
+    encoder.movesFluxFields = movesFluxFields
     builder.open(reservingCapacity: 1024)
     for content in contents {
         content.withUnsafeBytes { bytes in
@@ -30,8 +32,8 @@ func encodeChunk(
     return try #require(request.resourceLogs.first)
 }
 
-func encode(_ line: String) throws -> OTLP.LogRecord {
-    let resource = try encodeChunk([Array(line.utf8)])
+func encode(_ line: String, movesFluxFields: Bool = false) throws -> OTLP.LogRecord {
+    let resource = try encodeChunk([Array(line.utf8)], movesFluxFields: movesFluxFields)
     return try #require(resource.scopeLogs.first?.logRecords.first)
 }
 

@@ -4,6 +4,7 @@ to a local OTLP/HTTP sink, through the release `fluxtel` binary with gzip on.
 
   swift build -c release --product fluxtel
   python3 benchmarks/filelog/bench.py [--lines 1000000] [--binary .build/release/fluxtel] [--level 6]
+                                      [--flux-fields copy|move]
 
 Lines are the Flux fixture's real-shaped lines of 300-900 bytes (about 475 bytes each with the CRI
 prefix), chosen at random (seeded) with fresh timestamps, reconcileIDs, names and revisions (see generate()). The agent starts
@@ -166,6 +167,8 @@ def main():
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build", "release", "fluxtel"))
     parser.add_argument("--level", type=int, default=6, help="gzip level of the exporter (1-9)")
+    parser.add_argument("--flux-fields", default="copy", choices=["copy", "move"],
+                        help="receivers.filelog.flux_fields (move: members that repeat flux.* are left out)")
     parser.add_argument("--queue", default="16MiB", help="processors.queue.max_bytes")
     parser.add_argument("--batch-bytes", default="1MiB", help="processors.batch.max_bytes")
     parser.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "fluxtel-filelog-bench"),
@@ -192,6 +195,7 @@ def main():
     include: ["{work}/pods/*/*/*.log"]
     start_at: beginning
     checkpoint_dir: {work}/checkpoints
+    flux_fields: {args.flux_fields}
 exporters:
   otlp_http:
     endpoint: http://127.0.0.1:{sink.server_address[1]}
@@ -235,6 +239,7 @@ service:
             **({"uncompressed_bytes_per_line": round(sink.inflated_bytes / args.lines, 1)} if args.inflate else {}),
             "peak_rss_mb": round(hwm / 1e6, 1),
             "gzip_level": args.level,
+            "flux_fields": args.flux_fields,
             "queue_max_bytes": args.queue,
             "batch_max_bytes": args.batch_bytes,
         }
