@@ -121,9 +121,12 @@ def main():
     parser.add_argument("--queue", default="16MiB", help="processors.queue.max_bytes of the agent")
     parser.add_argument("--fluxtel", default=os.path.join(ROOT, ".build/release/fluxtel"))
     parser.add_argument("--correlation", choices=["off", "nohold", "hold"], default="off")
+    parser.add_argument("--level", type=int, default=6, help="exporters.otlp_http.compression_level (1-9)")
     parser.add_argument("--side-by-side", action="store_true",
                         help="the single-span workload with --correlation off, nohold and hold")
     args = parser.parse_args()
+    global LEVEL
+    LEVEL = args.level
     figures = []
     runs = [(1, 16, args.correlation), (100, 8, args.correlation)]
     if args.side_by_side:
@@ -150,7 +153,8 @@ def main():
             figures.append({"name": f"{prefix}.spans_held_at_end", "value": result["held"], "unit": "spans", "better": "lower"})
     print(json.dumps({"benchmark": "span-hold" if args.side_by_side else "span-path", "figures": figures,
                       "info": {"seconds": args.seconds, "queue_max_bytes": args.queue, "pinning": "agent on CPU 0; wrk and sink on CPU 1",
-                               "correlation": "off, nohold, hold" if args.side_by_side else args.correlation}}))
+                               "correlation": "off, nohold, hold" if args.side_by_side else args.correlation,
+                               "gzip_level": args.level}}))
 
 
 # kustomize-controller's reconcile line for Kustomization flux-system (flux-logs.jsonl line 24): with it read,
@@ -202,6 +206,9 @@ def held_spans(port):
     return float(m.group(1))
 
 
+LEVEL = 6  # gzip level of the agent's exporter (--level)
+
+
 def agent_config(otlp_port, sink_port, telemetry_port, queue, receivers="", hold=""):
     """The agent's configuration: OTLP receiver, memory queue, otlp_http with gzip to the sink."""
     return f"""
@@ -211,6 +218,7 @@ receivers:
   otlp_http:
     endpoint: http://127.0.0.1:{sink_port}
     compression: gzip
+    compression_level: {LEVEL}
 processors:
   queue: {{ max_bytes: {queue} }}
   max_age: 0  # the request's spans are dated 2026-08-12 (a fixed input), older than the default 6h
