@@ -248,7 +248,9 @@ def main():
                         "unit": "requests/s", "better": "higher"})
         if args.floor:
             floor = measure_floor(workload, rate, args.seconds, args.agent_cpu)
-            for name in ("user_us_per_request", "sys_us_per_request", "switches_per_request", "requests_per_s"):
+            floor["cpu_us_per_request"] = floor["user_us_per_request"] + floor["sys_us_per_request"]
+            for name in ("cpu_us_per_request", "user_us_per_request", "sys_us_per_request", "switches_per_request",
+                         "requests_per_s"):
                 figures.append({"name": f"{workload}.floor_{name}", "value": floor[name],
                                 "unit": "requests/s" if name == "requests_per_s" else lower.get(name, "µs"),
                                 "better": "higher" if name == "requests_per_s" else "lower"})
