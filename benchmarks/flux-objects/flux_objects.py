@@ -280,13 +280,16 @@ def get_json(url):
 
 
 def exported_logs(telemetry):
-    """fluxtel_items_exported_total{signal="logs"} from the agent's /metrics (with `fallback: none` the
-    discarding exporter is the exporter: a discarded batch counts as handed over)."""
+    """Log records through the pipeline, from the agent's /metrics: fluxtel_items_exported_total plus
+    fluxtel_items_discarded_total{reason="no_endpoint"} (with `fallback: none` the discarding exporter is the
+    exporter: it drops every batch and counts it there)."""
     with urllib.request.urlopen(f"http://127.0.0.1:{telemetry}/metrics", timeout=2) as r:
         text = r.read().decode()
     total = 0.0
     for line in text.splitlines():
-        if line.startswith("fluxtel_items_exported_total{") and 'signal="logs"' in line:
+        through = line.startswith("fluxtel_items_exported_total{") or (
+            line.startswith("fluxtel_items_discarded_total{") and 'reason="no_endpoint"' in line)
+        if through and 'signal="logs"' in line:
             total += float(line.rsplit(" ", 1)[1])
     return total
 
