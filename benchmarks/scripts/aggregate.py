@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Aggregates per-run benchmark reports (RAW_DIR/NAME.*.json, one JSON report per line: several lines are
-several samples) into latest.json and latest.md."""
+several samples) into latest.json and latest.md. With --baseline (a former latest.json, by default
+results/baseline.json when it exists) every figure also gets its median's ratio to the baseline's."""
 import argparse
 import datetime
 import glob
@@ -62,7 +63,10 @@ def main():
     ap.add_argument("--cpu")
     ap.add_argument("--command")
     ap.add_argument("--meta", nargs="*", default=[], help="KEY=VALUE pairs recorded under \"run\" (timings, knobs)")
+    ap.add_argument("--baseline", default=os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                                       "results", "baseline.json"))
     a = ap.parse_args()
+    baseline = json.load(open(a.baseline)) if a.baseline and os.path.exists(a.baseline) else None
 
     benches = {}
     reports = []
@@ -97,6 +101,12 @@ def main():
                 "better": e["better"],
                 "runs": len(v),
             }
+            if baseline is not None:
+                old = baseline["benchmarks"].get(name, {}).get("figures", {}).get(fname, {}).get("median")
+                if old is not None and v:
+                    new = statistics.median(v)
+                    # A zero baseline (nothing lost) has no ratio: "same" when it is still zero.
+                    figs[fname]["vs_baseline"] = new / old if old else (1.0 if new == 0 else None)
         out["benchmarks"][name] = {"runs": b["runs"], "info": b["info"], "figures": figs}
     with open(a.json_out, "w") as fh:
         json.dump(out, fh, indent=2)
@@ -110,13 +120,19 @@ def main():
         f"{m['swift']} · commit {m['git_commit']}{' (dirty)' if m['git_dirty'] else ''} · load {m['loadavg_at_end']}"
         + (f" · {out['run']['total_seconds']} s in all, builds {out['run']['build_seconds']} s" if 'total_seconds' in out['run'] else ""),
         "",
-        "| benchmark | figure | median | min | max | unit | samples |",
-        "| --- | --- | ---: | ---: | ---: | --- | ---: |",
+        (f"Baseline: {baseline['date']}, commit {baseline['machine'].get('git_commit')} (`benchmarks/results/baseline.json`); "
+         "÷ baseline is this median over the baseline's (`benchmarks/compare` flags the figures more than 15 % worse)."
+         if baseline else "No baseline (`cp benchmarks/results/latest.json benchmarks/results/baseline.json` makes one)."),
+        "",
+        "| benchmark | figure | median | min | max | unit | samples | ÷ baseline |",
+        "| --- | --- | ---: | ---: | ---: | --- | ---: | ---: |",
     ]
     for name, b in out["benchmarks"].items():
         for fname, f in b["figures"].items():
             arrow = "↑" if f["better"] == "higher" else "↓"
-            lines.append(f"| {name} | {fname} | {fmt(f['median'])} | {fmt(f['min'])} | {fmt(f['max'])} | {f['unit']} {arrow} | {f['runs']} |")
+            ratio = "new" if "vs_baseline" not in f else ("from 0" if f["vs_baseline"] is None else f"{f['vs_baseline']:.2f}")
+            lines.append(f"| {name} | {fname} | {fmt(f['median'])} | {fmt(f['min'])} | {fmt(f['max'])} | {f['unit']} {arrow} | "
+                         f"{f['runs']} | {ratio if baseline else '–'} |")
     lines += ["", "↑ higher is better, ↓ lower is better. Wall-clock figures on a shared machine are noisy; "
               "`cpu_s_per_M_*` (thread CPU time) and `time_vs_zlib` (CPU time ratio, same process) are the stable ones."]
     with open(a.md_out, "w") as fh:
