@@ -44,6 +44,9 @@ enum Fluxtel {
             printError("\(error)")
             return 2
         }
+        // The loader's, the runtime's and the configuration parser's pages go before the agent's own
+        // start-up faults its code in, so the peak RSS never holds the two together (`StartupPages`).
+        StartupPages.release()
         let level = Logger.Level(rawValue: configuration.service.logLevel) ?? .info
         LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
         var logger = Logger(label: "fluxtel")
@@ -55,6 +58,7 @@ enum Fluxtel {
             logger.critical("Cannot start", metadata: ["error": "\(error)"])
             return 1
         }
+        StartupPages.release()
         MallocTuning.startTrimming()
         do {
             try await agent.run()
