@@ -58,7 +58,7 @@ enum Fluxtel {
             logger.critical("Cannot start", metadata: ["error": "\(error)"])
             return 1
         }
-        StartupPages.release()
+        StartupPages.release()  // and the agent's construction's (the receivers' and exporters' set-up)
         MallocTuning.startTrimming()
         do {
             try await agent.run()
