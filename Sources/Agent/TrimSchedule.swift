@@ -3,8 +3,9 @@
 ///
 /// A trim gives the kernel every free page of the heap, and the next burst of work faults them back in.
 /// Once a burst is over that is what an idle agent should do, but a workload that runs every second
-/// (a scrape of a large target every 1 s, a steady log stream) paid for it on every other burst: about
-/// 130 page faults and 0.6 ms of CPU per 2,120-sample scrape (benchmarks/README.md, "scrape"). So:
+/// (a scrape of a large target every 1 s, a steady log stream) paid for it on every other burst: on a
+/// 2,120-sample scrape every second, 102 page faults per scrape against 38 with this schedule, and
+/// 0.3 ms of CPU (benchmarks/HISTORY.md, "the scrape workload's peak RSS"). So:
 /// - after a quiet tick (no work since the tick before) that followed work: trim, as always: the idle
 ///   agent keeps only what it uses;
 /// - while work goes on tick after tick: trim every `busyTicks` ticks only, so what one burst frees
