@@ -35,8 +35,8 @@ public final class Agent: Sendable {
     public let agentMetricsReceiver: AgentMetricsReceiver?
     let pipelineService: PipelineService
     let logger: Logger
-    /// How often `ReadinessService` released start-up's pages (`StartupPages`): once at readiness, once
-    /// more `StartupPages.settleTime` later unless shutdown began first.
+    /// How often `ReadinessService` released start-up's pages (`StartupPages`): once at readiness, then
+    /// at each of `StartupPages.settleTimes` after it unless shutdown began first.
     let startupPageReleases = Atomic<Int>(0)
 
     public init(
@@ -309,10 +309,14 @@ struct ReadinessService: Service {
         releaseStartupPages()
         // Again once what starts right after readiness (the first scrapes and exports, the first file
         // scan, connections being set up) is over.
-        let settled: Void? = try? await cancelWhenGracefulShutdown {
-            try await Task.sleep(for: StartupPages.settleTime)
+        var slept = Duration.zero
+        for settleTime in StartupPages.settleTimes {
+            let wait = settleTime - slept
+            let settled: Void? = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
+            guard settled != nil else { break }
+            slept = settleTime
+            releaseStartupPages()
         }
-        if settled != nil { releaseStartupPages() }
         try? await gracefulShutdown()
         agent.health.isReady = false
     }

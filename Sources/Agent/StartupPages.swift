@@ -4,8 +4,11 @@ import Kubernetes
 import Glibc
 #endif
 
-/// Unmaps, once the agent is ready and again `settleTime` later, the pages of code and read-only data
-/// that start-up faulted in.
+/// Unmaps the pages of code and read-only data that start-up faulted in: once the configuration is
+/// loaded, once the agent is built (`fluxtel`'s `run`), once it is ready and at each of `settleTimes`
+/// after that (`ReadinessService`). Each release drops what the step before it ran, so the peak RSS
+/// never holds the loader's, the configuration parser's, the receivers' bootstrap and the first
+/// scrapes' and exports' set-up pages all at once.
 ///
 /// The kernel maps a binary's code in whole page-cache folios (megabytes on a disk that reads ahead
 /// 8 MB), and every page mapped once stays in the process's RSS: the loader, the Swift runtime's
@@ -19,8 +22,10 @@ import Glibc
 /// and without a single anonymous (copy-on-write) page, which rules out the relocated read-only data
 /// (RELRO) whose pages the loader wrote before protecting them. `FLUXTEL_KEEP_STARTUP_PAGES=1` turns it off.
 public enum StartupPages {
-    /// How long after readiness the pages are released a second time.
-    public static let settleTime: Duration = .seconds(5)
+    /// How long after readiness the pages are released again, in order: at 2 s the first scrapes and
+    /// exports have set up their connections (a scrape workload's peak RSS was reached before the
+    /// release 5 s after readiness, when only that one followed it), at 5 s what came later.
+    public static let settleTimes: [Duration] = [.seconds(2), .seconds(5)]
 
     /// Parses `/proc/self/smaps` and releases the eligible mappings; returns the bytes they had mapped.
     @discardableResult

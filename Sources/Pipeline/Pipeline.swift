@@ -222,6 +222,9 @@ public final class Pipeline: Sendable {
     /// Bytes currently held (open batches, queued, in flight).
     public var usedBytes: Int { state.withLock { $0.usedBytes } }
 
+    /// Batches sealed since start: grows while any source delivers (the malloc trimmer's measure of work).
+    public var batchesSealed: UInt64 { state.withLock { $0.nextID } }
+
     /// Whether `offer` would answer `.full` to any chunk of at least `bytes` right now. A receiver asks
     /// before it decompresses and decodes a request, so that overload costs no decoding. False with a
     /// persistent queue, whose room is known only when it appends.

@@ -68,8 +68,22 @@ import Testing
         #expect(text.split(separator: ",").count == 1000)
     }
 
-    /// The second release waits `settleTime` after readiness, but never holds up a shutdown that begins
-    /// before: the agent stops without it.
+    /// After readiness the pages are released again at each of `settleTimes`: soon after the first scrapes
+    /// and exports (so the peak RSS never holds their set-up and start-up's pages together), and later.
+    @Test func releasesAgainAtEachSettleTime() async throws {
+        #expect(StartupPages.settleTimes.count >= 2 && StartupPages.settleTimes == StartupPages.settleTimes.sorted())
+        let sink = try await HTTPSink.start()
+        try await withAgent(testConfiguration(sinkPort: sink.port)) { agent, _ in
+            #expect(
+                await eventually {
+                    agent.startupPageReleases.load(ordering: .relaxed) == 1 + StartupPages.settleTimes.count
+                })
+        }
+        try await sink.shutdown()
+    }
+
+    /// The releases after readiness wait their `settleTimes`, but never hold up a shutdown that begins
+    /// before: the agent stops without them.
     @Test func aShutdownRightAfterReadinessSkipsTheSecondRelease() async throws {
         let sink = try await HTTPSink.start()
         var stopped: Agent?

@@ -39,6 +39,22 @@ import Testing
         }
     }
 
+    /// `batchesSealed` (the malloc trimmer's measure of work) counts every batch sealed, of any signal.
+    @Test func countsTheBatchesItSeals() async throws {
+        let exporter = RecordingExporter()
+        let (pipeline, service) = makeService(.init(maxItems: 2, timeout: .seconds(60)), exporter)
+        #expect(pipeline.batchesSealed == 0)
+        try await testGracefulShutdown { trigger in
+            async let run: Void = service.run()
+            for _ in 0..<4 { _ = pipeline.offer(chunk(.logs, bytes: 10, items: 1)) }
+            _ = pipeline.offer(chunk(.traces, bytes: 10, items: 2))
+            try await exporter.waitForBatches(3)
+            #expect(pipeline.batchesSealed == 3)
+            trigger.triggerGracefulShutdown()
+            try await run
+        }
+    }
+
     @Test func sealsOnMaxBytesAndKeepsSignalsApart() async throws {
         let exporter = RecordingExporter()
         let (pipeline, service) = makeService(

@@ -178,6 +178,48 @@ def servers(body, target_gzip):
     return target, sink, state
 
 
+def write_config(work, target, sink, level):
+    """The agent's configuration in WORK: receivers.prometheus alone, every family kept, scraping TARGET
+    every second, exporting to SINK with gzip LEVEL. Returns its path."""
+    config = os.path.join(work, "fluxtel.yaml")
+    with open(config, "w") as f:
+        f.write(f"""receivers:
+  prometheus:
+    scrape_interval: 1s
+    scrape_timeout: 1s
+    include_metrics: ["*"]
+    targets:
+      - url: http://127.0.0.1:{target.server_address[1]}/metrics
+        labels: {{ job: kustomize-controller }}
+exporters:
+  otlp_http:
+    endpoint: http://127.0.0.1:{sink.server_address[1]}
+    compression: gzip
+    compression_level: {level}
+service:
+  telemetry:
+    address: 127.0.0.1:{free_port()}
+    log_level: warning
+""")
+    return config
+
+
+def stop(agent, target, sink, work):
+    """Stops the agent, then the target and the sink, and removes WORK."""
+    terminate(agent, 10)
+    target.shutdown()
+    sink.shutdown()
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def cache_binary(path):
+    """The binary's pages all in the page cache, as after an image pull: RssFile then depends on the code
+    the agent runs, not on what earlier runs, copies or builds left cached (two builds compare alike)."""
+    with open(os.path.realpath(path), "rb") as f:
+        while f.read(1 << 20):
+            pass
+
+
 class TaskCPU:
     """CPU of all the agent's threads in ns, following threads that start and end between polls."""
 
@@ -213,32 +255,8 @@ def main():
     body, samples = exposition(a.copies)
     target, sink, state = servers(body, a.target_gzip)
     work = tempfile.mkdtemp(prefix="fluxtel-scrape-")
-    telemetry = free_port()
-    config = os.path.join(work, "fluxtel.yaml")
-    with open(config, "w") as f:
-        f.write(f"""receivers:
-  prometheus:
-    scrape_interval: 1s
-    scrape_timeout: 1s
-    include_metrics: ["*"]
-    targets:
-      - url: http://127.0.0.1:{target.server_address[1]}/metrics
-        labels: {{ job: kustomize-controller }}
-exporters:
-  otlp_http:
-    endpoint: http://127.0.0.1:{sink.server_address[1]}
-    compression: gzip
-    compression_level: {a.level}
-service:
-  telemetry:
-    address: 127.0.0.1:{telemetry}
-    log_level: warning
-""")
-    # The binary's pages all in the page cache, as after an image pull: RssFile then depends on the code
-    # the agent runs, not on what earlier runs, copies or builds left cached (two builds compare alike).
-    with open(os.path.realpath(a.binary), "rb") as f:
-        while f.read(1 << 20):
-            pass
+    config = write_config(work, target, sink, a.level)
+    cache_binary(a.binary)
     log = open(os.path.join(work, "agent.log"), "wb")
     env = dict(os.environ)
     env.pop("CLUSTER_NAME", None)
@@ -304,10 +322,7 @@ service:
             "rss_anon_end": str(mem.get("RssAnon", 0)), "rss_file_end": str(mem.get("RssFile", 0)),
             "target_gzip": str(a.target_gzip), "gzip_level": str(a.level)}}), flush=True)
     finally:
-        terminate(agent, 10)
-        target.shutdown()
-        sink.shutdown()
-        shutil.rmtree(work, ignore_errors=True)
+        stop(agent, target, sink, work)
 
 
 if __name__ == "__main__":

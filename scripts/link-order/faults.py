@@ -42,8 +42,8 @@ def evict(path):
 # Long enough for every periodic job of the default configuration to run after start-up: the scrapes
 # (every 30 s) and the export of the agent's own metrics (every 60 s).
 IDLE_SECONDS = 75
-# The agent releases its start-up pages when it turns ready and again this long after
-# (StartupPages.settleTime); what runs after the second release is idle code.
+# The agent releases its start-up pages when it turns ready and again 2 s and this long after
+# (StartupPages.settleTimes); what runs after the last release is idle code.
 SETTLE_SECONDS = 5
 
 
@@ -56,7 +56,7 @@ def perf(binary, out):
 
 def idle_run(binary, out):
     def evict_after_release(pid):
-        # The agent releases its start-up pages (twice); evicting them from the page cache too makes
+        # The agent releases its start-up pages (the last time SETTLE_SECONDS after ready); evicting them from the page cache too makes
         # every idle page fault on its own: a page still cached would be mapped along with a faulting
         # neighbour (fault-around), and its functions would never show.
         time.sleep(SETTLE_SECONDS + 1)

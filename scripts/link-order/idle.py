@@ -5,7 +5,7 @@ usage: idle.py BINARY OUT
 
 Runs BINARY under callgrind with the loopback default Flux configuration (faults.py's idle run) for
 faults.IDLE_SECONDS, zeroes callgrind's counters once the agent has released its start-up pages the
-second time (/readyz answers, then faults.SETTLE_SECONDS; so start-up's functions are not counted), and
+last time (/readyz answers, then faults.SETTLE_SECONDS; so start-up's functions are not counted), and
 dumps the profile to OUT before the agent is stopped (so shutdown's are not either).
 """
 import subprocess

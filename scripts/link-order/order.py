@@ -12,8 +12,8 @@ faults: ORDER plus every function of BINARY at which the running agent took a pa
     first executed). Callgrind's symbol reader drops some functions that do run (about 90 of
     ~4,800, e.g. MultiThreadedEventLoopGroup.init); each of them faults its page in, so a few rounds
     of this pick them up. A fault after the agent released its start-up pages (the `madvise` of its
-    code mapping, recorded as `syscalls:sys_enter_madvise`; it does so at readiness and again 5 s later) is
-    idle code: it joins the first group.
+    code mapping, recorded as `syscalls:sys_enter_madvise`; it does so before and at readiness, and again 2 s
+    and 5 s later) after the last release is idle code: it joins the first group.
 
 Output: three groups, each sorted by name so that regenerating gives a small diff, headed by a `#`
 line (lld skips those): `# idle`, what the ready, idle agent runs (its timers, scrapes, self-metrics
@@ -110,8 +110,8 @@ def from_faults(binary, perf_files):
                         if released:
                             after[table[i][2]] = released
                     break
-        # Idle: what faulted after the last release (the agent releases once at readiness and once when
-        # what starts right after it is over).
+        # Idle: what faulted after the last release (the agent releases during start-up, at readiness
+        # and twice more once what starts right after it is over).
         idle |= {name for name, count in after.items() if count == max(after.values())}
     return found, idle
 
